@@ -1,0 +1,92 @@
+"""A resident who lost a wallet gets balance and this year's earnings moved to a new one."""
+
+import brownie
+from conftest import CAP, err, job
+
+
+def test_recover_moves_balance_and_earnings(funded, recovery, minter, resident, outsider):
+    year = funded.currentYear()
+    tx = funded.recoverWallet(resident, outsider, {"from": recovery})
+    assert funded.balanceOf(resident) == 0
+    assert funded.balanceOf(outsider) == 100_00
+    assert funded.earnedIn(outsider, year) == 100_00
+    assert funded.earnedIn(resident, year) == 0
+    assert funded.isRetired(resident)
+    assert funded.totalSupply() == 150_00
+    ev = tx.events["WalletRecovered"]
+    assert (ev["lost"], ev["replacement"], ev["amount"]) == (resident, outsider, 100_00)
+    ev = tx.events["EarningsCarried"]
+    assert (ev["lost"], ev["replacement"], ev["year"], ev["amount"]) == (
+        resident,
+        outsider,
+        year,
+        100_00,
+    )
+
+
+def test_new_wallet_cannot_reset_the_cap(funded, recovery, minter, resident, outsider):
+    funded.rewardJob(job("k-1"), resident, CAP - 100_00, {"from": minter})
+    funded.recoverWallet(resident, outsider, {"from": recovery})
+    with brownie.reverts(err("HeitjeYearlyCapExceeded", outsider, CAP, 1, CAP)):
+        funded.rewardJob(job("k-2"), outsider, 1, {"from": minter})
+
+
+def test_retired_wallet_is_closed(funded, recovery, minter, manager, resident, outsider, merchant):
+    funded.pay(merchant, 10_00, b"bon", {"from": resident})
+    funded.recoverWallet(resident, outsider, {"from": recovery})
+    with brownie.reverts(err("HeitjeWalletRetired", resident)):
+        funded.rewardJob(job("k-1"), resident, 1_00, {"from": minter})
+    with brownie.reverts(err("HeitjeWalletRetired", resident)):
+        funded.refund(resident, 1_00, b"bon", {"from": merchant})
+    with brownie.reverts(err("HeitjeWalletRetired", resident)):
+        funded.addMerchant(resident, {"from": manager})
+    with brownie.reverts(err("HeitjeWalletRetired", resident)):
+        funded.recoverWallet(resident, outsider, {"from": recovery})
+
+
+def test_recover_empty_wallet(token, recovery, resident, outsider):
+    tx = token.recoverWallet(resident, outsider, {"from": recovery})
+    assert tx.events["WalletRecovered"]["amount"] == 0
+    assert "EarningsCarried" not in tx.events
+    assert token.isRetired(resident)
+
+
+def test_recover_is_recovery_role_only(funded, admin, resident, outsider):
+    with brownie.reverts(err("AccessControlUnauthorizedAccount", admin, funded.RECOVERY_ROLE())):
+        funded.recoverWallet(resident, outsider, {"from": admin})
+
+
+def test_recover_merchant_reverts(funded, recovery, merchant, outsider):
+    with brownie.reverts(err("HeitjeNotResident", merchant)):
+        funded.recoverWallet(merchant, outsider, {"from": recovery})
+
+
+def test_recover_to_merchant_reverts(funded, recovery, resident, merchant):
+    with brownie.reverts(err("HeitjeNotResident", merchant)):
+        funded.recoverWallet(resident, merchant, {"from": recovery})
+
+
+def test_recover_to_used_wallet_reverts(funded, recovery, resident, resident2):
+    with brownie.reverts(err("HeitjeReplacementInUse", resident2, 50_00, 50_00)):
+        funded.recoverWallet(resident, resident2, {"from": recovery})
+
+
+def test_recover_to_itself_or_zero_reverts(funded, recovery, resident):
+    with brownie.reverts(err("HeitjeInvalidReplacement", resident)):
+        funded.recoverWallet(resident, resident, {"from": recovery})
+    with brownie.reverts(err("HeitjeInvalidReplacement", "0x" + "00" * 20)):
+        funded.recoverWallet(resident, "0x" + "00" * 20, {"from": recovery})
+
+
+def test_recover_to_retired_wallet_reverts(
+    funded, recovery, resident, resident2, outsider, accounts
+):
+    funded.recoverWallet(outsider, accounts[12], {"from": recovery})
+    with brownie.reverts(err("HeitjeWalletRetired", outsider)):
+        funded.recoverWallet(resident, outsider, {"from": recovery})
+
+
+def test_recovery_works_while_paused(funded, pauser, recovery, resident, outsider):
+    funded.pause({"from": pauser})
+    funded.recoverWallet(resident, outsider, {"from": recovery})
+    assert funded.balanceOf(outsider) == 100_00
