@@ -158,10 +158,10 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// `amount` > 0 and within the resident's room under the yearly cap; not paused.
     /// Emits `JobRewarded` and `Transfer(0, resident, amount)`.
     function rewardJob(bytes32 jobId, address resident, uint256 amount) external onlyRole(MINTER_ROLE) {
-        uint256 allowance = _mintAllowances[msg.sender];
-        if (amount > allowance) revert HeitjeMintAllowanceExceeded(msg.sender, allowance, amount);
+        uint256 budget = _mintAllowances[msg.sender];
+        if (amount > budget) revert HeitjeMintAllowanceExceeded(msg.sender, budget, amount);
         unchecked {
-            _mintAllowances[msg.sender] = allowance - amount;
+            _mintAllowances[msg.sender] = budget - amount;
         }
         _reward(jobId, resident, amount, _currentYear(), _yearlyCap);
     }
@@ -179,18 +179,18 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
             revert HeitjeLengthMismatch(n, residents.length, amounts.length);
         }
         if (n == 0) revert HeitjeEmptyBatch();
-        uint256 allowance = _mintAllowances[msg.sender];
+        uint256 budget = _mintAllowances[msg.sender];
         uint256 year = _currentYear();
         uint256 cap = _yearlyCap;
         for (uint256 i; i < n; ++i) {
             uint256 amount = amounts[i];
-            if (amount > allowance) revert HeitjeMintAllowanceExceeded(msg.sender, allowance, amount);
+            if (amount > budget) revert HeitjeMintAllowanceExceeded(msg.sender, budget, amount);
             unchecked {
-                allowance -= amount;
+                budget -= amount;
             }
             _reward(jobIds[i], residents[i], amount, year, cap);
         }
-        _mintAllowances[msg.sender] = allowance;
+        _mintAllowances[msg.sender] = budget;
     }
 
     function _reward(bytes32 jobId, address resident, uint256 amount, uint256 year, uint256 cap) private {
@@ -216,9 +216,9 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// @notice Set the remaining mint allowance (the budget, in cents) of `minter`.
     /// @dev Requirements: caller is the default admin. The value replaces the old one; it is not
     /// added to it, so a budget can be lowered or withdrawn. Emits `MintAllowanceSet`.
-    function setMintAllowance(address minter, uint256 allowance) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _mintAllowances[minter] = allowance;
-        emit MintAllowanceSet(minter, allowance);
+    function setMintAllowance(address minter, uint256 budget) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _mintAllowances[minter] = budget;
+        emit MintAllowanceSet(minter, budget);
     }
 
     /// @notice The mint allowance (budget, in cents) left to `minter`.
@@ -425,12 +425,13 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
 
     /// @notice Move the balance and this year's earnings of a resident's lost wallet to a
     /// replacement wallet. The lost wallet is retired: it can never receive or send again.
-    /// @dev Requirements: caller has RECOVERY_ROLE; `lost` is a resident wallet (not a merchant,
-    /// not retired); `replacement` is a different, unused resident wallet (no balance, nothing
+    /// @dev Requirements: caller has RECOVERY_ROLE; `lost` is a resident wallet (not the zero
+    /// address, not a merchant, not retired); `replacement` is a different, unused resident wallet (no balance, nothing
     /// earned this year). Works while paused, so funds can be moved off a compromised wallet.
     /// Emits `Transfer(lost, replacement, amount)`, `WalletRecovered` and, when there were
     /// earnings this year, `EarningsCarried`.
     function recoverWallet(address lost, address replacement) external onlyRole(RECOVERY_ROLE) {
+        if (lost == address(0)) revert ERC20InvalidSender(lost);
         uint8 lostStatus = _status[lost];
         if (lostStatus == _RETIRED) revert HeitjeWalletRetired(lost);
         if (lostStatus != _RESIDENT) revert HeitjeNotResident(lost);

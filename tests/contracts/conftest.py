@@ -49,6 +49,7 @@ ERRORS: dict[str, list[str]] = {
     "ERC20InsufficientBalance": ["address", "uint256", "uint256"],
     "ERC20InsufficientAllowance": ["address", "uint256", "uint256"],
     "ERC20InvalidReceiver": ["address"],
+    "ERC20InvalidSender": ["address"],
 }
 
 

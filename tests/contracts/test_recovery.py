@@ -78,6 +78,13 @@ def test_recover_to_itself_or_zero_reverts(funded, recovery, resident):
         funded.recoverWallet(resident, "0x" + "00" * 20, {"from": recovery})
 
 
+def test_recover_zero_address_reverts(funded, recovery, outsider):
+    # Otherwise it would "retire" the zero address and log a mint-like Transfer(0, ...) that
+    # is no job reward.
+    with brownie.reverts(err("ERC20InvalidSender", "0x" + "00" * 20)):
+        funded.recoverWallet("0x" + "00" * 20, outsider, {"from": recovery})
+
+
 def test_recover_to_retired_wallet_reverts(
     funded, recovery, resident, resident2, outsider, accounts
 ):

@@ -1,0 +1,343 @@
+"""Stateful test: random rewards, payments, refunds, redemptions, payouts, merchant changes,
+recoveries and year changes against a Python model of the rules.
+
+After every step: supply == sum of balances == rewards - redemptions; the chain agrees with
+the model on every balance; no job id was rewarded twice; no resident earned above the cap
+in any year; only (then) merchants ever received a payment.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import brownie
+import pytest
+from brownie import chain, web3
+from conftest import err, job, year_start
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+CAP = 400_00  # lowered in this test, so that hypothesis reaches the cap often
+PARTNER_BUDGET = 900_00  # small, so that it runs out
+
+RESIDENT = "resident"
+MERCHANT = "merchant"
+FORMER = "former merchant"
+RETIRED = "retired"
+
+
+@dataclass
+class Model:
+    now: int
+    balances: dict[str, int] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    earned: dict[tuple[str, int], int] = field(default_factory=dict)
+    rewarded: set[bytes] = field(default_factory=set)
+    allowance: dict[str, int] = field(default_factory=dict)
+    rewards: int = 0
+    redemptions: list[tuple[str, int, bool]] = field(default_factory=list)
+    payment_log: list[tuple[str, str, str]] = field(default_factory=list)  # from, to, to's status
+    job_log: list[bytes] = field(default_factory=list)
+
+    def year(self) -> int:
+        return time.gmtime(self.now).tm_year
+
+    def bal(self, a: str) -> int:
+        return self.balances.get(a, 0)
+
+    def st(self, a: str) -> str:
+        return self.status.get(a, RESIDENT)
+
+
+who = st.integers(min_value=0, max_value=30)
+amount = st.integers(min_value=0, max_value=250_00)
+job_no = st.integers(min_value=0, max_value=40)
+
+
+class HeitjeMachine(RuleBasedStateMachine):
+    """Rules and invariants; the chain is reverted to the fixture's state before each run.
+
+    (brownie's own `state_machine` fixture cannot be used: its mypyc-compiled class refuses
+    a Python subclass in brownie 1.22, so this drives hypothesis directly.)
+    """
+
+    @classmethod
+    def configure(cls, token, accounts, admin, minter, partner, manager, treasurer, recovery):
+        cls.token = token
+        cls.minters = [minter, partner]
+        cls.admin = admin
+        cls.manager = manager
+        cls.treasurer = treasurer
+        cls.recovery = recovery
+        # accounts[9:15] start as residents, accounts[7], [8] and [15] as merchants; fresh
+        # wallets for recoveries come from accounts[16:], and join the residents
+        cls.residents_start = [accounts[i] for i in range(9, 15)]
+        cls.merchants_start = [accounts[7], accounts[8], accounts[15]]
+        cls.spare_start = [accounts[i] for i in range(16, 20)]
+
+    def __init__(self):
+        super().__init__()
+        chain.revert()  # back to the snapshot taken by the test, before every run
+        t = self.token
+        t.setYearlyCap(CAP, {"from": self.admin})
+        t.setMintAllowance(self.minters[1], PARTNER_BUDGET, {"from": self.admin})
+        if not t.isMerchant(self.merchants_start[2]):
+            t.addMerchant(self.merchants_start[2], {"from": self.manager})
+        self.residents = list(self.residents_start)
+        self.merchants = list(self.merchants_start)
+        self.spare = list(self.spare_start)
+        self.m = Model(now=brownie.chain[-1].timestamp)
+        for a in self.merchants:
+            self.m.status[str(a)] = MERCHANT
+        self.m.allowance = {str(self.minters[0]): t.mintAllowance(self.minters[0])}
+        self.m.allowance[str(self.minters[1])] = PARTNER_BUDGET
+
+    # ---------------------------------------------------------------- helpers
+
+    def tick(self) -> None:
+        """Pin the next block's timestamp, so the model knows the year of every transaction."""
+        self.m.now += 1
+        web3.provider.make_request("evm_setNextBlockTimestamp", [self.m.now])
+
+    def cap_room(self, who: str) -> tuple[int, int]:
+        earned = self.m.earned.get((who, self.m.year()), 0)
+        return earned, CAP - earned
+
+    # ---------------------------------------------------------------- rules
+    # Each rule computes from the model what the contract must do, and checks it: a revert
+    # with exactly the expected error, or success and the model updated.
+
+    @rule(st_who=who, st_amount=amount, st_job=job_no, st_minter=st.booleans())
+    def reward(self, st_who, st_amount, st_job, st_minter):
+        t, m = self.token, self.m
+        who = self.residents[st_who % len(self.residents)]
+        minter = self.minters[0 if st_minter else 1]
+        jid = job(f"stateful-{st_job}")
+        w, mn = str(who), str(minter)
+        allowance = m.allowance[mn]
+        earned, _ = self.cap_room(w)
+        self.tick()
+        if st_amount > allowance:
+            expected = err("HeitjeMintAllowanceExceeded", minter, allowance, st_amount)
+        elif st_amount == 0:
+            expected = err("HeitjeInvalidAmount", 0)
+        elif jid in m.rewarded:
+            expected = err("HeitjeJobAlreadyRewarded", jid)
+        elif earned + st_amount > CAP:
+            expected = err("HeitjeYearlyCapExceeded", who, earned, st_amount, CAP)
+        elif m.st(w) == RETIRED:
+            expected = err("HeitjeWalletRetired", who)
+        else:
+            expected = None
+        if expected:
+            with brownie.reverts(expected):
+                t.rewardJob(jid, who, st_amount, {"from": minter})
+            return
+        tx = t.rewardJob(jid, who, st_amount, {"from": minter})
+        m.job_log.extend(bytes(e["jobId"]) for e in tx.events["JobRewarded"])
+        m.rewarded.add(jid)
+        m.allowance[mn] -= st_amount
+        m.balances[w] = m.bal(w) + st_amount
+        m.earned[(w, m.year())] = earned + st_amount
+        m.rewards += st_amount
+
+    @rule(st_who=who, st_other=who, st_amount=amount)
+    def pay(self, st_who, st_other, st_amount):
+        t, m = self.token, self.m
+        who = self.residents[st_who % len(self.residents)]
+        to = self.merchants[st_other % len(self.merchants)]
+        w, d = str(who), str(to)
+        self.tick()
+        if m.st(d) != MERCHANT:
+            expected = err("HeitjeNotMerchant", to)
+        elif st_amount == 0:
+            expected = err("HeitjeInvalidAmount", 0)
+        elif m.st(w) == RETIRED:
+            expected = err("HeitjeWalletRetired", who)
+        elif st_amount > m.bal(w):
+            expected = err("ERC20InsufficientBalance", who, m.bal(w), st_amount)
+        else:
+            expected = None
+        if expected:
+            with brownie.reverts(expected):
+                t.pay(to, st_amount, b"stateful", {"from": who})
+            return
+        t.pay(to, st_amount, b"stateful", {"from": who})
+        m.payment_log.append((w, d, m.st(d)))
+        m.balances[w] -= st_amount
+        m.balances[d] = m.bal(d) + st_amount
+
+    @rule(st_who=who, st_other=who, st_amount=amount)
+    def resident_to_resident(self, st_who, st_other, st_amount):
+        who = self.residents[st_who % len(self.residents)]
+        to = self.residents[st_other % len(self.residents)]
+        if who == to:
+            return
+        self.tick()
+        if self.m.st(str(who)) == RETIRED:
+            expected = err("HeitjeWalletRetired", who)
+        else:
+            expected = err("HeitjeNotMerchant", to)
+        with brownie.reverts(expected):
+            self.token.transfer(to, st_amount, {"from": who})
+
+    @rule(st_who=who, st_other=who, st_amount=amount)
+    def merchant_to_merchant(self, st_who, st_other, st_amount):
+        a = self.merchants[st_who % len(self.merchants)]
+        b = self.merchants[st_other % len(self.merchants)]
+        if a == b:
+            return
+        self.tick()
+        with brownie.reverts(err("HeitjeMerchantToMerchant", a, b)):
+            self.token.transfer(b, st_amount, {"from": a})
+
+    @rule(st_who=who, st_other=who, st_amount=amount)
+    def refund(self, st_who, st_other, st_amount):
+        t, m = self.token, self.m
+        frm = self.merchants[st_who % len(self.merchants)]
+        to = self.residents[st_other % len(self.residents)]
+        f, d = str(frm), str(to)
+        self.tick()
+        if st_amount == 0:
+            expected = err("HeitjeInvalidAmount", 0)
+        elif m.st(d) == RETIRED:
+            expected = err("HeitjeWalletRetired", to)
+        elif st_amount > m.bal(f):
+            expected = err("ERC20InsufficientBalance", frm, m.bal(f), st_amount)
+        else:
+            expected = None
+        if expected:
+            with brownie.reverts(expected):
+                t.refund(to, st_amount, b"refund", {"from": frm})
+            return
+        t.refund(to, st_amount, b"refund", {"from": frm})
+        m.balances[f] -= st_amount
+        m.balances[d] = m.bal(d) + st_amount
+
+    @rule(st_who=who, st_amount=amount)
+    def redeem(self, st_who, st_amount):
+        t, m = self.token, self.m
+        who = self.merchants[st_who % len(self.merchants)]
+        w = str(who)
+        self.tick()
+        if st_amount == 0:
+            expected = err("HeitjeInvalidAmount", 0)
+        elif st_amount > m.bal(w):
+            expected = err("ERC20InsufficientBalance", who, m.bal(w), st_amount)
+        else:
+            expected = None
+        if expected:
+            with brownie.reverts(expected):
+                t.redeem(st_amount, {"from": who})
+            return
+        tx = t.redeem(st_amount, {"from": who})
+        m.redemptions.append((w, st_amount, False))
+        assert tx.return_value == len(m.redemptions)
+        m.balances[w] -= st_amount
+
+    @rule(st_job=job_no)
+    def confirm_payout(self, st_job):
+        t, m = self.token, self.m
+        if not m.redemptions:
+            return
+        rid = st_job % len(m.redemptions) + 1
+        merchant, amount, paid = m.redemptions[rid - 1]
+        reference = f"bank-{rid}".encode().ljust(32, b"\0")
+        if paid:
+            with brownie.reverts(err("HeitjeRedemptionAlreadyPaid", rid, reference)):
+                t.confirmPayout(rid, reference, {"from": self.treasurer})
+            return
+        t.confirmPayout(rid, reference, {"from": self.treasurer})
+        m.redemptions[rid - 1] = (merchant, amount, True)
+
+    @rule(st_who=who)
+    def remove_or_add_merchant(self, st_who):
+        who = self.merchants[st_who % len(self.merchants)]
+        w = str(who)
+        if self.m.st(w) == MERCHANT:
+            self.token.removeMerchant(who, {"from": self.manager})
+            self.m.status[w] = FORMER
+        else:
+            self.token.addMerchant(who, {"from": self.manager})
+            self.m.status[w] = MERCHANT
+
+    @rule(st_who=who)
+    def recover(self, st_who):
+        t, m = self.token, self.m
+        if not self.spare:
+            return
+        lost = self.residents[st_who % len(self.residents)]
+        lo = str(lost)
+        if m.st(lo) == RETIRED:
+            with brownie.reverts(err("HeitjeWalletRetired", lost)):
+                t.recoverWallet(lost, self.spare[0], {"from": self.recovery})
+            return
+        new = self.spare.pop(0)
+        n = str(new)
+        self.tick()
+        t.recoverWallet(lost, new, {"from": self.recovery})
+        m.status[lo] = RETIRED
+        m.balances[n] = m.bal(lo)
+        m.balances[lo] = 0
+        year = m.year()
+        m.earned[(n, year)] = m.earned.pop((lo, year), 0)
+        self.residents.append(new)  # the retired wallet stays in play: it must refuse everything
+
+    @rule(st_days=st.integers(min_value=0, max_value=400), st_exact=st.booleans())
+    def time_passes(self, st_days, st_exact):
+        """Days pass; sometimes land exactly on the last second of a year or the first."""
+        m = self.m
+        if st_exact:
+            boundary = year_start(m.year() + 1)
+            m.now = boundary - 2 if st_days % 2 else boundary - 1
+        else:
+            m.now += st_days * 86400
+
+    # ---------------------------------------------------------------- invariants
+
+    @invariant()
+    def supply(self):
+        t, m = self.token, self.m
+        supply = t.totalSupply()
+        on_chain = {a: t.balanceOf(a) for a in m.balances}
+        assert on_chain == {a: b for a, b in m.balances.items()}
+        redeemed = sum(amount for _, amount, _ in m.redemptions)
+        assert supply == sum(on_chain.values()) == m.rewards - redeemed
+
+    @invariant()
+    def jobs_once(self):
+        assert len(self.m.job_log) == len(set(self.m.job_log)) == len(self.m.rewarded)
+
+    @invariant()
+    def cap(self):
+        t, m = self.token, self.m
+        for (who, year), earned in m.earned.items():
+            assert earned <= CAP
+            assert t.earnedIn(who, year) == earned
+
+    @invariant()
+    def only_merchants_received_payments(self):
+        assert all(status == MERCHANT for _, _, status in self.m.payment_log)
+
+    @invariant()
+    def redemptions(self):
+        t, m = self.token, self.m
+        assert t.redemptionCount() == len(m.redemptions)
+
+
+@pytest.mark.slow
+def test_stateful(token, accounts, admin, minter, partner, manager, treasurer, recovery):
+    HeitjeMachine.configure(token, accounts, admin, minter, partner, manager, treasurer, recovery)
+    chain.snapshot()
+    run_state_machine_as_test(
+        HeitjeMachine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=30,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

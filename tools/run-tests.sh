@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every test of the project, in order; `make test` runs it after `make setup`.
+#   1. lint and types  (ruff, mypy --strict on the runtime library)
+#   2. contract tests  (brownie test: launches anvil from npm, compiles with solcjs)
+#   3. tool tests      (plain pytest without brownie's plugin: slither on the contract)
+# Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PWD/.venv/bin:$PATH
+out=reports/tests
+rm -rf "$out" && mkdir -p "$out"
+status=0
+stage() { printf '\n===== %s =====\n' "$1"; }
+
+stage "lint (ruff) and types (mypy --strict)"
+ruff check . || status=1
+ruff format --check . || status=1
+mypy || status=1
+
+stage "contract tests (brownie on anvil)"
+brownie test tests/contracts --network anvil --junitxml="$out/contracts.xml" || status=1
+
+stage "tool tests (slither)"
+python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1
+
+stage "summary"
+python - "$out" "$status" <<'PY' || status=1
+import sys, pathlib, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.xml")):
+    for s in ET.parse(f).getroot().iter("testsuite"):
+        t, fl, er, sk = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        passed += t - fl - er - sk; failed += fl + er; skipped += sk
+        print(f"{f.stem:>12}: {t - fl - er - sk} passed, {fl + er} failed, {sk} skipped")
+if passed == 0:
+    print("no test ran"); failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or sys.argv[2] != "0" else 0)
+PY
+exit $status
