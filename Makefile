@@ -16,19 +16,19 @@ compile: setup
 	brownie compile
 
 demo: setup
-	brownie run scripts/demo.py
+	brownie run scripts/demo.py --network anvil
 
 test: setup
 	bash tools/run-tests.sh
 
 test-contracts: setup
-	brownie test tests/contracts
+	brownie test tests/contracts --network anvil
 
 slither: setup
 	python tools/slither_check.py
 
 gas: setup
-	brownie run scripts/gas_benchmark.py
+	brownie run scripts/gas_benchmark.py --network anvil
 
 clean:
 	rm -rf build reports crytic-export .hypothesis
