@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title Heitje, a municipal community currency
@@ -27,7 +26,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///  - Pause stops rewards, payments, refunds and redemptions. It does not stop role
 ///    administration, merchant management, payout confirmation or wallet recovery, so the
 ///    municipality can still repair things (e.g. move funds off a compromised wallet) while paused.
-contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
+contract Heitje is ERC20, AccessControlDefaultAdminRules {
     // ------------------------------------------------------------------ roles
 
     /// @notice Job issuers (municipality job office, partner organisations), each with a budget.
@@ -52,6 +51,15 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     uint8 private constant _FORMER_MERCHANT = 2; // removed: may refund and redeem, not receive
     uint8 private constant _RETIRED = 3; // a lost resident wallet, moved by recovery
 
+    /// One slot per address: its status and its earnings in the year it last earned. Earlier
+    /// years move to `_pastEarnings` when a new year's first reward comes in. One storage read
+    /// gives a reward both the recipient's status and its earnings so far.
+    struct Account {
+        uint8 status;
+        uint64 year; // the calendar year `earned` belongs to
+        uint128 earned; // cents; <= the yearly cap, which is < 2**128
+    }
+
     struct Redemption {
         address merchant; // 160 bits
         uint88 amount; // 88 bits: cents, far above any supply a municipality can mint
@@ -60,12 +68,14 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
 
     mapping(bytes32 jobId => bool) private _rewarded;
     mapping(address minter => uint256) private _mintAllowances;
-    mapping(address resident => mapping(uint256 year => uint256)) private _earned;
-    mapping(address account => uint8) private _status;
+    mapping(address account => Account) private _accounts;
+    mapping(address resident => mapping(uint256 year => uint256)) private _pastEarnings;
     mapping(uint256 id => Redemption) private _redemptions;
     mapping(uint256 id => bytes32) private _payoutReferences;
-    uint256 private _yearlyCap;
-    uint256 private _redemptionCount;
+    // One slot, read once by a reward (pause + cap) and by a redemption (pause + counter).
+    uint128 private _yearlyCap;
+    uint64 private _redemptionCount;
+    bool private _paused;
 
     // ------------------------------------------------------------------ events
 
@@ -91,6 +101,10 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     event YearlyCapSet(uint256 cap);
     /// @notice The remaining mint allowance (budget) of `minter` was set to `allowance` cents.
     event MintAllowanceSet(address indexed minter, uint256 allowance);
+    /// @notice `account` paused rewards, payments, refunds and redemptions.
+    event Paused(address account);
+    /// @notice `account` lifted the pause.
+    event Unpaused(address account);
 
     // ------------------------------------------------------------------ errors
 
@@ -110,8 +124,12 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     error HeitjeJobAlreadyRewarded(bytes32 jobId);
     /// @notice A job id of zero is not a job.
     error HeitjeInvalidJobId(bytes32 jobId);
-    /// @notice The amount must be more than zero.
+    /// @notice The amount must be more than zero (and a cap below 2**128).
     error HeitjeInvalidAmount(uint256 amount);
+    /// @notice The operation is stopped while the token is paused.
+    error EnforcedPause();
+    /// @notice The token is not paused.
+    error ExpectedPause();
     /// @notice A reward of `needed` cents is more than the `allowance` left to `minter`.
     error HeitjeMintAllowanceExceeded(address minter, uint256 allowance, uint256 needed);
     /// @notice `resident` earned `earned` cents this year; `amount` more would pass `cap`.
@@ -141,7 +159,7 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
         ERC20(name_, symbol_)
         AccessControlDefaultAdminRules(adminDelay, admin)
     {
-        _yearlyCap = DEFAULT_YEARLY_CAP;
+        _yearlyCap = uint128(DEFAULT_YEARLY_CAP);
         emit YearlyCapSet(DEFAULT_YEARLY_CAP);
     }
 
@@ -197,12 +215,13 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
         if (jobId == bytes32(0)) revert HeitjeInvalidJobId(jobId);
         if (amount == 0) revert HeitjeInvalidAmount(amount);
         if (_rewarded[jobId]) revert HeitjeJobAlreadyRewarded(jobId);
-        uint256 earned = _earned[resident][year];
+        Account storage account = _accounts[resident];
+        uint256 earned = _earnedIn(account, year);
         // Written so that it cannot overflow, and holds when the cap was lowered below `earned`.
         if (earned > cap || amount > cap - earned) revert HeitjeYearlyCapExceeded(resident, earned, amount, cap);
         _rewarded[jobId] = true;
         unchecked {
-            _earned[resident][year] = earned + amount; // <= cap
+            _setEarnings(account, resident, year, earned + amount); // <= cap < 2**128
         }
         _mint(resident, amount); // `_update` checks pause and that `resident` is a resident
         emit JobRewarded(jobId, resident, msg.sender, amount);
@@ -229,11 +248,11 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     // ------------------------------------------------------------------ yearly cap
 
     /// @notice Set the yearly earnings cap per resident, in cents.
-    /// @dev Requirements: caller is the default admin; `cap` > 0. Residents who already earned
+    /// @dev Requirements: caller is the default admin; 0 < `cap` < 2**128. Residents who already earned
     /// more this year keep what they have and cannot earn more. Emits `YearlyCapSet`.
     function setYearlyCap(uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (cap == 0) revert HeitjeInvalidAmount(cap);
-        _yearlyCap = cap;
+        if (cap == 0 || cap > type(uint128).max) revert HeitjeInvalidAmount(cap);
+        _yearlyCap = uint128(cap);
         emit YearlyCapSet(cap);
     }
 
@@ -244,7 +263,26 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
 
     /// @notice What `resident` earned (in cents) in calendar `year` (UTC).
     function earnedIn(address resident, uint256 year) external view returns (uint256) {
-        return _earned[resident][year];
+        Account storage account = _accounts[resident];
+        return account.year == year ? account.earned : _pastEarnings[resident][year];
+    }
+
+    /// @dev What `account` earned in `year`, for the current year only: earlier years are
+    /// never asked by a reward or a recovery.
+    function _earnedIn(Account storage account, uint256 year) private view returns (uint256) {
+        return account.year == year ? account.earned : 0;
+    }
+
+    /// @dev Set `who`'s earnings of `year` (the current year) to `amount`, moving the earnings
+    /// of an earlier year it holds to `_pastEarnings` first.
+    function _setEarnings(Account storage account, address who, uint256 year, uint256 amount) private {
+        uint256 heldYear = account.year;
+        if (heldYear != year) {
+            uint256 held = account.earned;
+            if (held != 0) _pastEarnings[who][heldYear] = held;
+            account.year = uint64(year);
+        }
+        account.earned = uint128(amount);
     }
 
     /// @notice The calendar year (UTC) of the current block.
@@ -283,14 +321,14 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// resident Heitjes. A former merchant can be added again. Emits `MerchantAdded`.
     function addMerchant(address merchant) external onlyRole(MERCHANT_MANAGER_ROLE) {
         if (merchant == address(0)) revert ERC20InvalidReceiver(merchant);
-        uint8 status = _status[merchant];
+        uint8 status = _accounts[merchant].status;
         if (status == _MERCHANT) revert HeitjeAlreadyMerchant(merchant);
         if (status == _RETIRED) revert HeitjeWalletRetired(merchant);
         if (status == _RESIDENT) {
             uint256 balance = balanceOf(merchant);
             if (balance != 0) revert HeitjeResidentBalance(merchant, balance);
         }
-        _status[merchant] = _MERCHANT;
+        _accounts[merchant].status = _MERCHANT;
         emit MerchantAdded(merchant);
     }
 
@@ -299,24 +337,24 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// @dev Requirements: caller has MERCHANT_MANAGER_ROLE; `merchant` is a current merchant.
     /// Emits `MerchantRemoved`.
     function removeMerchant(address merchant) external onlyRole(MERCHANT_MANAGER_ROLE) {
-        if (_status[merchant] != _MERCHANT) revert HeitjeNotMerchant(merchant);
-        _status[merchant] = _FORMER_MERCHANT;
+        if (_accounts[merchant].status != _MERCHANT) revert HeitjeNotMerchant(merchant);
+        _accounts[merchant].status = _FORMER_MERCHANT;
         emit MerchantRemoved(merchant);
     }
 
     /// @notice Whether `account` is a current (whitelisted) merchant.
     function isMerchant(address account) external view returns (bool) {
-        return _status[account] == _MERCHANT;
+        return _accounts[account].status == _MERCHANT;
     }
 
     /// @notice Whether `account` was a merchant and has been removed.
     function isFormerMerchant(address account) external view returns (bool) {
-        return _status[account] == _FORMER_MERCHANT;
+        return _accounts[account].status == _FORMER_MERCHANT;
     }
 
     /// @notice Whether `account` is a lost wallet that was recovered to a replacement.
     function isRetired(address account) external view returns (bool) {
-        return _status[account] == _RETIRED;
+        return _accounts[account].status == _RETIRED;
     }
 
     // ------------------------------------------------------------------ payments
@@ -326,7 +364,7 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// @dev Requirements: caller is a resident; `merchant` is a current merchant; `amount` > 0;
     /// not paused. Emits `Transfer` and `Payment`.
     function pay(address merchant, uint256 amount, bytes32 receipt) external {
-        if (_status[merchant] != _MERCHANT) revert HeitjeNotMerchant(merchant);
+        if (_accounts[merchant].status != _MERCHANT) revert HeitjeNotMerchant(merchant);
         if (amount == 0) revert HeitjeInvalidAmount(amount);
         _transfer(msg.sender, merchant, amount);
         emit Payment(msg.sender, merchant, amount, receipt);
@@ -336,7 +374,7 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// @dev Requirements: caller is a current or former merchant; `to` is a resident; `amount` > 0;
     /// not paused. Emits `Transfer` and `Refund`.
     function refund(address to, uint256 amount, bytes32 receipt) external {
-        uint8 status = _status[msg.sender];
+        uint8 status = _accounts[msg.sender].status;
         if (status != _MERCHANT && status != _FORMER_MERCHANT) revert HeitjeNotMerchant(msg.sender);
         if (amount == 0) revert HeitjeInvalidAmount(amount);
         _transfer(msg.sender, to, amount);
@@ -347,19 +385,19 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// here (pause -> policy -> balances). Wallet recovery bypasses it on purpose (see
     /// `recoverWallet`).
     function _update(address from, address to, uint256 value) internal override {
-        _requireNotPaused();
+        if (_paused) revert EnforcedPause();
         if (from == address(0)) {
             // Mint: only `_reward` mints, and only to residents.
-            uint8 toStatus = _status[to];
+            uint8 toStatus = _accounts[to].status;
             if (toStatus == _RETIRED) revert HeitjeWalletRetired(to);
             if (toStatus != _RESIDENT) revert HeitjeNotResident(to);
         } else if (to == address(0)) {
             // Burn: only `redeem` burns, by a current or former merchant.
-            uint8 fromStatus = _status[from];
+            uint8 fromStatus = _accounts[from].status;
             if (fromStatus != _MERCHANT && fromStatus != _FORMER_MERCHANT) revert HeitjeNotMerchant(from);
         } else {
-            uint8 fromStatus = _status[from];
-            uint8 toStatus = _status[to];
+            uint8 fromStatus = _accounts[from].status;
+            uint8 toStatus = _accounts[to].status;
             if (fromStatus == _RETIRED) revert HeitjeWalletRetired(from);
             if (fromStatus == _RESIDENT) {
                 // A payment: residents pay only current merchants.
@@ -384,7 +422,7 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
         if (amount == 0) revert HeitjeInvalidAmount(amount);
         _burn(msg.sender, amount); // `_update` checks pause and that the caller is a merchant
         unchecked {
-            id = ++_redemptionCount;
+            id = ++_redemptionCount; // 2**64 redemptions will not happen
         }
         _redemptions[id] = Redemption(msg.sender, SafeCast.toUint88(amount), false);
         emit RedemptionRequested(id, msg.sender, amount);
@@ -432,31 +470,33 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// earnings this year, `EarningsCarried`.
     function recoverWallet(address lost, address replacement) external onlyRole(RECOVERY_ROLE) {
         if (lost == address(0)) revert ERC20InvalidSender(lost);
-        uint8 lostStatus = _status[lost];
+        Account storage lostAccount = _accounts[lost];
+        uint8 lostStatus = lostAccount.status;
         if (lostStatus == _RETIRED) revert HeitjeWalletRetired(lost);
         if (lostStatus != _RESIDENT) revert HeitjeNotResident(lost);
         if (replacement == address(0) || replacement == lost) revert HeitjeInvalidReplacement(replacement);
-        uint8 replacementStatus = _status[replacement];
+        Account storage replacementAccount = _accounts[replacement];
+        uint8 replacementStatus = replacementAccount.status;
         if (replacementStatus == _RETIRED) revert HeitjeWalletRetired(replacement);
         if (replacementStatus != _RESIDENT) revert HeitjeNotResident(replacement);
         uint256 year = _currentYear();
         uint256 replacementBalance = balanceOf(replacement);
-        uint256 replacementEarned = _earned[replacement][year];
+        uint256 replacementEarned = _earnedIn(replacementAccount, year);
         if (replacementBalance != 0 || replacementEarned != 0) {
             revert HeitjeReplacementInUse(replacement, replacementBalance, replacementEarned);
         }
 
-        _status[lost] = _RETIRED;
+        lostAccount.status = _RETIRED;
         uint256 amount = balanceOf(lost);
         // Straight to ERC20's bookkeeping: this is the one move between two residents, and it
         // is allowed while paused.
         ERC20._update(lost, replacement, amount);
         emit WalletRecovered(lost, replacement, amount);
 
-        uint256 earned = _earned[lost][year];
+        uint256 earned = _earnedIn(lostAccount, year);
         if (earned != 0) {
-            _earned[lost][year] = 0;
-            _earned[replacement][year] = earned;
+            lostAccount.earned = 0;
+            _setEarnings(replacementAccount, replacement, year, earned);
             emit EarningsCarried(lost, replacement, year, earned);
         }
     }
@@ -466,12 +506,21 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules, Pausable {
     /// @notice Stop rewards, payments, refunds and redemptions.
     /// @dev Requirements: caller has PAUSER_ROLE; not paused. Emits `Paused`.
     function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+        if (_paused) revert EnforcedPause();
+        _paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @notice Resume rewards, payments, refunds and redemptions.
     /// @dev Requirements: caller has PAUSER_ROLE; paused. Emits `Unpaused`.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        if (!_paused) revert ExpectedPause();
+        _paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @notice Whether rewards, payments, refunds and redemptions are stopped.
+    function paused() external view returns (bool) {
+        return _paused;
     }
 }

@@ -115,3 +115,9 @@ def test_year_of_matches_python_for_many_timestamps(token):
     for _ in range(200):
         t = rng.randrange(0, year_start(3000))
         assert token.yearOf(t) == time.gmtime(t).tm_year, t
+
+
+def test_absurd_cap_reverts(token, admin):
+    with brownie.reverts(err("HeitjeInvalidAmount", 2**128)):
+        token.setYearlyCap(2**128, {"from": admin})
+    token.setYearlyCap(2**128 - 1, {"from": admin})

@@ -1,7 +1,8 @@
 """A resident who lost a wallet gets balance and this year's earnings moved to a new one."""
 
 import brownie
-from conftest import CAP, err, job
+from brownie import web3
+from conftest import CAP, err, job, year_start
 
 
 def test_recover_moves_balance_and_earnings(funded, recovery, minter, resident, outsider):
@@ -97,3 +98,19 @@ def test_recovery_works_while_paused(funded, pauser, recovery, resident, outside
     funded.pause({"from": pauser})
     funded.recoverWallet(resident, outsider, {"from": recovery})
     assert funded.balanceOf(outsider) == 100_00
+
+
+def test_replacement_keeps_its_earnings_of_earlier_years(
+    token, recovery, minter, resident, outsider, merchant
+):
+    # `outsider` earned last year and spent it all; this year it replaces a lost wallet.
+    year = token.currentYear()
+    token.rewardJob(job("k-old"), outsider, 40_00, {"from": minter})
+    token.pay(merchant, 40_00, b"bon", {"from": outsider})
+    web3.provider.make_request("evm_setNextBlockTimestamp", [year_start(year + 1) + 10])
+    token.rewardJob(job("k-new"), resident, 30_00, {"from": minter})
+    token.recoverWallet(resident, outsider, {"from": recovery})
+    assert token.earnedIn(outsider, year) == 40_00
+    assert token.earnedIn(outsider, year + 1) == 30_00
+    assert token.earnedIn(resident, year + 1) == 0
+    assert token.balanceOf(outsider) == 30_00
