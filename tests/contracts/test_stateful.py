@@ -97,9 +97,13 @@ class HeitjeMachine(RuleBasedStateMachine):
     # ---------------------------------------------------------------- helpers
 
     def tick(self) -> None:
-        """Pin the next block's timestamp, so the model knows the year of every transaction."""
+        """Pin the next block's timestamp, so the model knows the year of every transaction.
+
+        Every rule calls this before each transaction it sends, so no block is ever mined at
+        a time the model does not know."""
         self.m.now += 1
-        web3.provider.make_request("evm_setNextBlockTimestamp", [self.m.now])
+        response = web3.provider.make_request("evm_setNextBlockTimestamp", [self.m.now])
+        assert "error" not in response, response
 
     def cap_room(self, who: str) -> tuple[int, int]:
         earned = self.m.earned.get((who, self.m.year()), 0)
@@ -245,6 +249,7 @@ class HeitjeMachine(RuleBasedStateMachine):
         rid = st_job % len(m.redemptions) + 1
         merchant, amount, paid = m.redemptions[rid - 1]
         reference = f"bank-{rid}".encode().ljust(32, b"\0")
+        self.tick()
         if paid:
             with brownie.reverts(err("HeitjeRedemptionAlreadyPaid", rid, reference)):
                 t.confirmPayout(rid, reference, {"from": self.treasurer})
@@ -256,6 +261,7 @@ class HeitjeMachine(RuleBasedStateMachine):
     def remove_or_add_merchant(self, st_who):
         who = self.merchants[st_who % len(self.merchants)]
         w = str(who)
+        self.tick()
         if self.m.st(w) == MERCHANT:
             self.token.removeMerchant(who, {"from": self.manager})
             self.m.status[w] = FORMER
@@ -270,13 +276,13 @@ class HeitjeMachine(RuleBasedStateMachine):
             return
         lost = self.residents[st_who % len(self.residents)]
         lo = str(lost)
+        self.tick()
         if m.st(lo) == RETIRED:
             with brownie.reverts(err("HeitjeWalletRetired", lost)):
                 t.recoverWallet(lost, self.spare[0], {"from": self.recovery})
             return
         new = self.spare.pop(0)
         n = str(new)
-        self.tick()
         t.recoverWallet(lost, new, {"from": self.recovery})
         m.status[lo] = RETIRED
         m.balances[n] = m.bal(lo)
@@ -334,7 +340,7 @@ def test_stateful(token, accounts, admin, minter, partner, manager, treasurer, r
     run_state_machine_as_test(
         HeitjeMachine,
         settings=settings(
-            max_examples=40,
+            max_examples=30,
             stateful_step_count=30,
             deadline=None,
             database=None,
