@@ -3,6 +3,7 @@
 import brownie
 from brownie import chain
 from conftest import ADMIN_DELAY, err, job
+from eth_utils import keccak
 
 
 def test_deployment(token, admin):
@@ -24,7 +25,7 @@ def test_roles_are_distinct_hashes(token):
         "RECOVERY_ROLE",
     ]
     for name in names:
-        assert getattr(token, name)() == "0x" + __import__("eth_utils").keccak(text=name).hex()
+        assert getattr(token, name)() == "0x" + keccak(text=name).hex()
 
 
 def test_each_role_is_held_by_its_own_account(

@@ -105,6 +105,20 @@ class HeitjeMachine(RuleBasedStateMachine):
         response = web3.provider.make_request("evm_setNextBlockTimestamp", [self.m.now])
         assert "error" not in response, response
 
+    def sent(self, expected, fn, *args) -> bool:
+        """Send fn(*args): expect the revert `expected` if there is one, else success.
+        True when the transaction went through (and the model must follow)."""
+        if expected:
+            with brownie.reverts(expected):
+                fn(*args)
+            return False
+        fn(*args)
+        return True
+
+    def move(self, frm: str, to: str, amount: int) -> None:
+        self.m.balances[frm] -= amount
+        self.m.balances[to] = self.m.bal(to) + amount
+
     def cap_room(self, who: str) -> tuple[int, int]:
         earned = self.m.earned.get((who, self.m.year()), 0)
         return earned, CAP - earned
@@ -135,11 +149,9 @@ class HeitjeMachine(RuleBasedStateMachine):
             expected = err("HeitjeWalletRetired", who)
         else:
             expected = None
-        if expected:
-            with brownie.reverts(expected):
-                t.rewardJob(jid, who, st_amount, {"from": minter})
+        if not self.sent(expected, t.rewardJob, jid, who, st_amount, {"from": minter}):
             return
-        tx = t.rewardJob(jid, who, st_amount, {"from": minter})
+        tx = brownie.history[-1]
         m.job_log.extend(bytes(e["jobId"]) for e in tx.events["JobRewarded"])
         m.rewarded.add(jid)
         m.allowance[mn] -= st_amount
@@ -164,14 +176,9 @@ class HeitjeMachine(RuleBasedStateMachine):
             expected = err("ERC20InsufficientBalance", who, m.bal(w), st_amount)
         else:
             expected = None
-        if expected:
-            with brownie.reverts(expected):
-                t.pay(to, st_amount, b"stateful", {"from": who})
-            return
-        t.pay(to, st_amount, b"stateful", {"from": who})
-        m.payment_log.append((w, d, m.st(d)))
-        m.balances[w] -= st_amount
-        m.balances[d] = m.bal(d) + st_amount
+        if self.sent(expected, t.pay, to, st_amount, b"stateful", {"from": who}):
+            m.payment_log.append((w, d, m.st(d)))
+            self.move(w, d, st_amount)
 
     @rule(st_who=who, st_other=who, st_amount=amount)
     def resident_to_resident(self, st_who, st_other, st_amount):
@@ -212,13 +219,8 @@ class HeitjeMachine(RuleBasedStateMachine):
             expected = err("ERC20InsufficientBalance", frm, m.bal(f), st_amount)
         else:
             expected = None
-        if expected:
-            with brownie.reverts(expected):
-                t.refund(to, st_amount, b"refund", {"from": frm})
-            return
-        t.refund(to, st_amount, b"refund", {"from": frm})
-        m.balances[f] -= st_amount
-        m.balances[d] = m.bal(d) + st_amount
+        if self.sent(expected, t.refund, to, st_amount, b"refund", {"from": frm}):
+            self.move(f, d, st_amount)
 
     @rule(st_who=who, st_amount=amount)
     def redeem(self, st_who, st_amount):
