@@ -1,0 +1,698 @@
+"""The typed client over a deployed Heitje contract: every operation the municipality, its
+partners, merchants and residents do on-chain, and the reads they need.
+
+Amounts are integer cents (`int`); the CLI and the API turn people's euros into cents with
+`heitje_chain.amounts.parse_eur`. Every input is checked before anything is sent, every write
+is estimated first (so the contract's refusal arrives as a typed error and nothing is sent),
+and rewards are idempotent: a job that was already paid is reported as such.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_checksum_address
+
+from heitje_chain.amounts import MAX_CENTS, check_cents
+from heitje_chain.artifacts import Artifact, load_artifact
+from heitje_chain.errors import (
+    ConfigError,
+    ErrorDecoder,
+    HeitjeError,
+    InvalidAddress,
+    InvalidJobId,
+    InvalidReference,
+    JobAlreadyRewarded,
+    Refused,
+    TransactionFailed,
+)
+from heitje_chain.events import Event, EventDecoder
+from heitje_chain.keys import Signer, check_address
+from heitje_chain.rpc import Rpc, RpcError
+from heitje_chain.tx import Receipt, Transactor, Tx
+
+log = logging.getLogger(__name__)
+
+ROLES = {
+    "admin": "DEFAULT_ADMIN_ROLE",
+    "minter": "MINTER_ROLE",
+    "merchant-manager": "MERCHANT_MANAGER_ROLE",
+    "treasurer": "TREASURER_ROLE",
+    "pauser": "PAUSER_ROLE",
+    "recovery": "RECOVERY_ROLE",
+}
+ROLE_IDS: dict[str, bytes] = {
+    name: bytes(32) if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)
+    for name in ROLES.values()
+}
+
+#: Gas when estimating is not possible or wanted (pipelined sends): measured maxima + margin.
+GAS_REWARD = 150_000
+GAS_REWARD_PER_JOB = 90_000
+GAS_BATCH_BASE = 60_000
+#: Jobs per `rewardJobs` transaction: about 7.5 M gas at 75 k gas a job, a quarter of a
+#: 30 M block, so a batch fits every block even on a busy chain.
+DEFAULT_BATCH = 100
+
+
+def job_id(reference: str) -> bytes:
+    """The on-chain id of a job: keccak-256 of its reference text (no personal data)."""
+    text = reference.strip() if isinstance(reference, str) else reference
+    if not isinstance(text, str) or not text:
+        raise InvalidJobId("a job reference must be non-empty text", jobId=reference)
+    return keccak(text=text)
+
+
+def check_job_id(value: object) -> bytes:
+    """A bytes32 job id (bytes or 0x-hex), not zero."""
+    raw: bytes
+    if isinstance(value, bytes | bytearray):
+        raw = bytes(value)
+    elif isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError:
+            raise InvalidJobId(f"job id {value!r} is not hex", jobId=value) from None
+    else:
+        raise InvalidJobId(
+            f"job id {value!r} must be 32 bytes (use job_id(reference) for a reference text)",
+            jobId=value,
+        )
+    if len(raw) != 32:
+        raise InvalidJobId(f"job id must be 32 bytes, not {len(raw)}", jobId=value)
+    if raw == bytes(32):
+        raise InvalidJobId("a job id of zero is not a job", jobId=value)
+    return raw
+
+
+def reference32(text: str, what: str = "reference") -> bytes:
+    """A short reference (receipt number, bank reference) as bytes32: UTF-8, zero-padded."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidReference(f"a {what} is needed (1 to 32 characters)")
+    raw = text.strip().encode("utf-8")
+    if len(raw) > 32:
+        raise InvalidReference(f"the {what} {text!r} is longer than 32 bytes; shorten it")
+    return raw.ljust(32, b"\0")
+
+
+def text_of(reference: bytes) -> str:
+    """The text of a bytes32 reference made by `reference32`."""
+    return reference.rstrip(b"\0").decode("utf-8", errors="replace")
+
+
+# ------------------------------------------------------------------------- result records
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined transaction and the events it emitted."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    events: list[Event]
+
+    def event(self, name: str) -> Event:
+        for event in self.events:
+            if event.name == name:
+                return event
+        raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
+
+
+@dataclass(frozen=True)
+class RewardRow:
+    """One approved job to pay: its reference (or id), the resident, and the reward."""
+
+    job: str | bytes  # reference text (hashed) or a 32-byte job id
+    resident: str
+    cents: int
+
+    @property
+    def job_id(self) -> bytes:
+        return check_job_id(self.job) if isinstance(self.job, bytes) else job_id(self.job)
+
+
+RewardStatus = Literal["paid", "already_paid", "refused"]
+
+
+@dataclass
+class RewardResult:
+    """What became of one job's reward."""
+
+    job: str | bytes
+    job_id: bytes
+    resident: str
+    cents: int
+    status: RewardStatus
+    tx_hash: str | None = None
+    block_number: int | None = None
+    reason: str = ""
+    error: HeitjeError | None = field(default=None, repr=False)
+    # For `already_paid`: who got the earlier reward and how much, read from the ledger.
+    paid_to: str | None = None
+    paid_cents: int | None = None
+
+    @property
+    def matches_earlier(self) -> bool | None:
+        """For an already-paid job: does the earlier reward match this one?"""
+        if self.paid_to is None:
+            return None
+        return self.paid_to == self.resident and self.paid_cents == self.cents
+
+
+@dataclass(frozen=True)
+class Redemption:
+    id: int
+    merchant: ChecksumAddress
+    cents: int
+    paid: bool
+    payment_reference: str
+
+
+# ------------------------------------------------------------------------- the client
+
+
+class HeitjeClient:
+    """A deployed Heitje contract, reached through `rpc`; writes go through `transactor`."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        address: str,
+        *,
+        chain_id: int | None = None,
+        artifact: Artifact | None = None,
+        transactor: Transactor | None = None,
+        deployment_block: int = 0,
+        check: bool = True,
+    ) -> None:
+        self.rpc = rpc
+        self.address = check_address(address, "contract address")
+        self.artifact = artifact or load_artifact()
+        actual_chain = rpc.chain_id()
+        if chain_id is not None and actual_chain != chain_id:
+            raise ConfigError(
+                f"the RPC endpoint {rpc.url} serves chain {actual_chain}, but chain {chain_id} "
+                "is configured: wrong endpoint or wrong configuration"
+            )
+        self.chain_id = actual_chain
+        self.errors = ErrorDecoder(self.artifact.abi)
+        self.events = EventDecoder(self.artifact.abi)
+        self.tx = transactor or Transactor(rpc, actual_chain, self.errors)
+        self.deployment_block = deployment_block
+        self._functions: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for item in self.artifact.abi:
+            if item.get("type") == "function":
+                types = [i["type"] for i in item["inputs"]]
+                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                outputs = [o["type"] for o in item["outputs"]]
+                self._functions[item["name"]] = (selector, types, outputs)
+        if check:
+            self.check_contract()
+
+    def check_contract(self) -> None:
+        """Refuses an address without code, or with a contract that is not Heitje."""
+        if not self.rpc.code_at(self.address):
+            raise ConfigError(
+                f"there is no contract at {self.address} on chain {self.chain_id}: wrong "
+                "address, wrong chain, or the chain was reset (deploy again with "
+                "`heitje deploy`)"
+            )
+        try:
+            self.read("DEFAULT_YEARLY_CAP")
+            self.read("redemptionCount")
+        except (HeitjeError, ValueError) as exc:
+            raise ConfigError(f"the contract at {self.address} is not a Heitje token") from exc
+
+    # ------------------------------------------------------------------ encoding
+
+    def encode(self, function: str, *args: Any) -> str:
+        selector, types, _ = self._functions[function]
+        return "0x" + (selector + abi_encode(types, list(args))).hex()
+
+    def read(self, function: str, *args: Any, block: int | str = "latest") -> Any:
+        """Call a view function; one output comes back as itself, several as a tuple."""
+        tag = hex(block) if isinstance(block, int) else block
+        result = self.tx.call(self.address, self.encode(function, *args), block=tag)
+        return self._decode_output(function, result)
+
+    def read_many(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Many view calls in one batched request (in chunks of 500)."""
+        out: list[Any] = []
+        for start in range(0, len(calls), 500):
+            chunk = calls[start : start + 500]
+            answers = self.rpc.batch(
+                [
+                    ("eth_call", [{"to": self.address, "data": self.encode(f, *a)}, "latest"])
+                    for f, a in chunk
+                ]
+            )
+            for (function, _), answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise self.errors.decode(answer.data) if answer.is_revert else answer
+                out.append(self._decode_output(function, answer))
+        return out
+
+    def _decode_output(self, function: str, result: str) -> Any:
+        _, _, outputs = self._functions[function]
+        values = abi_decode(outputs, bytes.fromhex(result[2:]))
+        values = tuple(
+            to_checksum_address(v) if t == "address" else v
+            for v, t in zip(values, outputs, strict=True)
+        )
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ sending
+
+    def submit(
+        self, signer: Signer, function: str, *args: Any, gas: int | None = None, what: str = ""
+    ) -> Tx:
+        """Send one contract call without waiting for it to be mined (for pipelining)."""
+        return self.tx.send(
+            signer, self.address, self.encode(function, *args), gas=gas, description=what
+        )
+
+    def result(self, tx: Tx, timeout: float | None = None) -> TxResult:
+        """Wait for `tx`; its events, or its typed error."""
+        receipt = self.tx.wait(tx, timeout)
+        return self._result(receipt)
+
+    def _result(self, receipt: Receipt) -> TxResult:
+        events = [
+            event
+            for raw in receipt.logs
+            if raw.get("address", "").lower() == self.address.lower()
+            and (event := self.events.decode(raw)) is not None
+        ]
+        return TxResult(receipt.tx_hash, receipt.block_number, receipt.gas_used, events)
+
+    def transact(self, signer: Signer, function: str, *args: Any, what: str = "") -> TxResult:
+        """Send one contract call and wait for it."""
+        return self.result(self.submit(signer, function, *args, what=what or function))
+
+    # ------------------------------------------------------------------ reads
+
+    def name(self) -> str:
+        return str(self.read("name"))
+
+    def symbol(self) -> str:
+        return str(self.read("symbol"))
+
+    def decimals(self) -> int:
+        return int(self.read("decimals"))
+
+    def total_supply(self, block: int | str = "latest") -> int:
+        return int(self.read("totalSupply", block=block))
+
+    def balance(self, account: str, block: int | str = "latest") -> int:
+        return int(self.read("balanceOf", check_address(account, "account"), block=block))
+
+    def current_year(self) -> int:
+        return int(self.read("currentYear"))
+
+    def earned_in(self, resident: str, year: int) -> int:
+        if isinstance(year, bool) or not isinstance(year, int) or not 1970 <= year <= 9999:
+            raise ValueError(f"{year!r} is not a calendar year")
+        return int(self.read("earnedIn", check_address(resident, "resident"), year))
+
+    def earned_this_year(self, resident: str) -> int:
+        return self.earned_in(resident, self.current_year())
+
+    def yearly_cap(self) -> int:
+        return int(self.read("yearlyCap"))
+
+    def room_under_cap(self, resident: str) -> int:
+        """How much more `resident` may earn this calendar year."""
+        return max(0, self.yearly_cap() - self.earned_this_year(resident))
+
+    def mint_allowance(self, minter: str) -> int:
+        return int(self.read("mintAllowance", check_address(minter, "minter")))
+
+    def is_merchant(self, account: str) -> bool:
+        return bool(self.read("isMerchant", check_address(account, "account")))
+
+    def is_former_merchant(self, account: str) -> bool:
+        return bool(self.read("isFormerMerchant", check_address(account, "account")))
+
+    def is_retired(self, account: str) -> bool:
+        return bool(self.read("isRetired", check_address(account, "account")))
+
+    def is_rewarded(self, job: bytes) -> bool:
+        return bool(self.read("isRewarded", check_job_id(job)))
+
+    def rewarded_many(self, jobs: Sequence[bytes]) -> list[bool]:
+        return [bool(x) for x in self.read_many([("isRewarded", [j]) for j in jobs])]
+
+    def paused(self) -> bool:
+        return bool(self.read("paused"))
+
+    def redemption_count(self) -> int:
+        return int(self.read("redemptionCount"))
+
+    def redemption(self, redemption_id: int) -> Redemption:
+        _check_id(redemption_id)
+        merchant, cents, paid, reference = self.read("redemption", redemption_id)
+        return Redemption(redemption_id, merchant, int(cents), bool(paid), text_of(reference))
+
+    def redemptions(self, first: int = 1, last: int | None = None) -> list[Redemption]:
+        """Redemptions `first`..`last` (default: all), read in batches."""
+        last = self.redemption_count() if last is None else last
+        ids = list(range(max(1, first), last + 1))
+        rows = self.read_many([("redemption", [i]) for i in ids])
+        return [
+            Redemption(i, m, int(c), bool(p), text_of(r))
+            for i, (m, c, p, r) in zip(ids, rows, strict=True)
+        ]
+
+    def has_role(self, role: str, account: str) -> bool:
+        return bool(self.read("hasRole", role_id(role), check_address(account, "account")))
+
+    def default_admin(self) -> ChecksumAddress:
+        return to_checksum_address(self.read("defaultAdmin"))
+
+    # ------------------------------------------------------------------ rewards
+
+    def reward_job(
+        self, minter: Signer, job: str | bytes, resident: str, cents: int
+    ) -> RewardResult:
+        """Pay one approved job. Idempotent: a job already paid on-chain comes back with status
+        `already_paid` (with the earlier resident and amount), not as an error. Other refusals
+        raise their typed error."""
+        row = RewardRow(job, check_address(resident, "resident"), check_cents(cents, "reward"))
+        jid = row.job_id
+        if self.is_rewarded(jid):
+            return self._already_paid(row, jid)
+        try:
+            tx = self.submit(minter, "rewardJob", jid, row.resident, row.cents, what="reward")
+            done = self.result(tx)
+        except JobAlreadyRewarded:  # paid by someone else since the check above
+            return self._already_paid(row, jid)
+        return RewardResult(
+            row.job, jid, row.resident, row.cents, "paid", done.tx_hash, done.block_number
+        )
+
+    def reward_jobs(
+        self,
+        minter: Signer,
+        rows: Iterable[RewardRow],
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[RewardResult]:
+        """Pay many approved jobs with `rewardJobs` batches, pipelined, and report each job:
+        paid, already paid (on-chain or earlier in `rows`), or refused with the reason.
+
+        A batch is all-or-nothing on-chain, so a batch the contract refuses is split until
+        the refused jobs are found; the others are still paid. Running the same rows again
+        pays nothing twice. `progress(n)` is called as n more jobs are settled.
+        """
+        if not 1 <= batch_size <= 500:
+            raise ValueError("batch_size must be 1..500")
+        results: list[RewardResult] = []
+        todo: list[tuple[RewardRow, bytes]] = []
+        seen: dict[bytes, int] = {}
+        tick = progress or (lambda n: None)
+        for row in rows:
+            try:
+                checked = RewardRow(
+                    row.job, check_address(row.resident, "resident"), check_cents(row.cents)
+                )
+                jid = checked.job_id
+            except HeitjeError as exc:
+                results.append(_refused(row, b"", exc))
+                continue
+            if jid in seen:
+                results.append(
+                    RewardResult(
+                        row.job, jid, checked.resident, checked.cents, "refused",
+                        reason=f"the same job appears twice in the input (first at "
+                        f"position {seen[jid] + 1}); paid at most once",
+                    )
+                )  # fmt: skip
+                continue
+            seen[jid] = len(results)
+            results.append(RewardResult(row.job, jid, checked.resident, checked.cents, "paid"))
+            todo.append((checked, jid))
+        tick(len(results) - len(todo))
+        index = seen
+        # Already paid on-chain: skipped (one batched read).
+        paid_before = self.rewarded_many([jid for _, jid in todo]) if todo else []
+        fresh: list[tuple[RewardRow, bytes]] = []
+        for (row, jid), paid in zip(todo, paid_before, strict=True):
+            if paid:
+                results[index[jid]] = self._already_paid(row, jid)
+                tick(1)
+            else:
+                fresh.append((row, jid))
+        # Send every batch without waiting, then wait for all.
+        batches = [fresh[i : i + batch_size] for i in range(0, len(fresh), batch_size)]
+        sent: list[tuple[Tx, list[tuple[RewardRow, bytes]]]] = []
+        for batch in batches:
+            sent.extend(self._send_batch(minter, batch, results, index, tick))
+        self.tx.wait_all([tx for tx, _ in sent])
+        retry: list[tuple[RewardRow, bytes]] = []
+        for tx, batch in sent:
+            if tx.error is None and tx.receipt is not None:
+                for _row, jid in batch:
+                    res = results[index[jid]]
+                    res.tx_hash, res.block_number = tx.hash, tx.receipt.block_number
+                tick(len(batch))
+            elif isinstance(tx.error, Refused):
+                retry.extend(batch)  # refused when mined (the state moved on): sort it out
+            else:
+                for row, jid in batch:
+                    results[index[jid]] = _refused(row, jid, tx.error or TransactionFailed("?"))
+                tick(len(batch))
+        for row, jid in retry:  # one by one, now that everything before is mined
+            try:
+                outcome = self.reward_job(minter, jid, row.resident, row.cents)
+                outcome.job = row.job
+                results[index[jid]] = outcome
+            except HeitjeError as exc:
+                results[index[jid]] = _refused(row, jid, exc)
+            tick(1)
+        return results
+
+    def _send_batch(
+        self,
+        minter: Signer,
+        batch: list[tuple[RewardRow, bytes]],
+        results: list[RewardResult],
+        index: dict[bytes, int],
+        tick: Callable[[int], None],
+    ) -> list[tuple[Tx, list[tuple[RewardRow, bytes]]]]:
+        """Send one batch; when the estimate refuses it, split it until the refused jobs are
+        found (marked in `results`) and send the rest."""
+        data = self.encode(
+            "rewardJobs",
+            [jid for _, jid in batch],
+            [row.resident for row, _ in batch],
+            [row.cents for row, _ in batch],
+        )
+        try:
+            tx = self.tx.send(minter, self.address, data, description=f"reward {len(batch)} jobs")
+            return [(tx, batch)]
+        except Refused as exc:
+            if len(batch) == 1:
+                row, jid = batch[0]
+                if isinstance(exc, JobAlreadyRewarded):
+                    results[index[jid]] = self._already_paid(row, jid)
+                else:
+                    results[index[jid]] = _refused(row, jid, exc)
+                tick(1)
+                return []
+        half = len(batch) // 2
+        return self._send_batch(minter, batch[:half], results, index, tick) + self._send_batch(
+            minter, batch[half:], results, index, tick
+        )
+
+    def _already_paid(self, row: RewardRow, jid: bytes) -> RewardResult:
+        result = RewardResult(
+            row.job,
+            jid,
+            row.resident,
+            row.cents,
+            "already_paid",
+            reason="this job was paid before; it is not paid again",
+        )
+        earlier = self.find_reward(jid)
+        if earlier is not None:
+            result.paid_to = earlier.args["resident"]
+            result.paid_cents = int(earlier.args["amount"])
+            result.tx_hash = earlier.tx_hash
+            result.block_number = earlier.block_number
+            if not result.matches_earlier:
+                from heitje_chain.amounts import eur
+
+                result.reason = (
+                    f"this job was paid before, to {result.paid_to}, {eur(result.paid_cents)}"
+                    " - NOT the resident or amount given now; check the job"
+                )
+        return result
+
+    def find_reward(self, jid: bytes) -> Event | None:
+        """The `JobRewarded` event of a job id (an indexed topic: one log query)."""
+        topic = self.events.topics["JobRewarded"]
+        logs = self.rpc.call(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.address,
+                    "fromBlock": hex(self.deployment_block),
+                    "toBlock": "latest",
+                    "topics": [topic, "0x" + jid.hex()],
+                }
+            ],
+        )
+        for raw in logs or []:
+            event = self.events.decode(raw)
+            if event is not None:
+                return event
+        return None
+
+    # ------------------------------------------------------------------ merchants
+
+    def add_merchant(self, manager: Signer, merchant: str) -> TxResult:
+        return self.transact(manager, "addMerchant", check_address(merchant, "merchant"))
+
+    def remove_merchant(self, manager: Signer, merchant: str) -> TxResult:
+        return self.transact(manager, "removeMerchant", check_address(merchant, "merchant"))
+
+    # ------------------------------------------------------------------ payments
+
+    def pay(self, resident: Signer, merchant: str, cents: int, receipt: str) -> TxResult:
+        """A resident pays a merchant, with the merchant's receipt (or order) reference."""
+        return self.result(self.submit_pay(resident, merchant, cents, receipt))
+
+    def submit_pay(self, resident: Signer, merchant: str, cents: int, receipt: str) -> Tx:
+        """`pay` without waiting (for a till that takes many payments at once)."""
+        return self.submit(
+            resident,
+            "pay",
+            check_address(merchant, "merchant"),
+            check_cents(cents, "payment"),
+            reference32(receipt, "receipt reference"),
+            what="payment",
+        )
+
+    def refund(self, merchant: Signer, resident: str, cents: int, reference: str) -> TxResult:
+        return self.transact(
+            merchant,
+            "refund",
+            check_address(resident, "resident"),
+            check_cents(cents, "refund"),
+            reference32(reference),
+            what="refund",
+        )
+
+    # ------------------------------------------------------------------ redemptions
+
+    def redeem(self, merchant: Signer, cents: int) -> Redemption:
+        """A merchant burns `cents` for euros; returns the new numbered redemption."""
+        done = self.transact(merchant, "redeem", check_cents(cents, "redemption"))
+        event = done.event("RedemptionRequested")
+        return Redemption(int(event.args["id"]), event.args["merchant"], int(event.args["amount"]),
+                          False, "")  # fmt: skip
+
+    def confirm_payout(
+        self, treasurer: Signer, redemption_id: int, bank_reference: str
+    ) -> TxResult:
+        """The treasurer records that redemption `redemption_id` was paid in euros."""
+        return self.transact(
+            treasurer,
+            "confirmPayout",
+            _check_id(redemption_id),
+            reference32(bank_reference, "bank reference"),
+            what="payout",
+        )
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover_wallet(self, recovery: Signer, lost: str, replacement: str) -> TxResult:
+        lost_address = check_address(lost, "lost wallet")
+        new_address = check_address(replacement, "replacement wallet")
+        if lost_address == new_address:
+            raise InvalidAddress("the replacement wallet must differ from the lost one")
+        return self.transact(recovery, "recoverWallet", lost_address, new_address, what="recovery")
+
+    # ------------------------------------------------------------------ administration
+
+    def set_mint_allowance(self, admin: Signer, minter: str, cents: int) -> TxResult:
+        return self.transact(
+            admin,
+            "setMintAllowance",
+            check_address(minter, "minter"),
+            check_cents(cents, "budget", allow_zero=True),
+        )
+
+    def set_yearly_cap(self, admin: Signer, cents: int) -> TxResult:
+        return self.transact(admin, "setYearlyCap", check_cents(cents, "yearly cap"))
+
+    def pause(self, pauser: Signer) -> TxResult:
+        return self.transact(pauser, "pause")
+
+    def unpause(self, pauser: Signer) -> TxResult:
+        return self.transact(pauser, "unpause")
+
+    def grant_role(self, admin: Signer, role: str, account: str) -> TxResult:
+        rid = role_id(role)
+        if rid == bytes(32):
+            raise Refused(
+                "the default admin is not granted: it is handed over in two steps "
+                "(beginDefaultAdminTransfer, then the new admin accepts after the delay)"
+            )
+        return self.transact(admin, "grantRole", rid, check_address(account, "account"))
+
+    def revoke_role(self, admin: Signer, role: str, account: str) -> TxResult:
+        rid = role_id(role)
+        if rid == bytes(32):
+            raise Refused("the default admin is not revoked; it is handed over in two steps")
+        return self.transact(admin, "revokeRole", rid, check_address(account, "account"))
+
+
+def role_id(role: str) -> bytes:
+    """A role's id from its CLI name ('minter') or contract name ('MINTER_ROLE')."""
+    name = ROLES.get(role.strip().lower(), role.strip().upper())
+    if name not in ROLE_IDS:
+        raise ValueError(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}")
+    return ROLE_IDS[name]
+
+
+def _check_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**64:
+        raise ValueError(f"{value!r} is not a redemption number (a whole number from 1)")
+    return value
+
+
+def _refused(row: RewardRow, jid: bytes, exc: BaseException) -> RewardResult:
+    error = exc if isinstance(exc, HeitjeError) else None
+    return RewardResult(
+        row.job, jid, str(row.resident), row.cents if isinstance(row.cents, int) else 0,
+        "refused", reason=str(exc), error=error,
+    )  # fmt: skip
+
+
+__all__ = [
+    "DEFAULT_BATCH",
+    "GAS_BATCH_BASE",
+    "GAS_REWARD",
+    "GAS_REWARD_PER_JOB",
+    "MAX_CENTS",
+    "ROLES",
+    "HeitjeClient",
+    "Redemption",
+    "RewardResult",
+    "RewardRow",
+    "TxResult",
+    "check_job_id",
+    "job_id",
+    "reference32",
+    "role_id",
+    "text_of",
+]

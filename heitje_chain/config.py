@@ -1,0 +1,278 @@
+"""Configuration: where the chain is, which contract, where the keys are.
+
+Read, in order (later wins): built-in defaults, the config file, the deployment record that
+`heitje deploy` writes, environment variables.
+
+- Home folder: `$HEITJE_HOME`, default `~/.heitje`. It holds the embedded chain's data
+  (`chain/`), the keystores (`keystores/`) and the deployment record (`deployment.json`).
+- Config file: `$HEITJE_CONFIG`, default `<home>/heitje.toml` (optional). Example:
+
+      [chain]
+      rpc_urls = ["http://10.0.0.11:8545", "http://10.0.0.12:8545"]  # empty: embedded chain
+      chain_id = 1337
+      log_range = 5000          # most blocks per eth_getLogs (Besu's default limit)
+      instant_finality = true   # QBFT: 'latest' is final
+
+      [contract]
+      address = "0x..."
+      deployment_block = 0
+
+      [embedded]
+      port = 8545
+
+      [keys]
+      dir = "keystores"         # relative to the home folder
+      job-office = "job-office" # keystore name per role (these are the defaults)
+
+- Environment: HEITJE_RPC_URL (comma-separated for several), HEITJE_CHAIN_ID,
+  HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from heitje_chain.errors import ConfigError
+from heitje_chain.keys import check_address
+
+#: The keys the municipality's staff use, by the name the CLI knows them under.
+ROLE_KEYS = (
+    "admin",
+    "job-office",
+    "partner",
+    "merchant-manager",
+    "treasurer",
+    "pauser",
+    "recovery",
+)
+
+_SECTIONS: dict[str, set[str]] = {
+    "chain": {"rpc_urls", "chain_id", "log_range", "instant_finality", "timeout"},
+    "contract": {"address", "deployment_block"},
+    "embedded": {"port", "host"},
+    "keys": {"dir", *ROLE_KEYS},
+}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the token lives: written by `heitje deploy`, read by everything else."""
+
+    chain_id: int
+    address: str
+    block: int
+    name: str = ""
+    symbol: str = ""
+    tx_hash: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    rpc_urls: tuple[str, ...] = ()
+    chain_id: int | None = None
+    contract: str | None = None
+    deployment_block: int = 0
+    log_range: int = 5000
+    instant_finality: bool = True
+    timeout: float = 10.0
+    embedded_host: str = "127.0.0.1"
+    embedded_port: int = 8545
+    keystore_dir: Path = Path()
+    key_names: dict[str, str] = field(default_factory=dict)
+    source: str = "defaults"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no RPC URL is configured: the local anvil in the home folder is used."""
+        return not self.rpc_urls
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.home / "chain"
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.home / "deployment.json"
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        if self.rpc_urls:
+            return self.rpc_urls
+        return (f"http://{self.embedded_host}:{self.embedded_port}",)
+
+    def key_name(self, role: str) -> str:
+        return self.key_names.get(role, role)
+
+    def require_contract(self) -> str:
+        if not self.contract:
+            raise ConfigError(
+                "no Heitje contract is configured: deploy one with `heitje deploy`, or set "
+                "[contract] address in the config file or HEITJE_CONTRACT"
+            )
+        return self.contract
+
+    def with_deployment(self, deployment: Deployment) -> Config:
+        return replace(
+            self,
+            contract=deployment.address,
+            deployment_block=deployment.block,
+            chain_id=deployment.chain_id,
+        )
+
+
+def load_config(
+    home: Path | str | None = None,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """The configuration from defaults, the config file, the deployment record and the
+    environment; `ConfigError` naming the setting for anything missing or malformed."""
+    env = os.environ if environ is None else environ
+    home_path = Path(home or env.get("HEITJE_HOME") or Path.home() / ".heitje").expanduser()
+    file_path = Path(config_file or env.get("HEITJE_CONFIG") or home_path / "heitje.toml")
+    raw: dict[str, Any] = {}
+    sources = ["defaults"]
+    if file_path.exists():
+        try:
+            raw = tomllib.loads(file_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path} is not valid TOML: {exc}") from None
+        sources.append(str(file_path))
+        _check_keys(raw, file_path)
+    elif config_file or env.get("HEITJE_CONFIG"):
+        raise ConfigError(f"the config file {file_path} does not exist")
+
+    chain = raw.get("chain", {})
+    contract = raw.get("contract", {})
+    embedded = raw.get("embedded", {})
+    keys = raw.get("keys", {})
+    cfg = Config(
+        home=home_path,
+        rpc_urls=tuple(_urls(chain.get("rpc_urls", []), "[chain] rpc_urls")),
+        chain_id=_int(chain.get("chain_id"), "[chain] chain_id"),
+        log_range=_int(chain.get("log_range", 5000), "[chain] log_range", low=1) or 5000,
+        instant_finality=_bool(chain.get("instant_finality", True), "[chain] instant_finality"),
+        timeout=float(chain.get("timeout", 10.0)),
+        embedded_host=str(embedded.get("host", "127.0.0.1")),
+        embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,
+        keystore_dir=home_path / str(keys.get("dir", "keystores")),
+        key_names={k: str(v) for k, v in keys.items() if k in ROLE_KEYS},
+    )
+
+    deployment = read_deployment(cfg.deployment_file)
+    if deployment is not None:
+        cfg = cfg.with_deployment(deployment)
+        sources.append(str(cfg.deployment_file))
+    if contract:
+        cfg = replace(
+            cfg,
+            contract=_address(contract.get("address"), "[contract] address"),
+            deployment_block=_int(contract.get("deployment_block", 0), "[contract] block") or 0,
+        )
+
+    overrides: dict[str, Any] = {}
+    if env.get("HEITJE_RPC_URL"):
+        overrides["rpc_urls"] = tuple(_urls(env["HEITJE_RPC_URL"].split(","), "HEITJE_RPC_URL"))
+    if env.get("HEITJE_CHAIN_ID"):
+        overrides["chain_id"] = _int(env["HEITJE_CHAIN_ID"], "HEITJE_CHAIN_ID")
+    if env.get("HEITJE_CONTRACT"):
+        overrides["contract"] = _address(env["HEITJE_CONTRACT"], "HEITJE_CONTRACT")
+    if env.get("HEITJE_DEPLOYMENT_BLOCK"):
+        overrides["deployment_block"] = _int(
+            env["HEITJE_DEPLOYMENT_BLOCK"], "HEITJE_DEPLOYMENT_BLOCK"
+        )
+    if env.get("HEITJE_KEYSTORE_DIR"):
+        overrides["keystore_dir"] = Path(env["HEITJE_KEYSTORE_DIR"]).expanduser()
+    if env.get("HEITJE_EMBEDDED_PORT"):
+        overrides["embedded_port"] = _int(env["HEITJE_EMBEDDED_PORT"], "HEITJE_EMBEDDED_PORT")
+    if overrides:
+        sources.append("environment")
+    return replace(cfg, **overrides, source=" + ".join(sources))
+
+
+def read_deployment(path: Path) -> Deployment | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        return Deployment(
+            chain_id=int(data["chain_id"]),
+            address=check_address(data["address"], "deployment address"),
+            block=int(data["block"]),
+            name=str(data.get("name", "")),
+            symbol=str(data.get("symbol", "")),
+            tx_hash=str(data.get("tx_hash", "")),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); restore it or deploy again") from None
+
+
+def write_deployment(path: Path, deployment: Deployment) -> None:
+    """Write the deployment record atomically (a crash leaves the old or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(deployment.to_json())
+    os.replace(tmp, path)
+
+
+def _check_keys(raw: dict[str, Any], path: Path) -> None:
+    for section, values in raw.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; known: {', '.join(sorted(_SECTIONS))}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        unknown = set(values) - _SECTIONS[section]
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown setting(s) {', '.join(sorted(unknown))} in [{section}]; "
+                f"known: {', '.join(sorted(_SECTIONS[section]))}"
+            )
+
+
+def _urls(values: Any, what: str) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        raise ConfigError(f"{what} must be a list of URLs")
+    urls = [str(v).strip() for v in values if str(v).strip()]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{what}: {url!r} is not an http(s) URL")
+    return urls
+
+
+def _int(value: Any, what: str, low: int = 0) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(str(value).strip(), 0) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a whole number, not {value!r}") from None
+    if isinstance(value, bool) or number < low:
+        raise ConfigError(f"{what} must be a whole number of at least {low}, not {value!r}")
+    return number
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+def _address(value: Any, what: str) -> str:
+    try:
+        return check_address(value, what)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

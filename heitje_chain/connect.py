@@ -1,0 +1,37 @@
+"""From configuration to a working client: reach the chain, check it, find the contract."""
+
+from __future__ import annotations
+
+from heitje_chain.client import HeitjeClient
+from heitje_chain.config import Config
+from heitje_chain.errors import ChainUnavailable, ConfigError
+from heitje_chain.rpc import Rpc
+
+
+def connect_rpc(config: Config) -> Rpc:
+    """The chain's RPC, checked: it answers, and it is the configured chain."""
+    rpc = Rpc(config.urls, timeout=config.timeout)
+    try:
+        chain_id = rpc.chain_id()
+    except ChainUnavailable:
+        if config.embedded:
+            raise ChainUnavailable(
+                f"the embedded chain is not running at {config.urls[0]}: start it with "
+                "`heitje chain up`"
+            ) from None
+        raise
+    if config.chain_id is not None and chain_id != config.chain_id:
+        raise ConfigError(
+            f"the RPC endpoint {rpc.url} serves chain {chain_id}, but chain {config.chain_id} is "
+            "configured: wrong endpoint, or the deployment record belongs to another chain"
+        )
+    return rpc
+
+
+def connect(config: Config) -> HeitjeClient:
+    """A client for the configured contract, after checking chain and contract."""
+    address = config.require_contract()
+    rpc = connect_rpc(config)
+    return HeitjeClient(
+        rpc, address, chain_id=config.chain_id, deployment_block=config.deployment_block
+    )

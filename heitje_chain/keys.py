@@ -1,0 +1,181 @@
+"""Keys: the role accounts and custodial wallets, in encrypted keystore files.
+
+A keystore is eth-account's encrypted JSON format (scrypt + AES-128-CTR, "version 3"), one file
+per key, named `<name>.json`, readable by the owner only. A private key is never printed,
+logged or put in an exception message; `Signer` objects show only their address.
+
+Anything that can sign an Ethereum transaction can be a signer (`Signer` protocol), so a
+hardware wallet or a remote signing service can take the place of a keystore later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from eth_account import Account
+from eth_account.datastructures import SignedTransaction
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import is_address, to_checksum_address
+
+from heitje_chain.errors import InvalidAddress, KeystoreError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+#: anvil's default dev mnemonic (public knowledge: for the embedded chain only)
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+Account.enable_unaudited_hdwallet_features()
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Signs transactions for one address."""
+
+    @property
+    def address(self) -> ChecksumAddress: ...
+
+    def sign_transaction(self, transaction_dict: dict[str, Any]) -> SignedTransaction: ...
+
+
+class LocalSigner:
+    """A signer holding a decrypted key in memory; shows only its address."""
+
+    def __init__(self, account: LocalAccount, name: str = "") -> None:
+        self._account = account
+        self.name = name
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self._account.address
+
+    def sign_transaction(self, transaction_dict: dict[str, Any]) -> SignedTransaction:
+        return self._account.sign_transaction(transaction_dict)
+
+    def sign_message_hash(self, message: Any) -> Any:
+        return self._account.sign_message(message)
+
+    def __repr__(self) -> str:
+        label = f"{self.name} " if self.name else ""
+        return f"<LocalSigner {label}{self.address}>"
+
+    @classmethod
+    def create(cls, name: str = "") -> LocalSigner:
+        return cls(Account.create(), name)
+
+    @classmethod
+    def dev(cls, index: int, name: str = "") -> LocalSigner:
+        """anvil's dev account `index` (its key is public: for the embedded chain only)."""
+        account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+        return cls(account, name)
+
+
+def check_address(value: object, what: str = "address") -> ChecksumAddress:
+    """`value` as a checksummed address, or `InvalidAddress` (a ValueError) saying why not.
+
+    Mixed-case input must carry a correct checksum (a typo in one letter is caught)."""
+    if not isinstance(value, str) or not is_address(value):
+        raise InvalidAddress(f"{what} {value!r} is not an Ethereum address (0x + 40 hex digits)")
+    text = value.strip()
+    body = text[2:]
+    if body != body.lower() and body != body.upper() and to_checksum_address(text) != text:
+        raise InvalidAddress(
+            f"{what} {value!r} has a wrong checksum (a mistyped letter?); copy it again"
+        )
+    address = to_checksum_address(text)
+    if int(address, 16) == 0:
+        raise InvalidAddress(f"{what} is the zero address, which belongs to no one")
+    return address
+
+
+class KeyStore:
+    """A folder of encrypted keystore files, `<name>.json`, one per key."""
+
+    def __init__(
+        self,
+        folder: Path,
+        kdf: Literal["scrypt", "pbkdf2"] = "scrypt",
+        iterations: int | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.kdf = kdf
+        self.iterations = iterations  # None: eth-account's default work factor
+
+    def path(self, name: str) -> Path:
+        if not NAME.match(name):
+            raise KeystoreError(
+                f"{name!r} is not a usable key name: use letters, digits, '-', '_' or '.', "
+                "at most 64 characters"
+            )
+        return self.folder / f"{name}.json"
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.json"))
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def address(self, name: str) -> ChecksumAddress:
+        """The address of a stored key, read without the password."""
+        data = self._read(name)
+        if "address" not in data:
+            raise KeystoreError(f"keystore {name!r} does not record its address")
+        return to_checksum_address("0x" + str(data["address"]).removeprefix("0x"))
+
+    def create(self, name: str, password: str) -> LocalSigner:
+        """A new random key, stored encrypted under `name`; refuses to overwrite one."""
+        return self.store(name, LocalSigner.create(name), password)
+
+    def store(self, name: str, signer: LocalSigner, password: str) -> LocalSigner:
+        """Store an existing in-memory key encrypted under `name`; refuses to overwrite."""
+        self._check_password(password)
+        path = self.path(name)
+        if path.exists():
+            raise KeystoreError(f"a key named {name!r} exists already ({path}); not overwritten")
+        keystore = Account.encrypt(
+            signer._account.key, password, kdf=self.kdf, iterations=self.iterations
+        )
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(keystore, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)  # a crash leaves either no key or the whole key
+        return LocalSigner(signer._account, name)
+
+    def load(self, name: str, password: str) -> LocalSigner:
+        """The decrypted key `name`; `KeystoreError` for a wrong password or a missing file."""
+        data = self._read(name)
+        try:
+            key = Account.decrypt(data, password)
+        except ValueError:
+            raise KeystoreError(f"wrong password for key {name!r}") from None
+        return LocalSigner(Account.from_key(key), name)
+
+    def _read(self, name: str) -> dict[str, Any]:
+        path = self.path(name)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            known = ", ".join(self.names()) or "none"
+            raise KeystoreError(
+                f"no key named {name!r} in {self.folder} (keys there: {known})"
+            ) from None
+        except json.JSONDecodeError:
+            raise KeystoreError(f"{path} is not a keystore file (not JSON)") from None
+        if not isinstance(data, dict):
+            raise KeystoreError(f"{path} is not a keystore file")
+        return data
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password) < 8:
+            raise KeystoreError("a keystore password must have at least 8 characters")

@@ -1,0 +1,405 @@
+"""Transactions: build, sign and send with locally managed nonces; many in flight at once;
+receipts awaited by polling (batched for many); dropped transactions re-sent; reverts decoded.
+
+Rules that keep money safe:
+- A nonce is taken under a per-account lock and advanced only once the node has the signed
+  transaction, so concurrent senders never share a nonce and a refused send leaves no gap.
+- A transaction is re-sent only as the *same signed bytes* (same nonce, same hash), or, on a
+  chain that charges gas, replaced by the same call with the same nonce and a higher fee. Both
+  can be mined at most once between them, so a retry never pays twice.
+- Every transaction's gas is estimated before sending unless the caller gives it, so a call
+  the contract would refuse raises its typed error and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_typing import ChecksumAddress
+
+from heitje_chain.errors import (
+    ChainUnavailable,
+    ErrorDecoder,
+    Refused,
+    TransactionFailed,
+)
+from heitje_chain.keys import Signer
+from heitje_chain.rpc import Rpc, RpcError
+
+log = logging.getLogger(__name__)
+
+# How the node phrases "this transaction is already in my pool" or "this nonce is spent".
+_KNOWN = ("already known", "known transaction", "already imported", "alreadyknown")
+_NONCE_LOW = ("nonce too low", "nonce is too low", "old nonce", "transaction nonce too low")
+
+
+@dataclass
+class Receipt:
+    """A mined transaction: its hash, block, gas and raw logs (status 1: it succeeded)."""
+
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    gas_used: int
+    status: int
+    logs: list[dict[str, Any]]
+
+    @classmethod
+    def from_rpc(cls, raw: dict[str, Any]) -> Receipt:
+        return cls(
+            tx_hash=raw["transactionHash"],
+            block_number=int(raw["blockNumber"], 16),
+            block_hash=raw["blockHash"],
+            gas_used=int(raw["gasUsed"], 16),
+            status=int(raw.get("status", "0x1"), 16),
+            logs=list(raw.get("logs", [])),
+        )
+
+
+@dataclass
+class Tx:
+    """A signed transaction the node has accepted; `receipt` is set once it is mined."""
+
+    sender: ChecksumAddress
+    nonce: int
+    fields: dict[str, Any]  # what was signed
+    raw: str  # the signed bytes, hex: re-broadcast as they are
+    hash: str
+    description: str = ""
+    hashes: list[str] = field(default_factory=list)  # every hash sent for this nonce
+    sent_at: float = field(default_factory=time.monotonic)
+    receipt: Receipt | None = None
+    error: Exception | None = None
+    signer: Signer | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        return self.receipt is not None or self.error is not None
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Fee fields for new transactions: free gas, EIP-1559, or a legacy gas price."""
+
+    mode: str  # "free", "eip1559" or "legacy"
+    max_fee: int = 0
+    priority_fee: int = 0
+    gas_price: int = 0
+
+    def fields(self) -> dict[str, int]:
+        if self.mode == "legacy":
+            return {"gasPrice": self.gas_price}
+        if self.mode == "free":
+            return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+        return {"maxFeePerGas": self.max_fee, "maxPriorityFeePerGas": self.priority_fee}
+
+
+class Transactor:
+    """Sends transactions for any number of signers to one chain."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        chain_id: int,
+        decoder: ErrorDecoder,
+        *,
+        gas_margin: float = 1.25,
+        resend_after: float = 15.0,
+        timeout: float = 120.0,
+        send_timeout: float = 30.0,
+    ) -> None:
+        self.rpc = rpc
+        self.chain_id = chain_id
+        self.decoder = decoder
+        self.gas_margin = gas_margin
+        self.resend_after = resend_after
+        self.timeout = timeout
+        self.send_timeout = send_timeout
+        self._nonces: dict[str, int] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._fees: Fees | None = None
+
+    # ------------------------------------------------------------------ fees and nonces
+
+    def fees(self) -> Fees:
+        """The chain's fee mode, read once: free gas when the base fee is 0 (anvil with
+        `--base-fee 0`, Besu with `zeroBaseFee`); a node may still *suggest* a tip then."""
+        if self._fees is None:
+            block = self.rpc.call("eth_getBlockByNumber", ["latest", False]) or {}
+            base = block.get("baseFeePerGas")
+            if base is None:
+                price = int(self.rpc.call("eth_gasPrice"), 16)
+                self._fees = Fees("free") if price == 0 else Fees("legacy", gas_price=price)
+            elif int(base, 16) == 0:
+                self._fees = Fees("free")
+            else:
+                try:
+                    tip = int(self.rpc.call("eth_maxPriorityFeePerGas"), 16)
+                except RpcError:
+                    tip = 10**9
+                self._fees = Fees("eip1559", max_fee=2 * int(base, 16) + tip, priority_fee=tip)
+        return self._fees
+
+    def _lock(self, address: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def _chain_nonce(self, address: str, block: str = "pending") -> int:
+        return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
+
+    def forget_nonce(self, address: str) -> None:
+        """Re-read the account's nonce from the chain before its next transaction."""
+        with self._lock(address):
+            self._nonces.pop(address, None)
+
+    # ------------------------------------------------------------------ calls and estimates
+
+    def call(self, to: str, data: str, sender: str | None = None, block: str = "latest") -> str:
+        """eth_call; a revert raises the contract's typed error."""
+        params: dict[str, Any] = {"to": to, "data": data}
+        if sender:
+            params["from"] = sender
+        try:
+            return str(self.rpc.call("eth_call", [params, block]))
+        except RpcError as exc:
+            if exc.is_revert:
+                raise self.decoder.decode(exc.data) from None
+            raise
+
+    def estimate(self, sender: str, to: str | None, data: str) -> int:
+        """Gas for the call, with a margin; a refusal raises its typed error (nothing sent)."""
+        params: dict[str, Any] = {"from": sender, "data": data}
+        if to is not None:
+            params["to"] = to
+        try:
+            gas = int(self.rpc.call("eth_estimateGas", [params]), 16)
+        except RpcError as exc:
+            if exc.is_revert:
+                raise self.decoder.decode(exc.data) from None
+            raise
+        return int(gas * self.gas_margin) + 5_000
+
+    # ------------------------------------------------------------------ sending
+
+    def send(
+        self,
+        signer: Signer,
+        to: str | None,
+        data: str,
+        *,
+        gas: int | None = None,
+        description: str = "",
+    ) -> Tx:
+        """Sign and send a transaction; returns once the node has it (not once mined).
+
+        Gas is estimated unless given; a refusal found by the estimate raises the contract's
+        typed error and sends nothing.
+        """
+        address = signer.address
+        if gas is None:
+            gas = self.estimate(address, to, data)
+        fees = self.fees()
+        with self._lock(address):
+            for _attempt in range(3):
+                nonce = self._nonces.get(address)
+                if nonce is None:
+                    nonce = self._chain_nonce(address)
+                fields: dict[str, Any] = {
+                    "chainId": self.chain_id,
+                    "nonce": nonce,
+                    "gas": gas,
+                    "value": 0,
+                    "data": data,
+                    **fees.fields(),
+                }
+                if to is not None:
+                    fields["to"] = to
+                signed = signer.sign_transaction(fields)
+                raw = "0x" + bytes(signed.raw_transaction).hex()
+                tx_hash = "0x" + bytes(signed.hash).hex()
+                tx = Tx(address, nonce, fields, raw, tx_hash, description, [tx_hash], signer=signer)
+                try:
+                    self._broadcast(tx)
+                except RpcError as exc:
+                    text = exc.message.lower()
+                    if any(k in text for k in _NONCE_LOW):
+                        # Another process used this key: read the nonce again and re-sign.
+                        log.info("nonce %d of %s was spent elsewhere; re-reading", nonce, address)
+                        self._nonces[address] = self._chain_nonce(address)
+                        continue
+                    if exc.is_revert:
+                        raise self.decoder.decode(exc.data) from None
+                    raise TransactionFailed(
+                        f"the node refused the transaction ({description or 'transaction'}): "
+                        f"{exc.message}"
+                    ) from None
+                self._nonces[address] = nonce + 1
+                return tx
+        raise TransactionFailed(
+            f"could not find a free nonce for {address}: another program keeps using this key"
+        )
+
+    def _broadcast(self, tx: Tx) -> None:
+        """Send the signed bytes; retry the *same* bytes while the node cannot be reached."""
+        deadline = time.monotonic() + self.send_timeout
+        while True:
+            try:
+                self.rpc.call("eth_sendRawTransaction", [tx.raw])
+                break
+            except RpcError as exc:
+                if any(k in exc.message.lower() for k in _KNOWN):
+                    break  # the node had it already: the earlier attempt arrived
+                raise
+            except ChainUnavailable:
+                if time.monotonic() > deadline:
+                    raise TransactionFailed(
+                        f"the chain did not answer while sending transaction {tx.hash} "
+                        f"(nonce {tx.nonce} of {tx.sender}); it may still arrive. Check it "
+                        "with the ledger before trying again.",
+                        tx.hash,
+                    ) from None
+                time.sleep(0.5)
+        tx.sent_at = time.monotonic()
+
+    # ------------------------------------------------------------------ waiting
+
+    def wait(self, tx: Tx, timeout: float | None = None) -> Receipt:
+        """The receipt of `tx`; raises its typed error if it reverted."""
+        self.wait_all([tx], timeout=timeout)
+        if tx.error is not None:
+            raise tx.error
+        assert tx.receipt is not None
+        return tx.receipt
+
+    def wait_all(
+        self,
+        txs: Sequence[Tx],
+        timeout: float | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Wait for every transaction; each ends with `.receipt` set, or `.error` set (a typed
+        `Refused` when it reverted, `TransactionFailed` when it timed out). Never raises for
+        one transaction's failure: the caller looks at each."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        pending = [tx for tx in txs if not tx.done]
+        delay = 0.002
+        while pending:
+            found = 0
+            for start in range(0, len(pending), 500):
+                chunk = pending[start : start + 500]
+                calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
+                answers = iter(self.rpc.batch(calls))
+                for tx in chunk:
+                    for _h in tx.hashes:
+                        answer = next(answers)
+                        if isinstance(answer, dict) and tx.receipt is None:
+                            self._settle(tx, Receipt.from_rpc(answer))
+                            found += 1
+            pending = [tx for tx in pending if not tx.done]
+            if progress is not None and found:
+                progress(found)
+            if not pending:
+                break
+            now = time.monotonic()
+            if now > deadline:
+                for tx in pending:
+                    tx.error = TransactionFailed(
+                        f"transaction {tx.hash} ({tx.description or 'transaction'}) was not "
+                        "mined in time; it may still be mined later. Check it with the "
+                        "ledger before trying again.",
+                        tx.hash,
+                    )
+                break
+            for tx in pending:
+                if now - tx.sent_at > self.resend_after:
+                    self._revive(tx)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def _settle(self, tx: Tx, receipt: Receipt) -> None:
+        tx.receipt = receipt
+        if receipt.status != 1:
+            tx.error = self.revert_reason(tx, receipt)
+
+    def revert_reason(self, tx: Tx, receipt: Receipt) -> Refused:
+        """The typed error of a reverted transaction, found by replaying it as a call."""
+        params = {"from": tx.sender, "data": tx.fields["data"], "gas": hex(tx.fields["gas"])}
+        if "to" in tx.fields:
+            params["to"] = tx.fields["to"]
+        for block in (hex(receipt.block_number - 1), "latest"):
+            try:
+                self.rpc.call("eth_call", [params, block])
+            except RpcError as exc:
+                if exc.is_revert and exc.data:
+                    return self.decoder.decode(exc.data, tx_hash=receipt.tx_hash)
+                continue  # e.g. history pruned: that block's state is gone
+        if receipt.gas_used >= int(tx.fields["gas"]):
+            return Refused(
+                f"transaction {receipt.tx_hash} ran out of gas ({receipt.gas_used:,} used)",
+                tx_hash=receipt.tx_hash,
+            )
+        return Refused(
+            f"transaction {receipt.tx_hash} was refused by the contract; the reason could not "
+            "be recovered (the chain has moved on since)",
+            tx_hash=receipt.tx_hash,
+        )
+
+    def _revive(self, tx: Tx) -> None:
+        """A transaction waited too long: re-send it if the node dropped it; on a chain that
+        charges gas, replace it with a higher fee (same nonce). Raises nothing."""
+        tx.sent_at = time.monotonic()
+        try:
+            known = self.rpc.call("eth_getTransactionByHash", [tx.hashes[-1]])
+            mined_nonce = self._chain_nonce(tx.sender, "latest")
+        except (RpcError, ChainUnavailable) as exc:
+            log.warning("cannot check transaction %s: %s", tx.hash, exc)
+            return
+        if mined_nonce > tx.nonce:
+            # The nonce is spent. If none of our hashes has a receipt by the next poll,
+            # another transaction used it: that is final.
+            answers = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in tx.hashes])
+            for answer in answers:
+                if isinstance(answer, dict):
+                    self._settle(tx, Receipt.from_rpc(answer))
+                    return
+            tx.error = TransactionFailed(
+                f"transaction {tx.hash} was replaced: nonce {tx.nonce} of {tx.sender} was "
+                "used by another transaction (was the key used elsewhere?); nothing of this "
+                "transaction happened",
+                tx.hash,
+            )
+            return
+        fees = self.fees()
+        if known is None or fees.mode == "free":
+            log.warning("transaction %s not mined yet; sending it again", tx.hashes[-1])
+            try:
+                self.rpc.call("eth_sendRawTransaction", [tx.raw])
+            except (RpcError, ChainUnavailable) as exc:
+                log.warning("re-sending %s: %s", tx.hash, exc)
+            return
+        log.warning("transaction %s stuck; replacing it with a higher fee", tx.hashes[-1])
+        self._bump(tx)
+
+    def _bump(self, tx: Tx) -> None:
+        """Replace a stuck transaction: the same call, the same nonce, 25 % higher fees."""
+        if tx.signer is None:
+            return
+        fields = dict(tx.fields)
+        for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+            if key in fields:
+                fields[key] = max(int(fields[key] * 1.25), int(fields[key]) + 1)
+        signed = tx.signer.sign_transaction(fields)
+        raw = "0x" + bytes(signed.raw_transaction).hex()
+        try:
+            self.rpc.call("eth_sendRawTransaction", [raw])
+        except (RpcError, ChainUnavailable) as exc:
+            log.warning("replacing %s: %s", tx.hash, exc)
+            return
+        tx.fields, tx.raw = fields, raw
+        tx.hashes.append("0x" + bytes(signed.hash).hex())
