@@ -7,13 +7,17 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # brownie keeps ~/.brownie; no .env is read.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-contracts slither gas compile clean
+.PHONY: setup demo test test-contracts test-lib slither gas bench-rewards compile artifact clean
 
 setup:
 	@bash tools/setup.sh
 
 compile: setup
 	brownie compile
+
+# Copy the compiled contract into the package (heitje_chain/data), so `heitje` needs no brownie.
+artifact: compile
+	python tools/export_artifact.py
 
 demo: setup
 	brownie run scripts/demo.py --network anvil
@@ -24,11 +28,18 @@ test: setup
 test-contracts: setup
 	brownie test tests/contracts --network anvil
 
+test-lib: setup
+	python -m pytest -p no:pytest-brownie tests/lib
+
 slither: setup
 	python tools/slither_check.py
 
 gas: setup
 	brownie run scripts/gas_benchmark.py --network anvil
+
+# Rewarding 1,000 and 10,000 jobs: naive vs pipelined vs batched (issue 3's targets).
+bench-rewards: setup
+	python benchmarks/rewards.py
 
 clean:
 	rm -rf build reports crytic-export .hypothesis

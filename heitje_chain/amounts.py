@@ -93,6 +93,8 @@ def _parse_text(text: str, what: str) -> Decimal:
     cleaned = text.strip().upper().removeprefix("EUR").removeprefix("€").strip()
     cleaned = cleaned.replace(" ", "").replace("_", "")
     bad = InvalidAmount(f"{what} {text!r} is not an amount of euros (write it like 12.50)")
+    if not re.fullmatch(r"[+-]?[0-9][0-9,.]*", cleaned) or cleaned[-1] in ",.":
+        raise bad
     separators = [c for c in cleaned if c in ",."]
     if separators:
         decimal_sep = separators[-1]

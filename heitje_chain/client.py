@@ -34,6 +34,7 @@ from heitje_chain.errors import (
 )
 from heitje_chain.events import Event, EventDecoder
 from heitje_chain.keys import Signer, check_address
+from heitje_chain.ledger import LedgerReader
 from heitje_chain.rpc import Rpc, RpcError
 from heitje_chain.tx import Receipt, Transactor, Tx
 
@@ -278,6 +279,15 @@ class HeitjeClient:
             signer, self.address, self.encode(function, *args), gas=gas, description=what
         )
 
+    def submit_many(
+        self, signer: Signer, function: str, calls: Sequence[Sequence[Any]], *, gas: int
+    ) -> list[Tx]:
+        """Send the same contract function with many argument lists from one account,
+        pipelined (signed locally, sent in batched requests, not awaited). Gas is fixed per
+        call; see `Transactor.send_many`. Wait with `self.tx.wait_all(txs)`."""
+        encoded = [(self.address, self.encode(function, *args), gas) for args in calls]
+        return self.tx.send_many(signer, encoded, description=function)
+
     def result(self, tx: Tx, timeout: float | None = None) -> TxResult:
         """Wait for `tx`; its events, or its typed error."""
         receipt = self.tx.wait(tx, timeout)
@@ -295,6 +305,16 @@ class HeitjeClient:
     def transact(self, signer: Signer, function: str, *args: Any, what: str = "") -> TxResult:
         """Send one contract call and wait for it."""
         return self.result(self.submit(signer, function, *args, what=what or function))
+
+    def ledger(self, max_range: int = 5000) -> LedgerReader:
+        """A reader of this contract's events since its deployment."""
+        return LedgerReader(
+            self.rpc,
+            self.address,
+            self.events,
+            from_block=self.deployment_block,
+            max_range=max_range,
+        )
 
     # ------------------------------------------------------------------ reads
 
@@ -375,6 +395,17 @@ class HeitjeClient:
 
     def default_admin(self) -> ChecksumAddress:
         return to_checksum_address(self.read("defaultAdmin"))
+
+    def default_admin_delay(self) -> int:
+        """Seconds a new default admin must wait before accepting the handover."""
+        return int(self.read("defaultAdminDelay"))
+
+    def receipt(self, tx_hash: str) -> TxResult:
+        """A mined transaction's gas and events, by its hash."""
+        raw = self.rpc.call("eth_getTransactionReceipt", [tx_hash])
+        if raw is None:
+            raise LookupError(f"no mined transaction {tx_hash}")
+        return self._result(Receipt.from_rpc(raw))
 
     # ------------------------------------------------------------------ rewards
 

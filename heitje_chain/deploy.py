@@ -68,13 +68,24 @@ def deploy(
     return client, deployment
 
 
+def check_role_holders(holders: Mapping[str, str]) -> None:
+    """Every role's key must be its own: refuse two roles on one address (before deploying)."""
+    seen: dict[str, str] = {}
+    for key, address in holders.items():
+        checked = check_address(address, key)
+        if checked in seen:
+            raise ConfigError(
+                f"the keys {seen[checked]!r} and {key!r} are the same account ({checked}); "
+                "every role must have its own key"
+            )
+        seen[checked] = key
+
+
 def grant_roles(client: HeitjeClient, admin: Signer, holders: Mapping[str, str]) -> dict[str, str]:
     """Grant each key its role (`ROLE_OF_KEY`); `holders` maps key name -> address. Returns
     key name -> role granted. Keys that already hold their role are left alone."""
+    check_role_holders(holders)
     granted: dict[str, str] = {}
-    addresses = [check_address(a, k) for k, a in holders.items()]
-    if len(set(addresses)) != len(addresses):
-        raise ConfigError("every role must have its own key; two roles share an address")
     for key, address in holders.items():
         role = ROLE_OF_KEY.get(key)
         if role is None:

@@ -66,6 +66,8 @@ class Rpc:
         self._ids = itertools.count(1)
         self._local = threading.local()
         self._poa: bool | None = None
+        # The environment's proxy settings, read once (requests reads them on every call).
+        self._proxies = {url: requests.utils.get_environ_proxies(url) for url in self.urls}
 
     # ------------------------------------------------------------------ transport
 
@@ -80,6 +82,7 @@ class Rpc:
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            session.trust_env = False  # proxies are read once, in __init__
             self._local.session = session
         return session
 
@@ -92,6 +95,7 @@ class Rpc:
             try:
                 response = self._session().post(
                     url,
+                    proxies=self._proxies[url],
                     data=body,
                     headers={"Content-Type": "application/json"},
                     timeout=self.timeout,

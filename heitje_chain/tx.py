@@ -38,6 +38,10 @@ _KNOWN = ("already known", "known transaction", "already imported", "alreadyknow
 _NONCE_LOW = ("nonce too low", "nonce is too low", "old nonce", "transaction nonce too low")
 
 
+def _nonce_low(error: RpcError) -> bool:
+    return any(k in error.message.lower() for k in _NONCE_LOW)
+
+
 @dataclass
 class Receipt:
     """A mined transaction: its hash, block, gas and raw logs (status 1: it succeeded)."""
@@ -165,12 +169,18 @@ class Transactor:
         params: dict[str, Any] = {"to": to, "data": data}
         if sender:
             params["from"] = sender
-        try:
-            return str(self.rpc.call("eth_call", [params, block]))
-        except RpcError as exc:
-            if exc.is_revert:
-                raise self.decoder.decode(exc.data) from None
-            raise
+        for attempt in range(5):
+            try:
+                return str(self.rpc.call("eth_call", [params, block]))
+            except RpcError as exc:
+                if exc.is_revert:
+                    raise self.decoder.decode(exc.data) from None
+                # anvil, while mining a burst of transactions, can briefly answer 'latest'
+                # with a block whose state it has not committed yet: ask again.
+                if "BlockOutOfRange" not in exc.message or block != "latest" or attempt == 4:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def estimate(self, sender: str, to: str | None, data: str) -> int:
         """Gas for the call, with a margin; a refusal raises its typed error (nothing sent)."""
@@ -210,25 +220,11 @@ class Transactor:
                 nonce = self._nonces.get(address)
                 if nonce is None:
                     nonce = self._chain_nonce(address)
-                fields: dict[str, Any] = {
-                    "chainId": self.chain_id,
-                    "nonce": nonce,
-                    "gas": gas,
-                    "value": 0,
-                    "data": data,
-                    **fees.fields(),
-                }
-                if to is not None:
-                    fields["to"] = to
-                signed = signer.sign_transaction(fields)
-                raw = "0x" + bytes(signed.raw_transaction).hex()
-                tx_hash = "0x" + bytes(signed.hash).hex()
-                tx = Tx(address, nonce, fields, raw, tx_hash, description, [tx_hash], signer=signer)
+                tx = self._sign(signer, nonce, to, data, gas, fees.fields(), description)
                 try:
                     self._broadcast(tx)
                 except RpcError as exc:
-                    text = exc.message.lower()
-                    if any(k in text for k in _NONCE_LOW):
+                    if _nonce_low(exc):
                         # Another process used this key: read the nonce again and re-sign.
                         log.info("nonce %d of %s was spent elsewhere; re-reading", nonce, address)
                         self._nonces[address] = self._chain_nonce(address)
@@ -244,6 +240,128 @@ class Transactor:
         raise TransactionFailed(
             f"could not find a free nonce for {address}: another program keeps using this key"
         )
+
+    def send_many(
+        self,
+        signer: Signer,
+        calls: Sequence[tuple[str | None, str, int]],
+        *,
+        description: str = "",
+        chunk: int = 100,
+    ) -> list[Tx]:
+        """Sign and send many transactions `(to, data, gas)` from one account, `chunk` per
+        JSON-RPC request, without waiting for them to be mined. Gas must be given: the state
+        moves while they are in flight, so estimating each against the chain is meaningless.
+
+        Returns one `Tx` per call, in order. A call the node rejects comes back with `.error`
+        set; its nonce is then spent by an empty transfer to the sender itself, so the
+        transactions after it are not stuck behind a gap.
+        """
+        address = signer.address
+        fees = self.fees().fields()
+        out: list[Tx] = []
+        with self._lock(address):
+            for start in range(0, len(calls), chunk):
+                part = calls[start : start + chunk]
+                for _attempt in range(3):
+                    nonce = self._nonces.get(address)
+                    if nonce is None:
+                        nonce = self._chain_nonce(address)
+                    txs = [
+                        self._sign(signer, nonce + i, to, data, gas, fees, description)
+                        for i, (to, data, gas) in enumerate(part)
+                    ]
+                    answers = self._broadcast_many(txs)
+                    low = [a for a in answers if isinstance(a, RpcError) and _nonce_low(a)]
+                    if len(low) == len(txs):  # the key was used elsewhere: read, re-sign
+                        self._nonces[address] = self._chain_nonce(address)
+                        continue
+                    break
+                else:
+                    raise TransactionFailed(
+                        f"could not find a free nonce for {address}: another program keeps "
+                        "using this key"
+                    )
+                accepted = [a is None for a in answers]
+                last = max((i for i, ok in enumerate(accepted) if ok), default=-1)
+                for i, (tx, answer) in enumerate(zip(txs, answers, strict=True)):
+                    if answer is None:
+                        continue
+                    tx.error = (
+                        self.decoder.decode(answer.data)
+                        if answer.is_revert
+                        else TransactionFailed(
+                            f"the node refused the transaction ({description or 'transaction'})"
+                            f": {answer.message}"
+                        )
+                    )
+                    if i < last:  # a gap before accepted transactions: fill it
+                        self._fill_gap(signer, tx.nonce, fees)
+                self._nonces[address] = txs[last].nonce + 1 if last >= 0 else txs[0].nonce
+                out.extend(txs)
+        return out
+
+    def _sign(
+        self,
+        signer: Signer,
+        nonce: int,
+        to: str | None,
+        data: str,
+        gas: int,
+        fees: dict[str, int],
+        description: str,
+    ) -> Tx:
+        fields: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "value": 0,
+            "data": data,
+            **fees,
+        }
+        if to is not None:
+            fields["to"] = to
+        signed = signer.sign_transaction(fields)
+        raw = "0x" + bytes(signed.raw_transaction).hex()
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        return Tx(
+            signer.address, nonce, fields, raw, tx_hash, description, [tx_hash], signer=signer
+        )
+
+    def _broadcast_many(self, txs: list[Tx]) -> list[RpcError | None]:
+        """Send signed transactions in one request: per transaction None (the node has it)
+        or the node's error. If the node cannot be reached, each is sent on its own with the
+        retries of `_broadcast` (the same bytes, so nothing can happen twice)."""
+        try:
+            answers = self.rpc.batch([("eth_sendRawTransaction", [tx.raw]) for tx in txs])
+        except ChainUnavailable:
+            results: list[RpcError | None] = []
+            for tx in txs:
+                try:
+                    self._broadcast(tx)
+                    results.append(None)
+                except RpcError as exc:
+                    results.append(exc)
+            return results
+        now = time.monotonic()
+        for tx in txs:
+            tx.sent_at = now
+        return [
+            a
+            if isinstance(a, RpcError) and not any(k in a.message.lower() for k in _KNOWN)
+            else None
+            for a in answers
+        ]
+
+    def _fill_gap(self, signer: Signer, nonce: int, fees: dict[str, int]) -> None:
+        filler = self._sign(signer, nonce, signer.address, "0x", 21_000, fees, "nonce filler")
+        try:
+            self._broadcast(filler)
+        except RpcError as exc:
+            raise TransactionFailed(
+                f"nonce {nonce} of {signer.address} could not be filled after a refused "
+                f"transaction ({exc.message}); the transactions after it wait until it is"
+            ) from None
 
     def _broadcast(self, tx: Tx) -> None:
         """Send the signed bytes; retry the *same* bytes while the node cannot be reached."""

@@ -12,12 +12,17 @@ within 1.3x of its plain counterpart, the one extra storage write for the job id
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from brownie import PlainToken, accounts, web3
+from brownie.network.account import Account
 from brownie.network.contract import ProjectContract
 from eth_utils import to_checksum_address
 
-from scripts.deploy import Signer, deploy_heitje
+from heitje_chain.amounts import MAX_CENTS
+from scripts.deploy import deploy_heitje
+
+Signer: TypeAlias = Account
 
 TARGET = 1.3
 NEW_SLOT = 22_100  # SSTORE zero -> non-zero (20,000) on a cold slot (2,100), EIP-2929/2200
@@ -67,9 +72,12 @@ def job(label: str) -> bytes:
 
 class Bench:
     def __init__(self) -> None:
-        self.token, self.roles = deploy_heitje(job_office_budget=10**15, silent=True)
+        # Deployed through heitje_chain; measured with brownie's contract object and accounts
+        # (the dev accounts that hold the roles are brownie's unlocked accounts too).
+        self.token, roles = deploy_heitje(job_office_budget=MAX_CENTS, silent=True)
         self.plain: ProjectContract = PlainToken.deploy({"from": accounts[0]}, silent=True)
-        self.minter: Signer = self.roles.job_office
+        self.minter: Signer = accounts.at(roles.job_office.address)
+        self.merchant_manager: Signer = accounts.at(roles.merchant_manager.address)
         self.jobs = 0
         self.fresh = 0
 
@@ -99,14 +107,14 @@ class Bench:
 
 def measure() -> tuple[list[Row], dict[str, int]]:
     b = Bench()
-    token, plain, roles = b.token, b.plain, b.roles
+    token, plain = b.token, b.plain
     # Signing accounts after the seven role accounts.
     resident, holder, merchant = accounts[7], accounts[8], accounts[9]
     year = token.currentYear()
 
     # Warm-up: total supply non-zero in both tokens; a first redemption, so the counter is
     # non-zero (the steady state); a merchant and a plain holder with a balance.
-    token.addMerchant(merchant, {"from": roles.merchant_manager}, silent=True)
+    token.addMerchant(merchant, {"from": b.merchant_manager}, silent=True)
     b.reward(fresh_address("warm-up resident"))
     b.mint(fresh_address("warm-up holder"))
     b.reward(resident, 100_00)
@@ -161,7 +169,7 @@ def measure() -> tuple[list[Row], dict[str, int]]:
 
     # ... and to a fresh one (Heitje: whitelisted, but no balance yet).
     new_merchant, new_plain = b.next_fresh(), b.next_fresh()
-    token.addMerchant(new_merchant, {"from": roles.merchant_manager}, silent=True)
+    token.addMerchant(new_merchant, {"from": b.merchant_manager}, silent=True)
     pay = token.pay(new_merchant, SMALL, receipt, {"from": resident}, silent=True)
     transfer = plain.transfer(new_plain, SMALL, {"from": holder}, silent=True)
     rows.append(

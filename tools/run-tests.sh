@@ -2,7 +2,8 @@
 # Every test of the project, in order; `make test` runs it after `make setup`.
 #   1. lint and types  (ruff, mypy --strict on the runtime library)
 #   2. contract tests  (brownie test: launches anvil from npm, compiles with solcjs)
-#   3. tool tests      (plain pytest without brownie's plugin: slither on the contract)
+#   3. library tests   (plain pytest: heitje_chain and the `heitje` CLI against real anvils)
+#   4. tool tests      (plain pytest without brownie's plugin: slither on the contract)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ mypy || status=1
 
 stage "contract tests (brownie on anvil)"
 brownie test tests/contracts --network anvil --junitxml="$out/contracts.xml" || status=1
+
+stage "library tests (heitje_chain and the heitje CLI on anvil)"
+python -m pytest -p no:pytest-brownie tests/lib --junitxml="$out/lib.xml" || status=1
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1

@@ -1,0 +1,170 @@
+"""The ledger reader: every event of the contract since its deployment, streamed in order and
+decoded into plain records, and balances and supply at any block computed from them.
+
+Logs are fetched with `eth_getLogs` in block ranges that adapt to the node: the range starts
+at the configured maximum (Besu allows 5000 blocks by default; hosted nodes often fewer, or a
+cap on results), halves when the node refuses a range as too large, and grows again while
+answers stay small. Balances and supply at a block are computed from `Transfer` events, so
+they work on a pruned node that no longer holds old state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from heitje_chain.errors import HeitjeError
+from heitje_chain.events import Event, EventDecoder
+from heitje_chain.rpc import Rpc, RpcError
+
+log = logging.getLogger(__name__)
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+#: How nodes say "this range or result is too large" (geth, Besu, Erigon, Alchemy, Infura, ...)
+_TOO_LARGE = (
+    "block range",
+    "range too large",
+    "exceed",
+    "too many",
+    "limit",
+    "more than",
+    "query timeout",
+    "response size",
+)
+
+
+class LedgerError(HeitjeError, RuntimeError):
+    """The node would not give the contract's logs, even one block at a time."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the ledger adds up to at one block."""
+
+    block: int
+    supply: int
+    rewards: int
+    redemptions: int
+    holders: int
+
+
+class LedgerReader:
+    """Reads one contract's events from `from_block` on."""
+
+    def __init__(
+        self,
+        rpc: Rpc,
+        address: str,
+        decoder: EventDecoder,
+        *,
+        from_block: int = 0,
+        max_range: int = 5000,
+        min_range: int = 1,
+        confirmations: int = 0,
+    ) -> None:
+        if max_range < 1:
+            raise ValueError("max_range must be at least 1 block")
+        self.rpc = rpc
+        self.address = address
+        self.decoder = decoder
+        self.from_block = from_block
+        self.max_range = max_range
+        self.min_range = min_range
+        self.confirmations = confirmations
+        self.range = max_range  # the current range: adapts while reading
+        self.requests = 0  # eth_getLogs calls made (for benchmarks and tests)
+
+    def head(self) -> int:
+        """The newest block treated as final (head minus `confirmations`)."""
+        return max(0, self.rpc.block_number() - self.confirmations)
+
+    def logs(
+        self, start: int, end: int, topics: list[str | list[str]] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Raw logs of the contract in blocks `start`..`end`, in order, fetched in chunks."""
+        block = start
+        while block <= end:
+            last = min(end, block + self.range - 1)
+            query: dict[str, object] = {
+                "address": self.address,
+                "fromBlock": hex(block),
+                "toBlock": hex(last),
+            }
+            if topics:
+                query["topics"] = topics
+            try:
+                self.requests += 1
+                found = self.rpc.call("eth_getLogs", [query]) or []
+            except RpcError as exc:
+                if not any(word in exc.message.lower() for word in _TOO_LARGE):
+                    raise
+                if last == block:
+                    raise LedgerError(
+                        f"the node refuses the logs of block {block} ({exc.message}); "
+                        "it cannot be read through this endpoint"
+                    ) from None
+                self.range = max(self.min_range, (last - block + 1) // 2)
+                log.info("node refused %d blocks of logs; trying %d", last - block + 1, self.range)
+                continue
+            yield from found
+            block = last + 1
+            if len(found) < 1000 and self.range < self.max_range:
+                self.range = min(self.max_range, self.range * 2)
+
+    def events(
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        names: Iterable[str] | None = None,
+    ) -> Iterator[Event]:
+        """Decoded events from `start` (default: the deployment block) to `end` (default: the
+        head when the call is made), in chain order. `names` limits to those events."""
+        first = self.from_block if start is None else start
+        last = self.head() if end is None else end
+        topics: list[str | list[str]] | None = None
+        if names is not None:
+            topics = [[self.decoder.topics[name] for name in names]]
+        for raw in self.logs(first, last, topics):
+            event = self.decoder.decode(raw)
+            if event is not None:
+                yield event
+
+    def balances_at(self, block: int | None = None) -> dict[str, int]:
+        """Every address that ever held Heitjes and its balance at `block` (default: head),
+        from the Transfer events. Zero balances are included (former holders)."""
+        balances: dict[str, int] = defaultdict(int)
+        for event in self.events(end=block, names=["Transfer"]):
+            amount = int(event.args["value"])
+            if event.args["from"] != ZERO:
+                balances[event.args["from"]] -= amount
+            if event.args["to"] != ZERO:
+                balances[event.args["to"]] += amount
+        return dict(balances)
+
+    def totals_at(self, block: int | None = None) -> Totals:
+        """Supply (mints minus burns), rewards, redemptions and holders at `block`."""
+        last = self.head() if block is None else block
+        supply = rewards = redemptions = 0
+        balances: dict[str, int] = defaultdict(int)
+        names = ["Transfer", "JobRewarded", "RedemptionRequested"]
+        for event in self.events(end=last, names=names):
+            if event.name == "JobRewarded":
+                rewards += int(event.args["amount"])
+            elif event.name == "RedemptionRequested":
+                redemptions += int(event.args["amount"])
+            else:
+                amount = int(event.args["value"])
+                if event.args["from"] == ZERO:
+                    supply += amount
+                else:
+                    balances[event.args["from"]] -= amount
+                if event.args["to"] == ZERO:
+                    supply -= amount
+                else:
+                    balances[event.args["to"]] += amount
+        holders = sum(1 for cents in balances.values() if cents > 0)
+        return Totals(last, supply, rewards, redemptions, holders)
