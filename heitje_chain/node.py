@@ -35,6 +35,7 @@ Typical use (the ``heitje chain up/down/status`` commands do exactly this)::
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -46,6 +47,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -434,8 +436,23 @@ class EmbeddedChain:
         anvil runs in its own session, so it keeps running after this process exits.
         Raises `AnvilNotFound`, `PortInUse`, or `ChainStartError` (anvil exited at start,
         did not answer within `timeout` seconds, or reports another chain id).
+        Two processes starting the same chain at once are serialised by a lock file.
         """
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            return self._start(timeout)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the data folder, held while starting or stopping."""
+        with (self.data_dir / "chain.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _start(self, timeout: float) -> ChainStatus:
         pid = self._our_pid()
         if pid is not None:
             return self._check_running(pid, timeout)
@@ -561,6 +578,12 @@ class EmbeddedChain:
         Only a process that really is our anvil (its command line names our state file) is
         signalled; a stale pid file is just removed.
         """
+        if not self.data_dir.is_dir():
+            return False
+        with self._locked():
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         pid = self._our_pid()
         if pid is None:
             return False
