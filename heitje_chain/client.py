@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
@@ -26,6 +27,7 @@ from heitje_chain.errors import (
     ErrorDecoder,
     HeitjeError,
     InvalidAddress,
+    InvalidInput,
     InvalidJobId,
     InvalidReference,
     JobAlreadyRewarded,
@@ -226,10 +228,18 @@ class HeitjeClient:
                 "`heitje deploy`)"
             )
         try:
-            self.read("DEFAULT_YEARLY_CAP")
+            fingerprint = (
+                self.read("DEFAULT_YEARLY_CAP"),
+                self.read("decimals"),
+                self.read("MINTER_ROLE"),
+                self.read("RECOVERY_ROLE"),
+            )
             self.read("redemptionCount")
-        except (HeitjeError, ValueError) as exc:
+        except (HeitjeError, ValueError, DecodingError) as exc:
             raise ConfigError(f"the contract at {self.address} is not a Heitje token") from exc
+        expected = (150_000, 2, ROLE_IDS["MINTER_ROLE"], ROLE_IDS["RECOVERY_ROLE"])
+        if fingerprint != expected:
+            raise ConfigError(f"the contract at {self.address} is not a Heitje token")
 
     # ------------------------------------------------------------------ encoding
 
@@ -338,7 +348,7 @@ class HeitjeClient:
 
     def earned_in(self, resident: str, year: int) -> int:
         if isinstance(year, bool) or not isinstance(year, int) or not 1970 <= year <= 9999:
-            raise ValueError(f"{year!r} is not a calendar year")
+            raise InvalidInput(f"{year!r} is not a calendar year")
         return int(self.read("earnedIn", check_address(resident, "resident"), year))
 
     def earned_this_year(self, resident: str) -> int:
@@ -444,7 +454,7 @@ class HeitjeClient:
         pays nothing twice. `progress(n)` is called as n more jobs are settled.
         """
         if not 1 <= batch_size <= 500:
-            raise ValueError("batch_size must be 1..500")
+            raise InvalidInput("batch_size must be 1..500")
         results: list[RewardResult] = []
         todo: list[tuple[RewardRow, bytes]] = []
         seen: dict[bytes, int] = {}
@@ -553,6 +563,14 @@ class HeitjeClient:
             reason="this job was paid before; it is not paid again",
         )
         earlier = self.find_reward(jid)
+        if earlier is None and not self.is_rewarded(jid):
+            # The node's estimate saw a payment of this job that is not mined yet.
+            return RewardResult(
+                row.job, jid, row.resident, row.cents, "refused",
+                reason="a payment of this job is still pending (sent by someone else and not "
+                "mined yet); nothing was sent now. Run it again in a minute: it is then "
+                "either paid already or paid then",
+            )  # fmt: skip
         if earlier is not None:
             result.paid_to = earlier.args["resident"]
             result.paid_cents = int(earlier.args["amount"])
@@ -691,13 +709,13 @@ def role_id(role: str) -> bytes:
     """A role's id from its CLI name ('minter') or contract name ('MINTER_ROLE')."""
     name = ROLES.get(role.strip().lower(), role.strip().upper())
     if name not in ROLE_IDS:
-        raise ValueError(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}")
+        raise InvalidInput(f"unknown role {role!r}; the roles are: {', '.join(ROLES)}")
     return ROLE_IDS[name]
 
 
 def _check_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**64:
-        raise ValueError(f"{value!r} is not a redemption number (a whole number from 1)")
+        raise InvalidInput(f"{value!r} is not a redemption number (a whole number from 1)")
     return value
 
 

@@ -10,6 +10,7 @@ decoded arguments are on `.values` and the message says in plain words what happ
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
@@ -22,6 +23,10 @@ class HeitjeError(Exception):
 
 class ConfigError(HeitjeError, ValueError):
     """The configuration is missing something or points at the wrong thing."""
+
+
+class InvalidInput(HeitjeError, ValueError):
+    """An argument is not what the operation takes (a redemption number, a role, a year)."""
 
 
 class ChainUnavailable(HeitjeError, ConnectionError):
@@ -180,7 +185,12 @@ class InvalidAmount(Refused, ValueError):
 
     @staticmethod
     def explain(v: Mapping[str, Any]) -> str:
-        return f"the amount {v.get('amount')!r} must be more than zero"
+        amount = v.get("amount", v.get("value"))
+        if amount == 0:
+            return "the amount must be more than zero"
+        if isinstance(amount, int) and amount > 0:
+            return f"the amount {amount} is too large for the contract"
+        return f"the amount {amount!r} is not accepted"
 
 
 class Paused(Refused, PermissionError):
@@ -337,7 +347,14 @@ class AdminRuleViolation(Refused, PermissionError):
 
     @staticmethod
     def explain(v: Mapping[str, Any]) -> str:
-        return "the default admin changes only through the two-step handover with a delay"
+        text = "the default admin changes only through the two-step handover with a delay"
+        if "schedule" in v:
+            when = int(v["schedule"])
+            if when == 0:
+                return f"{text}; no handover is scheduled"
+            moment = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            return f"{text}; the scheduled handover can be accepted after {moment}"
+        return text
 
 
 class Panic(Refused, RuntimeError):
@@ -418,7 +435,7 @@ class ErrorDecoder:
         try:
             decoded = abi_decode(types, raw[4:])
         except Exception:  # malformed arguments: still say which error it was
-            return Refused(f"the contract refused: {name} (undecodable arguments)")
+            return Refused(f"the contract refused: {name} (undecodable arguments)", tx_hash=tx_hash)
         values = {
             key: to_checksum_address(val) if typ == "address" else val
             for key, typ, val in zip(names, types, decoded, strict=True)

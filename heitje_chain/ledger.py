@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from heitje_chain.errors import HeitjeError
+from heitje_chain.errors import HeitjeError, InvalidInput
 from heitje_chain.events import Event, EventDecoder
 from heitje_chain.rpc import Rpc, RpcError
 
@@ -67,7 +67,7 @@ class LedgerReader:
         confirmations: int = 0,
     ) -> None:
         if max_range < 1:
-            raise ValueError("max_range must be at least 1 block")
+            raise InvalidInput("max_range must be at least 1 block")
         self.rpc = rpc
         self.address = address
         self.decoder = decoder

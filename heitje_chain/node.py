@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from heitje_chain.errors import HeitjeError
+from heitje_chain.errors import HeitjeError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +160,9 @@ class EmbeddedChain:
                 "state_interval is a whole number of seconds (anvil takes no fractions)"
             )
         if state_interval < 1:
-            raise ValueError("state_interval must be at least 1 second")
+            raise InvalidInput("state_interval must be at least 1 second")
         if not 0 < port < 65536:
-            raise ValueError(f"port {port} is not a valid TCP port")
+            raise InvalidInput(f"port {port} is not a valid TCP port")
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.host = host

@@ -20,7 +20,7 @@ import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from heitje_chain.errors import ChainUnavailable, HeitjeError
+from heitje_chain.errors import ChainUnavailable, HeitjeError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Rpc:
     def __init__(self, urls: Sequence[str] | str, timeout: float = 10.0) -> None:
         self.urls = [urls] if isinstance(urls, str) else list(urls)
         if not self.urls:
-            raise ValueError("at least one RPC URL is needed")
+            raise InvalidInput("at least one RPC URL is needed")
         self.timeout = timeout
         self._current = 0
         self._ids = itertools.count(1)

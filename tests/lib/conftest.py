@@ -1,0 +1,274 @@
+"""Fixtures for the runtime library's tests (plain pytest, no brownie).
+
+One anvil serves the whole session (started on a free port, stopped at the end); every test
+that needs the contract gets a fresh deployment with fresh keys (`heitje`), so tests never see
+each other's state. Tests that must control mining use `World.manual_mining()`, which switches
+the shared anvil to mine on demand and restores automine (and empties the pool) afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heitje_chain.client import HeitjeClient, role_id
+from heitje_chain.config import Deployment
+from heitje_chain.deploy import ROLE_OF_KEY, deploy
+from heitje_chain.errors import ChainUnavailable
+from heitje_chain.keys import LocalSigner
+from heitje_chain.rpc import Rpc, RpcError
+
+ROOT = Path(__file__).resolve().parents[2]
+ANVIL_FLAGS = (
+    "--base-fee",
+    "0",
+    "--gas-price",
+    "0",
+    "--hardfork",
+    "cancun",
+    "--gas-limit",
+    "30000000",
+    "--silent",
+    "--accounts",
+    "1",
+    # Pool order = arrival order, so tests that mine several pending txs know their order.
+    "--order",
+    "fifo",
+)
+BUDGET = 100_000_00  # each minter's mint allowance in the fixture: EUR 100,000
+
+
+def anvil_binary() -> str:
+    local = ROOT / ".venv" / "bin" / "anvil"
+    if local.exists():
+        return str(local)
+    found = shutil.which("anvil")
+    if found is None:
+        pytest.fail("anvil is not installed: run `make setup`")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (never 8545-8547: the OS picks >= 32768)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    assert port not in (8545, 8546, 8547)
+    return port
+
+
+@dataclass
+class Anvil:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_anvil(*extra: str) -> Anvil:
+    """Start an anvil on a free port and wait until it answers `eth_chainId`."""
+    for _attempt in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [anvil_binary(), "--port", str(port), "--host", "127.0.0.1", *ANVIL_FLAGS, *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "RUST_LOG": "off"},
+        )
+        anvil = Anvil(process, f"http://127.0.0.1:{port}")
+        rpc = Rpc(anvil.url, timeout=2)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                rpc.chain_id()
+                return anvil
+            except ChainUnavailable:
+                time.sleep(0.02)
+        anvil.stop()  # the port was taken meanwhile, or anvil did not come up: try again
+    raise RuntimeError("anvil did not start")
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = start_anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def rpc(anvil: Anvil) -> Rpc:
+    return Rpc(anvil.url, timeout=10)
+
+
+@dataclass
+class World:
+    """A fresh Heitje deployment, with one fresh key per role."""
+
+    client: HeitjeClient
+    deployment: Deployment
+    admin: LocalSigner
+    job_office: LocalSigner  # minter with a budget
+    partner: LocalSigner  # minter with a budget
+    merchant_manager: LocalSigner
+    treasurer: LocalSigner
+    pauser: LocalSigner
+    recovery: LocalSigner
+    merchants: list[LocalSigner]  # whitelisted
+    residents: list[LocalSigner]
+    outsider: LocalSigner  # holds no role, is neither merchant nor funded
+    _jobs: int = field(default=0, repr=False)
+
+    @property
+    def rpc(self) -> Rpc:
+        return self.client.rpc
+
+    def nonce(self, who: LocalSigner | str, block: str = "pending") -> int:
+        address = who if isinstance(who, str) else who.address
+        return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
+
+    def block(self) -> int:
+        return self.rpc.block_number()
+
+    def everyone(self) -> list[LocalSigner]:
+        return [
+            self.admin,
+            self.job_office,
+            self.partner,
+            self.merchant_manager,
+            self.treasurer,
+            self.pauser,
+            self.recovery,
+            *self.merchants,
+            *self.residents,
+            self.outsider,
+        ]
+
+    def new_job(self) -> str:
+        self._jobs += 1
+        return f"job-{self._jobs}"
+
+    def fund(self, resident: LocalSigner | str, cents: int) -> str:
+        """Reward a new job of `cents` to `resident`; returns the job reference."""
+        address = resident if isinstance(resident, str) else resident.address
+        reference = self.new_job()
+        result = self.client.reward_job(self.job_office, reference, address, cents)
+        assert result.status == "paid"
+        return reference
+
+    def state(self) -> dict[str, Any]:
+        """Everything a refused operation must leave alone: block, supply, every balance and
+        every nonce."""
+        accounts = [s.address for s in self.everyone()]
+        answers = self.client.read_many([("balanceOf", [a]) for a in accounts])
+        nonces = self.rpc.batch([("eth_getTransactionCount", [a, "pending"]) for a in accounts])
+        return {
+            "block": self.block(),
+            "supply": self.client.total_supply(),
+            "balances": dict(zip(accounts, answers, strict=True)),
+            "nonces": dict(zip(accounts, nonces, strict=True)),
+        }
+
+    def mine(self) -> None:
+        self.rpc.call("evm_mine")
+
+    @contextlib.contextmanager
+    def manual_mining(self) -> Iterator[None]:
+        """The anvil mines only on `mine()` inside the block; afterwards automine is back and
+        whatever is left in the pool is dropped."""
+        self.rpc.call("evm_setAutomine", [False])
+        try:
+            yield
+        finally:
+            with contextlib.suppress(RpcError, ChainUnavailable):
+                self.rpc.call("anvil_dropAllTransactions")
+            self.rpc.call("evm_setAutomine", [True])
+
+    def deploy_code(self, runtime: str) -> str:
+        """Deploy a contract whose code is `runtime` (hex); returns its address."""
+        size = len(runtime) // 2
+        init = f"0x60{size:02x}600c60003960{size:02x}6000f3{runtime}"
+        tx = self.client.tx.send(self.admin, None, init, gas=200_000)
+        self.client.tx.wait(tx)
+        receipt = self.rpc.call("eth_getTransactionReceipt", [tx.hash])
+        return str(receipt["contractAddress"])
+
+    @contextlib.contextmanager
+    def unchanged(self) -> Iterator[None]:
+        """Asserts that the block runs without anything sent or mined or any balance moved."""
+        before = self.state()
+        yield
+        assert self.state() == before
+
+
+@pytest.fixture
+def heitje(rpc: Rpc) -> World:
+    """A freshly deployed contract (admin delay 0) with every role on its own new key, two
+    minters with a budget, three whitelisted merchants and four residents."""
+    admin = LocalSigner.create("admin")
+    keys = {
+        name: LocalSigner.create(name)
+        for name in (
+            "job-office",
+            "partner",
+            "merchant-manager",
+            "treasurer",
+            "pauser",
+            "recovery",
+        )
+    }
+    client, deployment = deploy(rpc, admin, admin_delay=0)
+    # Sent without waiting in between (each is estimated first), then awaited together.
+    setup = [
+        client.submit(admin, "grantRole", role_id(ROLE_OF_KEY[name]), signer.address)
+        for name, signer in keys.items()
+    ]
+    for minter in ("job-office", "partner"):
+        setup.append(client.submit(admin, "setMintAllowance", keys[minter].address, BUDGET))
+    client.tx.wait_all(setup)
+    assert all(tx.receipt is not None and tx.error is None for tx in setup)
+    merchants = [LocalSigner.create(f"merchant-{i}") for i in range(3)]
+    setup = [
+        client.submit(keys["merchant-manager"], "addMerchant", merchant.address)
+        for merchant in merchants
+    ]
+    client.tx.wait_all(setup)
+    assert all(tx.receipt is not None and tx.error is None for tx in setup)
+    return World(
+        client=client,
+        deployment=deployment,
+        admin=admin,
+        job_office=keys["job-office"],
+        partner=keys["partner"],
+        merchant_manager=keys["merchant-manager"],
+        treasurer=keys["treasurer"],
+        pauser=keys["pauser"],
+        recovery=keys["recovery"],
+        merchants=merchants,
+        residents=[LocalSigner.create(f"resident-{i}") for i in range(4)],
+        outsider=LocalSigner.create("outsider"),
+    )
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """The URL of a local port where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
