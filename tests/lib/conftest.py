@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from heitje_chain.client import HeitjeClient, role_id
-from heitje_chain.config import Deployment
+from heitje_chain.config import ROLE_KEYS, Deployment
 from heitje_chain.deploy import ROLE_OF_KEY, deploy
 from heitje_chain.errors import ChainUnavailable
 from heitje_chain.keys import LocalSigner
@@ -224,17 +224,7 @@ def heitje(rpc: Rpc) -> World:
     """A freshly deployed contract (admin delay 0) with every role on its own new key, two
     minters with a budget, three whitelisted merchants and four residents."""
     admin = LocalSigner.create("admin")
-    keys = {
-        name: LocalSigner.create(name)
-        for name in (
-            "job-office",
-            "partner",
-            "merchant-manager",
-            "treasurer",
-            "pauser",
-            "recovery",
-        )
-    }
+    keys = {name: LocalSigner.create(name) for name in ROLE_KEYS if name != "admin"}
     client, deployment = deploy(rpc, admin, admin_delay=0)
     # Sent without waiting in between (each is estimated first), then awaited together.
     setup = [
