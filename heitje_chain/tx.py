@@ -76,7 +76,6 @@ class Tx:
     hash: str
     description: str = ""
     hashes: list[str] = field(default_factory=list)  # every hash sent for this nonce
-    sent_at: float = field(default_factory=time.monotonic)
     receipt: Receipt | None = None
     error: Exception | None = None
     signer: Signer | None = field(default=None, repr=False, compare=False)
@@ -343,9 +342,6 @@ class Transactor:
                 except RpcError as exc:
                     results.append(exc)
             return results
-        now = time.monotonic()
-        for tx in txs:
-            tx.sent_at = now
         return [
             a
             if isinstance(a, RpcError) and not any(k in a.message.lower() for k in _KNOWN)
@@ -383,7 +379,6 @@ class Transactor:
                         tx.hash,
                     ) from None
                 time.sleep(0.5)
-        tx.sent_at = time.monotonic()
 
     # ------------------------------------------------------------------ waiting
 
@@ -403,9 +398,16 @@ class Transactor:
     ) -> None:
         """Wait for every transaction; each ends with `.receipt` set, or `.error` set (a typed
         `Refused` when it reverted, `TransactionFailed` when it timed out). Never raises for
-        one transaction's failure: the caller looks at each."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        one transaction's failure: the caller looks at each.
+
+        Receipts are polled in batched requests, quickly at first. While transactions keep
+        being mined, waiting goes on; when none has been mined for `resend_after` seconds,
+        the pending ones are checked and re-sent if the node dropped them (in nonce order);
+        after `timeout` seconds without progress, the rest are given up as not mined.
+        """
+        limit = self.timeout if timeout is None else timeout
         pending = [tx for tx in txs if not tx.done]
+        last_progress = last_revive = time.monotonic()
         delay = 0.002
         while pending:
             found = 0
@@ -420,23 +422,33 @@ class Transactor:
                             self._settle(tx, Receipt.from_rpc(answer))
                             found += 1
             pending = [tx for tx in pending if not tx.done]
-            if progress is not None and found:
-                progress(found)
+            now = time.monotonic()
+            if found:
+                last_progress = now
+                if progress is not None:
+                    progress(found)
             if not pending:
                 break
-            now = time.monotonic()
-            if now > deadline:
+            if now - last_progress > limit:
                 for tx in pending:
                     tx.error = TransactionFailed(
                         f"transaction {tx.hash} ({tx.description or 'transaction'}) was not "
-                        "mined in time; it may still be mined later. Check it with the "
-                        "ledger before trying again.",
+                        f"mined: nothing was mined for {limit:g} seconds. It may still be mined "
+                        "later; check it with the ledger before trying again.",
                         tx.hash,
                     )
                 break
-            for tx in pending:
-                if now - tx.sent_at > self.resend_after:
+            if now - max(last_progress, last_revive) > self.resend_after:
+                stalled = sorted(pending, key=lambda t: (t.sender, t.nonce))
+                log.warning(
+                    "%d transaction(s) not mined for %.0f s: checking them and re-sending any "
+                    "the node dropped",
+                    len(stalled),
+                    now - last_progress,
+                )
+                for tx in stalled:
                     self._revive(tx)
+                last_revive = time.monotonic()
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
@@ -471,7 +483,6 @@ class Transactor:
     def _revive(self, tx: Tx) -> None:
         """A transaction waited too long: re-send it if the node dropped it; on a chain that
         charges gas, replace it with a higher fee (same nonce). Raises nothing."""
-        tx.sent_at = time.monotonic()
         try:
             known = self.rpc.call("eth_getTransactionByHash", [tx.hashes[-1]])
             mined_nonce = self._chain_nonce(tx.sender, "latest")
@@ -495,10 +506,13 @@ class Transactor:
             return
         fees = self.fees()
         if known is None or fees.mode == "free":
-            log.warning("transaction %s not mined yet; sending it again", tx.hashes[-1])
+            log.info("transaction %s not mined yet; sending it again", tx.hashes[-1])
             try:
                 self.rpc.call("eth_sendRawTransaction", [tx.raw])
-            except (RpcError, ChainUnavailable) as exc:
+            except RpcError as exc:
+                if not any(k in exc.message.lower() for k in _KNOWN):
+                    log.warning("re-sending %s: %s", tx.hash, exc.message)
+            except ChainUnavailable as exc:
                 log.warning("re-sending %s: %s", tx.hash, exc)
             return
         log.warning("transaction %s stuck; replacing it with a higher fee", tx.hashes[-1])

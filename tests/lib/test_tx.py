@@ -202,7 +202,7 @@ def test_wait_times_out(heitje: World) -> None:
     c = heitje.client
     with heitje.manual_mining():
         tx = c.submit_pay(resident, shop, 10, "never mined")
-        with pytest.raises(TransactionFailed, match="not mined in time") as exc:
+        with pytest.raises(TransactionFailed, match="was not mined: nothing was mined") as exc:
             c.tx.wait(tx, timeout=0.2)
     assert exc.value.tx_hash == tx.hash
     assert isinstance(exc.value, RuntimeError)

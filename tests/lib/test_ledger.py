@@ -1,0 +1,154 @@
+"""The ledger reader: every event since the deployment, in order, through a node that limits
+how much it gives at once; balances and supply at past blocks from the events alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from heitje_chain.errors import InvalidInput
+from heitje_chain.ledger import LedgerError, LedgerReader
+from heitje_chain.rpc import Rpc, RpcError
+
+World = Any  # conftest.World (conftest modules are not importable by name)
+
+
+class LimitedNode(Rpc):
+    """An endpoint that refuses `eth_getLogs` over more than `max_blocks` blocks or with more
+    than `max_logs` results, the way Besu, geth and hosted nodes do."""
+
+    def __init__(self, url: str, max_blocks: int, max_logs: int = 10**9) -> None:
+        super().__init__(url)
+        self.max_blocks, self.max_logs = max_blocks, max_logs
+        self.refused = 0
+        self.ranges: list[int] = []
+
+    def call(self, method: str, params: Any = ()) -> Any:
+        if method == "eth_getLogs":
+            query = params[0]
+            span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+            if span > self.max_blocks:
+                self.refused += 1
+                raise RpcError(method, -32005, f"block range exceeds {self.max_blocks}", None)
+            found = super().call(method, params)
+            if len(found) > self.max_logs:
+                self.refused += 1
+                raise RpcError(method, -32005, "query returned more than 10000 results", None)
+            self.ranges.append(span)
+            return found
+        return super().call(method, params)
+
+
+def busy_ledger(heitje: World, rewards: int = 12) -> list[int]:
+    """Rewards, payments, a refund and a redemption, one transaction per block; returns the
+    block after each step."""
+    c, resident, shop = heitje.client, heitje.residents[0], heitje.merchants[0]
+    blocks = []
+    for _ in range(rewards):
+        c.reward_job(heitje.job_office, heitje.new_job(), resident.address, 10_00)
+        blocks.append(heitje.block())
+    c.pay(resident, shop.address, 25_00, "R-1")
+    blocks.append(heitje.block())
+    c.refund(shop, resident.address, 5_00, "R-1 back")
+    blocks.append(heitje.block())
+    c.redeem(shop, 15_00)
+    blocks.append(heitje.block())
+    return blocks
+
+
+def reader(heitje: World, rpc: Rpc, max_range: int = 5000) -> LedgerReader:
+    c = heitje.client
+    return LedgerReader(
+        rpc, c.address, c.events, from_block=heitje.deployment.block, max_range=max_range
+    )
+
+
+def test_all_events_in_chain_order(heitje: World) -> None:
+    busy_ledger(heitje, rewards=3)
+    events = list(heitje.client.ledger().events())
+    keys = [(e.block_number, e.log_index) for e in events]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    names = [e.name for e in events]
+    assert names.count("JobRewarded") == 3
+    assert {"Payment", "Refund", "RedemptionRequested", "RoleGranted", "MerchantAdded"} <= set(
+        names
+    )
+    assert events[0].block_number >= heitje.deployment.block
+    only = list(heitje.client.ledger().events(names=["Payment", "Refund"]))
+    assert [e.name for e in only] == ["Payment", "Refund"]
+    assert only[0].args["amount"] == 25_00
+
+
+def test_range_shrinks_when_the_node_refuses_and_grows_back(heitje: World) -> None:
+    busy_ledger(heitje)
+    full = list(heitje.client.ledger().events())
+    node = LimitedNode(heitje.rpc.url, max_blocks=4)
+    limited = reader(heitje, node, max_range=64)
+    assert list(limited.events()) == full  # the same events, in the same order
+    assert node.refused >= 1
+    assert max(node.ranges) <= 4
+    # After the refusal the range is halved, then doubled again while answers stay small,
+    # until the node refuses once more: it never falls to one block at a time.
+    assert min(node.ranges) >= 2
+    assert limited.requests < 3 * (heitje.block() - heitje.deployment.block) // 4 + 10
+
+
+def test_a_node_that_limits_results_is_read_in_smaller_ranges(heitje: World) -> None:
+    busy_ledger(heitje)
+    full = list(heitje.client.ledger().events())
+    node = LimitedNode(heitje.rpc.url, max_blocks=10**6, max_logs=6)
+    assert list(reader(heitje, node).events()) == full
+    assert node.refused >= 1
+
+
+def test_a_block_the_node_will_not_give_is_a_clear_error(heitje: World) -> None:
+    busy_ledger(heitje, rewards=3)
+    node = LimitedNode(heitje.rpc.url, max_blocks=10**6, max_logs=0)
+    with pytest.raises(LedgerError, match="refuses the logs of block"):
+        list(reader(heitje, node).events())
+
+
+def test_other_node_errors_are_not_retried(heitje: World) -> None:
+    class Broken(Rpc):
+        def call(self, method: str, params: Any = ()) -> Any:
+            if method == "eth_getLogs":
+                raise RpcError(method, -32601, "method not found", None)
+            return super().call(method, params)
+
+    with pytest.raises(RpcError, match="method not found"):
+        list(reader(heitje, Broken(heitje.rpc.url)).events())
+    with pytest.raises(InvalidInput):
+        reader(heitje, heitje.rpc, max_range=0)
+
+
+def test_balances_and_totals_at_past_blocks(heitje: World) -> None:
+    c = heitje.client
+    blocks = busy_ledger(heitje, rewards=4)
+    ledger = c.ledger()
+    resident, shop = heitje.residents[0].address, heitje.merchants[0].address
+    after_rewards, after_pay, after_refund, after_redeem = blocks[3], *blocks[4:]
+    assert ledger.balances_at(after_rewards)[resident] == 40_00
+    assert shop not in ledger.balances_at(after_rewards)
+    at_pay = ledger.balances_at(after_pay)
+    assert (at_pay[resident], at_pay[shop]) == (15_00, 25_00)
+    at_refund = ledger.balances_at(after_refund)
+    assert (at_refund[resident], at_refund[shop]) == (20_00, 20_00)
+    now = ledger.balances_at()
+    assert now[resident] == c.balance(resident) and now[shop] == c.balance(shop) == 5_00
+    totals = ledger.totals_at(after_redeem)
+    assert (totals.rewards, totals.redemptions, totals.supply) == (40_00, 15_00, 25_00)
+    assert totals.supply == c.total_supply() == sum(now.values())
+    assert totals.holders == 2
+    earlier = ledger.totals_at(after_rewards)
+    assert (earlier.supply, earlier.rewards, earlier.redemptions) == (40_00, 40_00, 0)
+
+
+def test_events_of_a_reward_are_found_by_job_id(heitje: World) -> None:
+    c = heitje.client
+    job = heitje.new_job()
+    paid = c.reward_job(heitje.job_office, job, heitje.residents[1].address, 7_00)
+    event = c.find_reward(paid.job_id)
+    assert event is not None and event.tx_hash == paid.tx_hash
+    assert event.args["amount"] == 7_00 and event.args["minter"] == heitje.job_office.address
+    assert c.find_reward(b"\x01" * 32) is None
