@@ -238,7 +238,9 @@ class EmbeddedChain:
             "--gas-limit", "30000000",
             "--base-fee", "0",
             "--gas-price", "0",
-            "--prune-history",
+            # Keep the state of the last 64 blocks in memory, no older: a call on 'latest'
+            # that races with a new block still finds its state.
+            "--prune-history", "64",
             "--accounts", str(self.accounts),
             "--state", str(self.state_file),
             "--state-interval", str(self.state_interval),

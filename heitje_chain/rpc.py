@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,12 @@ class RpcError(HeitjeError, RuntimeError):
     def is_revert(self) -> bool:
         text = self.message.lower()
         return self.code == 3 or "revert" in text or (self.data or "").startswith("0x")
+
+
+def _state_race(error: RpcError) -> bool:
+    """anvil with pruned history can answer a call on 'latest' that raced with a new block
+    with "BlockOutOfRangeError": the state asked for was just dropped. Asking again works."""
+    return "BlockOutOfRange" in error.message
 
 
 def _revert_data(error: dict[str, Any]) -> str | None:
@@ -121,6 +128,16 @@ class Rpc:
 
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         """One JSON-RPC call; its result, or `RpcError` with the node's message and data."""
+        for attempt in range(5):
+            try:
+                return self._call(method, params)
+            except RpcError as exc:
+                if not _state_race(exc) or attempt == 4:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, params: Sequence[Any]) -> Any:
         answer = self._post(
             {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
         )
@@ -167,6 +184,12 @@ class Rpc:
                 )
             else:
                 results.append(item.get("result"))
+        for i, result in enumerate(results):  # ask again, alone, what raced with a new block
+            if isinstance(result, RpcError) and _state_race(result):
+                try:
+                    results[i] = self.call(*calls[i])
+                except RpcError as exc:
+                    results[i] = exc
         return results
 
     # ------------------------------------------------------------------ conveniences

@@ -13,6 +13,7 @@ Rules that keep money safe:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -127,6 +128,7 @@ class Transactor:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._fees: Fees | None = None
+        self._anvil: bool | None = None
 
     # ------------------------------------------------------------------ fees and nonces
 
@@ -168,18 +170,12 @@ class Transactor:
         params: dict[str, Any] = {"to": to, "data": data}
         if sender:
             params["from"] = sender
-        for attempt in range(5):
-            try:
-                return str(self.rpc.call("eth_call", [params, block]))
-            except RpcError as exc:
-                if exc.is_revert:
-                    raise self.decoder.decode(exc.data) from None
-                # anvil, while mining a burst of transactions, can briefly answer 'latest'
-                # with a block whose state it has not committed yet: ask again.
-                if "BlockOutOfRange" not in exc.message or block != "latest" or attempt == 4:
-                    raise
-                time.sleep(0.02 * (attempt + 1))
-        raise AssertionError("unreachable")
+        try:
+            return str(self.rpc.call("eth_call", [params, block]))
+        except RpcError as exc:
+            if exc.is_revert:
+                raise self.decoder.decode(exc.data) from None
+            raise
 
     def estimate(self, sender: str, to: str | None, data: str) -> int:
         """Gas for the call, with a margin; a refusal raises its typed error (nothing sent)."""
@@ -247,6 +243,7 @@ class Transactor:
         *,
         description: str = "",
         chunk: int = 100,
+        window: int = 500,
     ) -> list[Tx]:
         """Sign and send many transactions `(to, data, gas)` from one account, `chunk` per
         JSON-RPC request, without waiting for them to be mined. Gas must be given: the state
@@ -254,7 +251,8 @@ class Transactor:
 
         Returns one `Tx` per call, in order. A call the node rejects comes back with `.error`
         set; its nonce is then spent by an empty transfer to the sender itself, so the
-        transactions after it are not stuck behind a gap.
+        transactions after it are not stuck behind a gap. At most `window` transactions are
+        left unmined at a time: a node's pool (anvil's above all) slows down as it fills.
         """
         address = signer.address
         fees = self.fees().fields()
@@ -298,7 +296,33 @@ class Transactor:
                         self._fill_gap(signer, tx.nonce, fees)
                 self._nonces[address] = txs[last].nonce + 1 if last >= 0 else txs[0].nonce
                 out.extend(txs)
+                self._throttle(address, self._nonces[address], window)
         return out
+
+    def _throttle(self, address: str, next_nonce: int, window: int) -> None:
+        """Wait until at most `window` of the account's transactions are unmined (or nothing
+        has been mined for `resend_after` seconds: then the waiting is `wait_all`'s job)."""
+        mined = self._chain_nonce(address, "latest")
+        last_progress = time.monotonic()
+        while next_nonce - mined > window:
+            time.sleep(0.01)
+            now_mined = self._chain_nonce(address, "latest")
+            now = time.monotonic()
+            if now_mined > mined:
+                mined, last_progress = now_mined, now
+            elif now - last_progress > 0.05:
+                self._kick()
+                if now - last_progress > self.resend_after:
+                    return
+
+    def _kick(self) -> None:
+        """anvil's automine can leave the tail of a burst in its pool until the next
+        transaction arrives (foundry-rs/foundry#10122): on anvil, mine a block to take them.
+        Only in automine mode: an anvil set to mine on demand is left to whoever mines."""
+        if self._is_anvil():
+            with contextlib.suppress(RpcError, ChainUnavailable):
+                if self.rpc.call("anvil_getAutomine") is True:
+                    self.rpc.call("evm_mine")
 
     def _sign(
         self,
@@ -407,7 +431,7 @@ class Transactor:
         """
         limit = self.timeout if timeout is None else timeout
         pending = [tx for tx in txs if not tx.done]
-        last_progress = last_revive = time.monotonic()
+        last_progress = last_revive = last_kick = time.monotonic()
         delay = 0.002
         while pending:
             found = 0
@@ -438,6 +462,9 @@ class Transactor:
                         tx.hash,
                     )
                 break
+            if now - max(last_progress, last_kick) > 0.05:
+                self._kick()
+                last_kick = now
             if now - max(last_progress, last_revive) > self.resend_after:
                 stalled = sorted(pending, key=lambda t: (t.sender, t.nonce))
                 log.warning(
@@ -451,6 +478,16 @@ class Transactor:
                 last_revive = time.monotonic()
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
+
+    def _is_anvil(self) -> bool:
+        """True when the node is anvil (the embedded chain), asked once."""
+        if self._anvil is None:
+            try:
+                version = str(self.rpc.call("web3_clientVersion"))
+            except (RpcError, ChainUnavailable):
+                version = ""
+            self._anvil = version.lower().startswith("anvil")
+        return self._anvil
 
     def _settle(self, tx: Tx, receipt: Receipt) -> None:
         tx.receipt = receipt

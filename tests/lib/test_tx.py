@@ -404,3 +404,19 @@ def test_job_paid_only_by_a_pending_transaction_is_not_already_paid(heitje: Worl
         rpc.call("anvil_dropTransaction", [pending.hash])
         heitje.mine()
     assert not (result.status == "already_paid" and not c.is_rewarded(job_id("x")))
+
+
+def test_a_long_pipeline_is_all_mined_and_paid_once(heitje: World) -> None:
+    """1,200 rewards signed and sent without waiting (more than the in-flight window, in
+    bursts that anvil's automine can leave half-mined): every one is mined, once."""
+    from heitje_chain.client import GAS_REWARD, job_id
+
+    c, residents = heitje.client, [r.address for r in heitje.residents]
+    supply = c.total_supply()
+    calls = [(job_id(f"pipe-{i}"), residents[i % len(residents)], 1) for i in range(1200)]
+    txs = c.submit_many(heitje.job_office, "rewardJob", calls, gas=GAS_REWARD)
+    assert [tx.nonce for tx in txs] == list(range(txs[0].nonce, txs[0].nonce + 1200))
+    c.tx.wait_all(txs, timeout=30)
+    assert all(tx.error is None and tx.receipt and tx.receipt.status == 1 for tx in txs)
+    assert c.total_supply() - supply == 1200
+    assert all(c.rewarded_many([job_id(f"pipe-{i}") for i in range(0, 1200, 37)]))
