@@ -1,0 +1,126 @@
+"""Chains that charge gas and proof-of-authority chains: a stuck transaction is replaced with
+a higher fee (same nonce, mined once), and the POA extraData middleware is applied only where
+the genesis block needs it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ExtraDataLengthError
+
+from heitje_chain.artifacts import load_artifact
+from heitje_chain.errors import ErrorDecoder
+from heitje_chain.keys import LocalSigner
+from heitje_chain.rpc import Rpc
+from heitje_chain.tx import Transactor
+
+ANVIL = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "anvil")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def paid_chain() -> Iterator[Rpc]:
+    """An anvil that charges gas (base fee 1 gwei), mining only on demand."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [ANVIL, "--port", str(port), "--base-fee", "1000000000", "--no-mining", "--silent"],
+    )
+    rpc = Rpc(f"http://127.0.0.1:{port}", timeout=2)
+    try:
+        for _ in range(200):
+            try:
+                rpc.chain_id()
+                break
+            except Exception:
+                time.sleep(0.05)
+        yield rpc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_stuck_transaction_is_replaced_with_a_higher_fee_and_mined_once(paid_chain: Rpc) -> None:
+    rpc = paid_chain
+    sender, receiver = LocalSigner.dev(0), LocalSigner.create().address
+    tx = Transactor(rpc, rpc.chain_id(), ErrorDecoder(load_artifact().abi), resend_after=0.1)
+    assert tx.fees().mode == "eip1559"
+    pending = tx.send(sender, receiver, "0x", gas=21_000)
+    first_fee = pending.fields["maxFeePerGas"]
+    tx.wait_all([pending], timeout=0.6)  # nothing is mined: it is replaced meanwhile
+    assert len(pending.hashes) >= 2, "the stuck transaction was not replaced"
+    assert pending.fields["maxFeePerGas"] > first_fee
+    assert pending.fields["nonce"] == 0
+    pending.error = None  # mine, and wait again: one of the versions is mined
+    rpc.call("evm_mine")
+    receipt = tx.wait(pending, timeout=5)
+    assert receipt.tx_hash in pending.hashes
+    assert int(rpc.call("eth_getTransactionCount", [sender.address, "latest"]), 16) == 1
+    others = [h for h in pending.hashes if h != receipt.tx_hash]
+    assert all(rpc.call("eth_getTransactionReceipt", [h]) is None for h in others)
+
+
+class _FakeNode(BaseHTTPRequestHandler):
+    extra_data = "0x"
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        result: Any = {
+            "number": "0x0",
+            "hash": "0x" + "11" * 32,
+            "parentHash": "0x" + "00" * 32,
+            "timestamp": "0x0",
+            "gasLimit": "0x1c9c380",
+            "gasUsed": "0x0",
+            "miner": "0x" + "00" * 20,
+            "extraData": self.extra_data,
+            "transactions": [],
+        }
+        if request["method"] == "eth_chainId":
+            result = "0x539"
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("extra_data", "poa"),
+    [("0x" + "00" * 32, False), ("0x" + "ab" * 97, True)],  # 97 bytes: a Clique/QBFT header
+)
+def test_poa_middleware_only_where_the_genesis_needs_it(extra_data: str, poa: bool) -> None:
+    handler = type("Node", (_FakeNode,), {"extra_data": extra_data})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rpc = Rpc(f"http://127.0.0.1:{server.server_address[1]}")
+        assert rpc.chain_id() == 1337
+        assert rpc.is_poa() is poa
+        block = rpc.w3.eth.get_block(0)  # without the middleware web3 refuses a POA header
+        assert ("proofOfAuthorityData" in block) is poa
+        if poa:
+            assert bytes(block["proofOfAuthorityData"]) == bytes.fromhex(extra_data[2:])
+            with pytest.raises(ExtraDataLengthError):  # what the middleware saves us from
+                Web3(HTTPProvider(rpc.url)).eth.get_block(0)
+    finally:
+        server.shutdown()
