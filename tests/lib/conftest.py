@@ -14,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,12 +82,13 @@ class Anvil:
                 self.process.wait(timeout=5)
 
 
-def start_anvil(*extra: str) -> Anvil:
-    """Start an anvil on a free port and wait until it answers `eth_chainId`."""
+def start_anvil(*extra: str, flags: tuple[str, ...] = ANVIL_FLAGS) -> Anvil:
+    """Start an anvil on a free port and wait until it answers `eth_chainId`; `flags`
+    replace the usual free-gas flags, `extra` are added to them."""
     for _attempt in range(3):
         port = free_port()
         process = subprocess.Popen(
-            [anvil_binary(), "--port", str(port), "--host", "127.0.0.1", *ANVIL_FLAGS, *extra],
+            [anvil_binary(), "--port", str(port), "--host", "127.0.0.1", *flags, *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": "off"},
@@ -111,6 +112,20 @@ def anvil() -> Iterator[Anvil]:
     try:
         yield node
     finally:
+        node.stop()
+
+
+@pytest.fixture
+def start_chain() -> Iterator[Callable[..., Anvil]]:
+    """Start more anvils (same arguments as `start_anvil`); all stopped after the test."""
+    started: list[Anvil] = []
+
+    def start(*extra: str, flags: tuple[str, ...] = ANVIL_FLAGS) -> Anvil:
+        started.append(start_anvil(*extra, flags=flags))
+        return started[-1]
+
+    yield start
+    for node in started:
         node.stop()
 
 

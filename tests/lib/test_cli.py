@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,6 @@ import pytest
 
 from heitje_chain.cli import main
 from heitje_chain.keys import KeyStore
-from heitje_chain.rpc import Rpc
-
-ANVIL = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "anvil")
 
 
 def _free_port() -> int:
@@ -28,33 +23,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cli_chain() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [ANVIL, "--port", str(port), "--base-fee", "0", "--gas-price", "0",
-         "--hardfork", "cancun", "--silent"],
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                Rpc(url, timeout=1).chain_id()
-                break
-            except Exception:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def home(cli_chain: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def home(anvil: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A Heitje home with a deployed token, role keys, a merchant and two residents."""
     path = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HEITJE_HOME", str(path))
-        mp.setenv("HEITJE_RPC_URL", cli_chain)
+        mp.setenv("HEITJE_RPC_URL", anvil.url)
         mp.setenv("HEITJE_PASSWORD", "correct horse battery")
         for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID"):
             mp.delenv(var, raising=False)

@@ -5,13 +5,9 @@ the genesis block needs it."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,34 +20,12 @@ from heitje_chain.keys import LocalSigner
 from heitje_chain.rpc import Rpc
 from heitje_chain.tx import Transactor
 
-ANVIL = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "anvil")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
-def paid_chain() -> Iterator[Rpc]:
+def paid_chain(start_chain: Callable[..., Any]) -> Rpc:
     """An anvil that charges gas (base fee 1 gwei), mining only on demand."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [ANVIL, "--port", str(port), "--base-fee", "1000000000", "--no-mining", "--silent"],
-    )
-    rpc = Rpc(f"http://127.0.0.1:{port}", timeout=2)
-    try:
-        for _ in range(200):
-            try:
-                rpc.chain_id()
-                break
-            except Exception:
-                time.sleep(0.05)
-        yield rpc
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    node = start_chain("--base-fee", "1000000000", "--no-mining", "--silent", flags=())
+    return Rpc(node.url, timeout=2)
 
 
 def test_stuck_transaction_is_replaced_with_a_higher_fee_and_mined_once(paid_chain: Rpc) -> None:
