@@ -15,7 +15,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -96,26 +96,24 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def password_for(name: str, err: TextIO) -> str:
+def password_for(name: str, err: TextIO, *, new: bool = False) -> str:
+    """The password of key `name`: from HEITJE_PASSWORD_<NAME>, then HEITJE_PASSWORD, else
+    asked for in the terminal (twice for a new key, so a typo does not lock it)."""
     variable = "HEITJE_PASSWORD_" + name.upper().replace("-", "_").replace(".", "_")
     for var in (variable, "HEITJE_PASSWORD"):
         if os.environ.get(var):
             return os.environ[var]
-    if sys.stdin.isatty():
+    if not sys.stdin.isatty():
+        raise KeystoreError(
+            f"the password for key {name!r} is needed: set {variable} (or HEITJE_PASSWORD), "
+            "or run the command in a terminal to be asked for it"
+        )
+    if not new:
         return getpass.getpass(f"Password for key {name!r}: ", stream=err)
-    raise KeystoreError(
-        f"the password for key {name!r} is needed: set {variable} (or HEITJE_PASSWORD), "
-        "or run the command in a terminal to be asked for it"
-    )
-
-
-def new_password(name: str, err: TextIO) -> str:
-    try:
-        return password_for(name, err)
-    except KeystoreError:
-        raise
-    except EOFError:
-        raise KeystoreError("no password given") from None
+    first = getpass.getpass(f"New password for key {name!r} (8 characters or more): ", stream=err)
+    if getpass.getpass("The same password again: ", stream=err) != first:
+        raise KeystoreError("the two passwords differ; nothing was created")
+    return first
 
 
 def money(cents: int) -> dict[str, Any]:
@@ -167,7 +165,7 @@ def cmd_chain(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_keys(ctx: Context, args: argparse.Namespace) -> int:
     if args.action == "new":
-        signer = ctx.keys.create(args.name, new_password(args.name, ctx.err))
+        signer = ctx.keys.create(args.name, password_for(args.name, ctx.err, new=True))
         ctx.emit(
             {"name": args.name, "address": signer.address},
             f"New key {args.name!r}: {signer.address} (stored encrypted in "
@@ -202,7 +200,7 @@ def cmd_deploy(ctx: Context, args: argparse.Namespace) -> int:
         if keys.exists(name):
             signers[role] = keys.load(name, password_for(name, ctx.err))
         elif args.create_keys:
-            signers[role] = keys.create(name, new_password(name, ctx.err))
+            signers[role] = keys.create(name, password_for(name, ctx.err, new=True))
             print(f"created key {name!r}: {signers[role].address}", file=ctx.err)
         else:
             raise KeystoreError(
@@ -241,8 +239,6 @@ def cmd_deploy(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _without_contract(cfg: Config) -> Config:
-    from dataclasses import replace
-
     return replace(cfg, contract=None, chain_id=None if cfg.embedded else cfg.chain_id)
 
 
