@@ -260,7 +260,7 @@ def cmd_roles(ctx: Context, args: argparse.Namespace) -> int:
             f"{'to' if args.action == 'grant' else 'from'} {ctx.name_of(account)}.",
         )
         return 0
-    holders = role_holders(client.ledger(ctx.config.log_range))
+    holders = role_holders(client.ledger(ctx.config.log_range, ctx.config.final_depth))
     rows = [
         {"role": role, "account": account}
         for role in ROLES
@@ -330,7 +330,7 @@ def cmd_merchant(ctx: Context, args: argparse.Namespace) -> int:
         )
         return 0
     merchants: dict[str, bool] = {}
-    ledger = client.ledger(ctx.config.log_range)
+    ledger = client.ledger(ctx.config.log_range, ctx.config.final_depth)
     for event in ledger.events(names=["MerchantAdded", "MerchantRemoved"]):
         merchants[event.args["merchant"]] = event.name == "MerchantAdded"
     rows: list[dict[str, Any]] = [
@@ -568,7 +568,7 @@ def cmd_pause(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_ledger(ctx: Context, args: argparse.Namespace) -> int:
     client = ctx.client
-    ledger = client.ledger(ctx.config.log_range)
+    ledger = client.ledger(ctx.config.log_range, ctx.config.final_depth)
     names = args.event or None
     if names:
         unknown = set(names) - set(client.events.topics)

@@ -316,14 +316,16 @@ class HeitjeClient:
         """Send one contract call and wait for it."""
         return self.result(self.submit(signer, function, *args, what=what or function))
 
-    def ledger(self, max_range: int = 5000) -> LedgerReader:
-        """A reader of this contract's events since its deployment."""
+    def ledger(self, max_range: int = 5000, confirmations: int = 0) -> LedgerReader:
+        """A reader of this contract's events since its deployment, up to `confirmations`
+        blocks behind the head (0 on chains with instant finality)."""
         return LedgerReader(
             self.rpc,
             self.address,
             self.events,
             from_block=self.deployment_block,
             max_range=max_range,
+            confirmations=confirmations,
         )
 
     # ------------------------------------------------------------------ reads

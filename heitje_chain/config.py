@@ -11,7 +11,8 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       rpc_urls = ["http://10.0.0.11:8545", "http://10.0.0.12:8545"]  # empty: embedded chain
       chain_id = 1337
       log_range = 5000          # most blocks per eth_getLogs (Besu's default limit)
-      instant_finality = true   # QBFT: 'latest' is final
+      instant_finality = true   # QBFT, anvil: 'latest' is final; false: wait for confirmations
+      confirmations = 12        # blocks behind the head read as final when not instant
 
       [contract]
       address = "0x..."
@@ -53,7 +54,7 @@ ROLE_KEYS = (
 )
 
 _SECTIONS: dict[str, set[str]] = {
-    "chain": {"rpc_urls", "chain_id", "log_range", "instant_finality", "timeout"},
+    "chain": {"rpc_urls", "chain_id", "log_range", "instant_finality", "confirmations", "timeout"},
     "contract": {"address", "deployment_block"},
     "embedded": {"port", "host"},
     "keys": {"dir", *ROLE_KEYS},
@@ -84,6 +85,7 @@ class Config:
     deployment_block: int = 0
     log_range: int = 5000
     instant_finality: bool = True
+    confirmations: int = 12
     timeout: float = 10.0
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 8545
@@ -109,6 +111,12 @@ class Config:
         if self.rpc_urls:
             return self.rpc_urls
         return (f"http://{self.embedded_host}:{self.embedded_port}",)
+
+    @property
+    def final_depth(self) -> int:
+        """Blocks behind the head that the ledger treats as final: 0 on a chain with instant
+        finality (QBFT, the embedded chain), else `confirmations`."""
+        return 0 if self.instant_finality else self.confirmations
 
     def key_name(self, role: str) -> str:
         return self.key_names.get(role, role)
@@ -162,6 +170,7 @@ def load_config(
         chain_id=_int(chain.get("chain_id"), "[chain] chain_id"),
         log_range=_int(chain.get("log_range", 5000), "[chain] log_range", low=1) or 5000,
         instant_finality=_bool(chain.get("instant_finality", True), "[chain] instant_finality"),
+        confirmations=_int(chain.get("confirmations", 12), "[chain] confirmations") or 0,
         timeout=float(chain.get("timeout", 10.0)),
         embedded_host=str(embedded.get("host", "127.0.0.1")),
         embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,

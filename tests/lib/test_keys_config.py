@@ -279,6 +279,7 @@ def test_load_config_defaults(tmp_path: Path) -> None:
     assert cfg.urls == ("http://127.0.0.1:8545",)
     assert cfg.chain_id is None and cfg.contract is None
     assert cfg.log_range == 5000 and cfg.timeout == 10.0
+    assert cfg.instant_finality and cfg.final_depth == 0
     assert cfg.keystore_dir == tmp_path / "keystores"
     assert cfg.deployment_file == tmp_path / "deployment.json"
     assert cfg.chain_dir == tmp_path / "chain"
@@ -296,6 +297,7 @@ def test_load_config_from_toml(tmp_path: Path) -> None:
     assert cfg.chain_id == 1337
     assert cfg.log_range == 1000
     assert cfg.instant_finality is False
+    assert cfg.final_depth == cfg.confirmations == 12
     assert cfg.timeout == 3.5
     assert cfg.contract == CHECKSUMMED and cfg.require_contract() == CHECKSUMMED
     assert cfg.deployment_block == 42

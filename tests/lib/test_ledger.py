@@ -152,3 +152,14 @@ def test_events_of_a_reward_are_found_by_job_id(heitje: World) -> None:
     assert event is not None and event.tx_hash == paid.tx_hash
     assert event.args["amount"] == 7_00 and event.args["minter"] == heitje.job_office.address
     assert c.find_reward(b"\x01" * 32) is None
+
+
+def test_confirmations_hold_back_the_newest_blocks(heitje: World) -> None:
+    blocks = busy_ledger(heitje, rewards=3)
+    head = heitje.block()
+    ledger = heitje.client.ledger(confirmations=2)
+    assert ledger.head() == head - 2
+    newest = max(e.block_number for e in ledger.events())
+    assert newest == head - 2 == blocks[-3]  # the refund and the redemption are not final
+    assert ledger.totals_at().redemptions == 0
+    assert heitje.client.ledger().totals_at().redemptions == 15_00
