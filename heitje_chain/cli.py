@@ -27,7 +27,13 @@ from heitje_chain.connect import connect, connect_rpc
 from heitje_chain.deploy import DEFAULT_ADMIN_DELAY, check_role_holders, deploy, grant_roles
 from heitje_chain.errors import ConfigError, HeitjeError, KeystoreError
 from heitje_chain.events import Event
-from heitje_chain.keys import KeyStore, LocalSigner, check_address
+from heitje_chain.keys import (
+    KeyStore,
+    LocalSigner,
+    check_address,
+    env_password,
+    password_variable,
+)
 from heitje_chain.ledger import LedgerReader
 
 # ------------------------------------------------------------------ plumbing
@@ -99,10 +105,10 @@ def _json_default(value: Any) -> Any:
 def password_for(name: str, err: TextIO, *, new: bool = False) -> str:
     """The password of key `name`: from HEITJE_PASSWORD_<NAME>, then HEITJE_PASSWORD, else
     asked for in the terminal (twice for a new key, so a typo does not lock it)."""
-    variable = "HEITJE_PASSWORD_" + name.upper().replace("-", "_").replace(".", "_")
-    for var in (variable, "HEITJE_PASSWORD"):
-        if os.environ.get(var):
-            return os.environ[var]
+    variable = password_variable(name)
+    from_env = env_password(name)
+    if from_env:
+        return from_env
     if not sys.stdin.isatty():
         raise KeystoreError(
             f"the password for key {name!r} is needed: set {variable} (or HEITJE_PASSWORD), "

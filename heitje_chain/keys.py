@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -128,6 +129,18 @@ def check_address(value: object, what: str = "address") -> ChecksumAddress:
     if int(address, 16) == 0:
         raise InvalidAddress(f"{what} is the zero address, which belongs to no one")
     return address
+
+
+def env_password(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A key's password from the environment: HEITJE_PASSWORD_<NAME> (upper case, '-' and
+    '.' as '_'), then HEITJE_PASSWORD; None when neither is set."""
+    env = os.environ if environ is None else environ
+    variable = password_variable(name)
+    return env.get(variable) or env.get("HEITJE_PASSWORD") or None
+
+
+def password_variable(name: str) -> str:
+    return "HEITJE_PASSWORD_" + name.upper().replace("-", "_").replace(".", "_")
 
 
 class KeyStore:

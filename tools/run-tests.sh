@@ -3,7 +3,8 @@
 #   1. lint and types  (ruff, mypy --strict on the runtime library)
 #   2. contract tests  (brownie test: launches anvil from npm, compiles with solcjs)
 #   3. library tests   (plain pytest: heitje_chain and the `heitje` CLI against real anvils)
-#   4. tool tests      (plain pytest without brownie's plugin: slither on the contract)
+#   4. service tests   (plain pytest: the FastAPI service over HTTP, on anvil)
+#   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ brownie test tests/contracts --network anvil --junitxml="$out/contracts.xml" || 
 
 stage "library tests (heitje_chain and the heitje CLI on anvil)"
 python -m pytest -p no:pytest-brownie tests/lib --junitxml="$out/lib.xml" || status=1
+
+stage "service tests (the API over HTTP, on anvil)"
+python -m pytest -p no:pytest-brownie tests/api --junitxml="$out/api.xml" || status=1
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1

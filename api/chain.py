@@ -1,0 +1,64 @@
+"""The service's access to the chain: the Heitje client, the municipality's role keys and
+the custodial wallets of residents and merchants who do not bring their own."""
+
+from __future__ import annotations
+
+import threading
+
+from api.settings import Settings
+from heitje_chain.client import HeitjeClient
+from heitje_chain.connect import connect
+from heitje_chain.errors import ConfigError
+from heitje_chain.keys import KeyStore, LocalSigner, env_password, password_variable
+
+
+class ChainAccess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keys = KeyStore(settings.chain.keystore_dir)
+        self.wallets = KeyStore(
+            settings.wallet_dir,
+            kdf="scrypt" if settings.wallet_kdf_iterations is None else "pbkdf2",
+            iterations=settings.wallet_kdf_iterations,
+        )
+        self._client: HeitjeClient | None = None
+        self._signers: dict[str, LocalSigner] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> HeitjeClient:
+        """The contract client, connected on first use (and again after a failure)."""
+        with self._lock:
+            if self._client is None:
+                self._client = connect(self.settings.chain)
+            return self._client
+
+    def role_signer(self, key: str) -> LocalSigner:
+        """One of the municipality's role keys (job office, merchant manager, treasurer,
+        recovery, a partner's minter key), decrypted once and kept in memory."""
+        name = self.settings.chain.key_name(key)
+        with self._lock:
+            if name not in self._signers:
+                password = env_password(name)
+                if password is None:
+                    raise ConfigError(
+                        f"the service needs the password of key {name!r}: set "
+                        f"{password_variable(name)} (or HEITJE_PASSWORD)"
+                    )
+                self._signers[name] = self.keys.load(name, password)
+            return self._signers[name]
+
+    def new_wallet(self) -> str:
+        """A new custodial wallet, stored encrypted under its own address; its address."""
+        signer = LocalSigner.create()
+        self.wallets.store(signer.address, signer, self.settings.wallet_password)
+        with self._lock:
+            self._signers[signer.address] = signer
+        return signer.address
+
+    def wallet(self, address: str) -> LocalSigner:
+        """The signer of a custodial wallet (decrypted once, then kept in memory)."""
+        with self._lock:
+            if address not in self._signers:
+                self._signers[address] = self.wallets.load(address, self.settings.wallet_password)
+            return self._signers[address]

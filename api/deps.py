@@ -1,0 +1,75 @@
+"""Dependencies for the routes: the database session, the chain, the signed-in user and the
+role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.chain import ChainAccess
+from api.db import Database
+from api.errors import ApiError
+from api.models import User
+from api.security import read_token
+from api.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /auth/login")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_chain(request: Request) -> ChainAccess:
+    chain: ChainAccess = request.app.state.chain
+    return chain
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ChainDep = Annotated[ChainAccess, Depends(get_chain)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise ApiError(401, "not_signed_in", "sign in first (POST /auth/login)")
+    data = read_token(settings.secret_key, credentials.credentials)
+    if data is None:
+        raise ApiError(401, "bad_token", "the sign-in has expired or is not valid; sign in again")
+    user = session.get(User, data.user_id)
+    if user is None or not user.active or user.role != data.role:
+        raise ApiError(401, "bad_token", "this account is no longer active; sign in again")
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets only users with one of `roles` through (403 otherwise)."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise ApiError(
+                403,
+                "wrong_role",
+                f"this is for {' or '.join(roles)}; you are signed in as {user.role}",
+            )
+        return user
+
+    return check

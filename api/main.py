@@ -1,0 +1,75 @@
+"""The Heitje service: jobs, wallets, merchants and redemptions over heitje_chain.
+
+    python -m api            (serves on 127.0.0.1:8000; settings from HEITJE_API_* variables)
+
+Interactive documentation at /docs, the OpenAPI description at /openapi.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from api import errors
+from api.audit import record
+from api.chain import ChainAccess
+from api.db import Database, migrate
+from api.models import User
+from api.routes import auth, jobs, residents, staff
+from api.security import hash_password
+from api.settings import Settings, load_settings
+from api.worker import RewardWorker
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap_admin(db: Database, settings: Settings) -> None:
+    """The first admin account, `admin`, with HEITJE_API_ADMIN_PASSWORD, if there is none."""
+    with db.session() as session:
+        if session.scalar(select(User).where(User.role == "admin")) is None:
+            admin = User(
+                username="admin", role="admin", password_hash=hash_password(settings.admin_password)
+            )
+            session.add(admin)
+            session.flush()
+            record(session, None, "staff.bootstrap", f"user:{admin.id}", username="admin")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    db = Database(settings.database_url)
+    chain = ChainAccess(settings)
+    worker = RewardWorker(db, chain, settings.worker_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(db.engine)
+        bootstrap_admin(db, settings)
+        if settings.development:
+            log.warning("development mode: default secrets are allowed; never use in production")
+        if settings.run_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            db.engine.dispose()
+
+    app = FastAPI(
+        title="Heitje",
+        summary="The community currency's service: jobs, residents, merchants, redemptions.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.chain = chain
+    app.state.worker = worker
+    errors.install(app)
+    for module in (auth, staff, residents, jobs):
+        app.include_router(module.router)
+    return app

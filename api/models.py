@@ -1,0 +1,190 @@
+"""The service's tables. Personal data stays here, never on-chain: residents are known by a
+pseudonymous id and a neighbourhood only; merchants by their shop name and IBAN."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+ROLES = ("admin", "issuer", "inspector", "treasurer", "merchant", "resident", "auditor")
+
+
+class User(Base):
+    """Someone who signs in: staff with a password, residents and merchants with a password
+    or by signing a challenge with their own wallet."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    wallet: Mapped[str | None] = mapped_column(String(42), unique=True)
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Issuer(Base):
+    """A job issuer: the municipality's job office or a partner organisation. It pays rewards
+    with its own minter key (and on-chain budget)."""
+
+    __tablename__ = "issuers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    key_name: Mapped[str] = mapped_column(String(64))  # keystore of its minter key
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    neighbourhood: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    custodial: Mapped[bool] = mapped_column(Boolean)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # short code to type at the till
+    neighbourhood: Mapped[str] = mapped_column(String(64))
+    iban: Mapped[str] = mapped_column(String(34))
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    custodial: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16), default="applied")  # approved, removed
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    neighbourhood: Mapped[str] = mapped_column(String(64))
+    reward_cents: Mapped[int] = mapped_column(BigInteger)
+    deadline: Mapped[date] = mapped_column(Date)
+    places: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # closed, cancelled
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    issuer: Mapped[Issuer] = relationship()
+    claims: Mapped[list[Claim]] = relationship(back_populates="job")
+
+
+CLAIM_STATES = ("claimed", "done", "approved", "rejected", "expired", "withdrawn")
+
+
+class Claim(Base):
+    """A resident's place on a job: claimed, marked done, then approved or rejected."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_job_status", "job_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    note: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(default=now)
+    done_at: Mapped[datetime | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    job: Mapped[Job] = relationship(back_populates="claims")
+    resident: Mapped[Resident] = relationship()
+    reward: Mapped[Reward | None] = relationship(back_populates="claim")
+
+
+class Reward(Base):
+    """The outbox of on-chain rewards: written in the same transaction as the approval, driven
+    to the chain by the worker. `reference` is hashed into the on-chain job id, so a repeated
+    attempt can never pay twice."""
+
+    __tablename__ = "rewards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    resident_address: Mapped[str] = mapped_column(String(42))
+    cents: Mapped[int] = mapped_column(BigInteger)
+    issuer_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # paid, refused
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    paid_at: Mapped[datetime | None] = mapped_column()
+    claim: Mapped[Claim] = relationship(back_populates="reward")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("resident_id", "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    cents: Mapped[int] = mapped_column(BigInteger)
+    receipt: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(64))  # the client's idempotency key
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, refused
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, when. Never updated or deleted by the service."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Challenge(Base):
+    """A one-time text a wallet signs to log in."""
+
+    __tablename__ = "challenges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wallet: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,289 @@
+"""The job workflow: post, claim, mark done, approve or reject. Approval records the reward
+in the outbox in the same transaction; the reward worker pays it on-chain."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.audit import record
+from api.deps import ChainDep, SessionDep, UserDep, require
+from api.errors import ApiError
+from api.models import Claim, Issuer, Job, Resident, Reward, User, now
+from api.schemas import ClaimDone, ClaimPublic, Decision, JobCreate, JobPublic, Money, Page
+
+router = APIRouter(tags=["jobs"])
+Poster = Annotated[User, Depends(require("issuer", "admin"))]
+ResidentUser = Annotated[User, Depends(require("resident"))]
+Inspector = Annotated[User, Depends(require("inspector"))]
+
+TAKEN = ("claimed", "done", "approved")
+
+
+def reward_reference(job_id: int, claim_id: int) -> str:
+    """The text whose keccak-256 is the reward's on-chain job id: one per claim, no personal
+    data."""
+    return f"heitje/job-{job_id}/claim-{claim_id}"
+
+
+def expire_claims(session: Session) -> None:
+    """Claims not marked done by the job's deadline expire (their place frees up)."""
+    overdue = select(Job.id).where(Job.deadline < date.today())
+    session.execute(
+        update(Claim)
+        .where(Claim.status == "claimed", Claim.job_id.in_(overdue))
+        .values(status="expired")
+    )
+
+
+def _places_taken(session: Session, job_id: int) -> int:
+    return (
+        session.scalar(select(func.count()).where(Claim.job_id == job_id, Claim.status.in_(TAKEN)))
+        or 0
+    )
+
+
+def _job_out(session: Session, job: Job) -> JobPublic:
+    return JobPublic(
+        id=job.id,
+        issuer=job.issuer.name,
+        title=job.title,
+        description=job.description,
+        neighbourhood=job.neighbourhood,
+        reward=Money.of(job.reward_cents),
+        deadline=job.deadline,
+        places=job.places,
+        places_left=max(0, job.places - _places_taken(session, job.id)),
+        status=job.status,
+    )
+
+
+def _claim_out(claim: Claim) -> ClaimPublic:
+    reward = claim.reward
+    return ClaimPublic(
+        id=claim.id,
+        job_id=claim.job_id,
+        job_title=claim.job.title,
+        resident=claim.resident.pseudonym,
+        status=claim.status,
+        note=claim.note,
+        reason=claim.reason,
+        reward=Money.of(claim.job.reward_cents),
+        payment=reward.status if reward else None,
+        payment_error=reward.last_error if reward else None,
+        tx_hash=reward.tx_hash if reward else None,
+        claimed_at=claim.claimed_at,
+        done_at=claim.done_at,
+        decided_at=claim.decided_at,
+    )
+
+
+@router.post("/jobs", response_model=JobPublic, status_code=201)
+def post_job(body: JobCreate, user: Poster, session: SessionDep) -> JobPublic:
+    """Post a job. An issuer posts for its own organisation; an admin names the issuer."""
+    issuer_id = user.issuer_id if user.role == "issuer" else body.issuer_id
+    if user.role == "issuer" and body.issuer_id not in (None, user.issuer_id):
+        raise ApiError(403, "other_issuer", "you can post jobs only for your own organisation")
+    issuer = session.get(Issuer, issuer_id) if issuer_id is not None else None
+    if issuer is None:
+        raise ApiError(422, "issuer_needed", "say which issuer pays this job (issuer_id)")
+    if body.deadline < date.today():
+        raise ApiError(422, "deadline_passed", "the deadline is in the past")
+    job = Job(
+        issuer_id=issuer.id,
+        title=body.title,
+        description=body.description,
+        neighbourhood=body.neighbourhood,
+        reward_cents=int(body.reward),  # validated into cents
+        deadline=body.deadline,
+        places=body.places,
+        created_by=user.id,
+    )
+    session.add(job)
+    session.flush()
+    record(session, user, "job.post", f"job:{job.id}", title=job.title, cents=job.reward_cents)
+    return _job_out(session, job)
+
+
+@router.get("/jobs", response_model=Page[JobPublic])
+def list_jobs(
+    session: SessionDep,
+    _: UserDep,
+    neighbourhood: str | None = None,
+    status: Annotated[str, Query(pattern="^(open|closed|cancelled|all)$")] = "open",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[JobPublic]:
+    """Jobs, newest first; by default the open ones."""
+    expire_claims(session)
+    query = select(Job)
+    if status != "all":
+        query = query.where(Job.status == status)
+    if neighbourhood:
+        query = query.where(Job.neighbourhood == neighbourhood)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    jobs = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit)).all()
+    return Page(items=[_job_out(session, j) for j in jobs], total=total, offset=offset, limit=limit)
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic)
+def get_job(job_id: int, session: SessionDep, _: UserDep) -> JobPublic:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ApiError(404, "no_job", f"there is no job {job_id}")
+    return _job_out(session, job)
+
+
+@router.post("/jobs/{job_id}/claim", response_model=ClaimPublic, status_code=201)
+def claim_job(job_id: int, user: ResidentUser, session: SessionDep, chain: ChainDep) -> ClaimPublic:
+    """Claim a place on an open job. Refused when no place is left, the deadline has passed,
+    or the reward would take the resident over this year's cap (counting rewards not yet
+    paid and jobs already claimed)."""
+    expire_claims(session)
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None:
+        raise ApiError(404, "no_job", f"there is no job {job_id}")
+    resident = session.get(Resident, user.resident_id)
+    if resident is None or resident.retired:
+        raise ApiError(403, "no_wallet", "this account's wallet was retired; sign in again")
+    if job.status != "open" or job.deadline < date.today():
+        raise ApiError(409, "job_closed", "this job is no longer open")
+    if _places_taken(session, job.id) >= job.places:
+        raise ApiError(409, "job_full", "all places on this job are taken")
+    if session.scalar(
+        select(Claim.id).where(
+            Claim.job_id == job.id, Claim.resident_id == resident.id, Claim.status.in_(TAKEN)
+        )
+    ):
+        raise ApiError(409, "already_claimed", "you have a place on this job already")
+    client = chain.client
+    room = client.room_under_cap(resident.address)
+    committed = (
+        session.scalar(
+            select(func.coalesce(func.sum(Job.reward_cents), 0))
+            .join(Claim, Claim.job_id == Job.id)
+            .outerjoin(Reward, Reward.claim_id == Claim.id)
+            .where(Claim.resident_id == resident.id)
+            .where(
+                Claim.status.in_(("claimed", "done"))
+                | ((Claim.status == "approved") & (Reward.status == "pending"))
+            )
+        )
+        or 0
+    )
+    if job.reward_cents > room - committed:
+        raise ApiError(
+            409,
+            "over_yearly_cap",
+            f"this job would take you over the yearly cap: you may still earn "
+            f"{Money.of(max(0, room - committed)).eur} euro this year (counting jobs you "
+            f"claimed), and this job pays {Money.of(job.reward_cents).eur}",
+            {"room": room - committed, "reward": job.reward_cents},
+        )
+    claim = Claim(job_id=job.id, resident_id=resident.id)
+    session.add(claim)
+    session.flush()
+    return _claim_out(claim)
+
+
+def _own_claim(session: Session, claim_id: int, user: User) -> Claim:
+    claim = session.get(Claim, claim_id)
+    if claim is None or claim.resident_id != user.resident_id:
+        raise ApiError(404, "no_claim", f"you have no claim {claim_id}")
+    return claim
+
+
+@router.post("/claims/{claim_id}/done", response_model=ClaimPublic)
+def mark_done(
+    claim_id: int, body: ClaimDone, user: ResidentUser, session: SessionDep
+) -> ClaimPublic:
+    """Tell the inspector the job is done, with a note."""
+    expire_claims(session)
+    claim = _own_claim(session, claim_id, user)
+    changed = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == "claimed")
+        .values(status="done", note=body.note, done_at=now())
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        session.refresh(claim)
+        raise ApiError(409, "not_claimed", f"this claim is {claim.status}, not open")
+    session.refresh(claim)
+    return _claim_out(claim)
+
+
+@router.get("/claims", response_model=Page[ClaimPublic])
+def list_claims(
+    user: UserDep,
+    session: SessionDep,
+    status: Annotated[
+        str | None, Query(pattern="^(claimed|done|approved|rejected|expired)$")
+    ] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[ClaimPublic]:
+    """Residents see their own claims; inspectors and admins all of them (the inspection
+    queue is `?status=done`)."""
+    if user.role not in ("resident", "inspector", "admin"):
+        raise ApiError(403, "wrong_role", "claims are for residents, inspectors and admins")
+    expire_claims(session)
+    query = select(Claim)
+    if user.role == "resident":
+        query = query.where(Claim.resident_id == user.resident_id)
+    if status:
+        query = query.where(Claim.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    claims = session.scalars(query.order_by(Claim.id).offset(offset).limit(limit)).all()
+    return Page(items=[_claim_out(c) for c in claims], total=total, offset=offset, limit=limit)
+
+
+def _decide(session: Session, claim_id: int, user: User, status: str, reason: str | None) -> Claim:
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise ApiError(404, "no_claim", f"there is no claim {claim_id}")
+    # One conditional update: of two inspectors deciding at once, exactly one gets a row.
+    changed = session.execute(
+        update(Claim)
+        .where(Claim.id == claim_id, Claim.status == "done")
+        .values(status=status, reason=reason, decided_at=now(), decided_by=user.id)
+    ).rowcount  # type: ignore[attr-defined]
+    session.refresh(claim)
+    if changed != 1:
+        raise ApiError(
+            409, "not_waiting", f"this claim is {claim.status}, not waiting for inspection"
+        )
+    return claim
+
+
+@router.post("/claims/{claim_id}/approve", response_model=ClaimPublic)
+def approve(claim_id: int, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
+    """Approve a finished job: the reward is recorded now and paid on-chain by the worker."""
+    claim = _decide(session, claim_id, user, "approved", body.reason or None)
+    job = claim.job
+    session.add(
+        Reward(
+            claim_id=claim.id,
+            reference=reward_reference(job.id, claim.id),
+            resident_address=claim.resident.address,
+            cents=job.reward_cents,
+            issuer_key=job.issuer.key_name,
+        )
+    )
+    session.flush()
+    session.refresh(claim)
+    record(session, user, "claim.approve", f"claim:{claim.id}", job=job.id, cents=job.reward_cents)
+    return _claim_out(claim)
+
+
+@router.post("/claims/{claim_id}/reject", response_model=ClaimPublic)
+def reject(claim_id: int, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
+    """Reject a finished job, with the reason the resident will see."""
+    if not body.reason:
+        raise ApiError(422, "reason_needed", "say why the job is rejected")
+    claim = _decide(session, claim_id, user, "rejected", body.reason)
+    record(session, user, "claim.reject", f"claim:{claim.id}", reason=body.reason)
+    return _claim_out(claim)

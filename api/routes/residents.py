@@ -1,0 +1,68 @@
+"""Residents: registration (custodial wallet or their own), and their account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+
+from api.deps import ChainDep, SessionDep, require
+from api.errors import ApiError
+from api.models import Resident, User
+from api.schemas import Money, ResidentAccount, ResidentPublic, ResidentRegister
+from api.security import hash_password
+
+router = APIRouter(prefix="/residents", tags=["residents"])
+ResidentUser = Annotated[User, Depends(require("resident"))]
+
+
+@router.post("", response_model=ResidentPublic, status_code=201)
+def register(body: ResidentRegister, session: SessionDep, chain: ChainDep) -> Resident:
+    """Register with a pseudonymous id and a neighbourhood (no name or BSN is stored).
+    Give a password to get a wallet kept by the municipality, or your own wallet address."""
+    if (body.password is None) == (body.wallet is None):
+        raise ApiError(
+            422, "password_or_wallet", "give either a password (custodial wallet) or a wallet"
+        )
+    if session.scalar(select(User).where(User.username == body.pseudonym)) is not None:
+        raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another")
+    if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
+        raise ApiError(409, "wallet_taken", "this wallet is registered already")
+    address = body.wallet or chain.new_wallet()
+    resident = Resident(
+        pseudonym=body.pseudonym,
+        neighbourhood=body.neighbourhood,
+        address=address,
+        custodial=body.wallet is None,
+    )
+    session.add(resident)
+    session.flush()
+    session.add(
+        User(
+            username=body.pseudonym,
+            role="resident",
+            password_hash=hash_password(body.password) if body.password else None,
+            wallet=body.wallet,
+            resident_id=resident.id,
+        )
+    )
+    return resident
+
+
+@router.get("/me", response_model=ResidentAccount)
+def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> ResidentAccount:
+    """Balance, this year's earnings and the room left under the yearly cap."""
+    resident = session.get(Resident, user.resident_id)
+    if resident is None:
+        raise ApiError(404, "no_resident", "this account has no resident record")
+    client = chain.client
+    year = client.current_year()
+    earned = client.earned_in(resident.address, year)
+    return ResidentAccount(
+        resident=ResidentPublic.model_validate(resident),
+        balance=Money.of(client.balance(resident.address)),
+        earned_this_year=Money.of(earned),
+        room_under_cap=Money.of(max(0, client.yearly_cap() - earned)),
+        year=year,
+    )

@@ -1,0 +1,198 @@
+"""Request and response models. Amounts come in as decimal strings of euros ("12.50"),
+never as JSON numbers (a float is not money), and go out as cents and euros both."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from heitje_chain.amounts import cents_to_decimal, parse_eur
+from heitje_chain.keys import check_address
+
+
+def _euros(value: str) -> int:
+    return parse_eur(value)
+
+
+def _address(value: str) -> str:
+    return check_address(value)
+
+
+Euros = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=20),
+    AfterValidator(_euros),
+    Field(description='euros as a decimal string, e.g. "12.50"', examples=["12.50"]),
+]
+Address = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=42, max_length=42),
+    AfterValidator(_address),
+    Field(examples=["0x52908400098527886E0F7030069857D2E4169EE7"]),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+
+
+class Money(BaseModel):
+    cents: int
+    eur: str
+
+    @classmethod
+    def of(cls, cents: int) -> Money:
+        return cls(cents=cents, eur=str(cents_to_decimal(cents)))
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ auth and users
+
+
+class Login(Strict):
+    username: Short
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ChallengeRequest(Strict):
+    wallet: Address
+
+
+class ChallengeOut(BaseModel):
+    text: str
+    expires_at: datetime
+
+
+class WalletLogin(Strict):
+    wallet: Address
+    signature: Annotated[str, StringConstraints(min_length=130, max_length=134)]
+
+
+class TokenOut(BaseModel):
+    token: str
+    role: str
+    user_id: int
+
+
+class StaffCreate(Strict):
+    username: Short
+    password: Password
+    role: Annotated[str, StringConstraints(pattern="^(admin|issuer|inspector|treasurer|auditor)$")]
+    issuer_id: int | None = None
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    role: str
+    issuer_id: int | None
+    resident_id: int | None
+    merchant_id: int | None
+    active: bool
+
+
+class IssuerCreate(Strict):
+    name: Name
+    key_name: Short = Field(description="the keystore name of its minter key")
+
+
+class IssuerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    key_name: str
+
+
+# ------------------------------------------------------------------ residents
+
+
+class ResidentRegister(Strict):
+    pseudonym: Short = Field(description="a pseudonymous id: no name, no BSN")
+    neighbourhood: Short
+    password: Password | None = Field(None, description="for a custodial wallet")
+    wallet: Address | None = Field(None, description="your own wallet instead")
+
+
+class ResidentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    pseudonym: str
+    neighbourhood: str
+    address: str
+    custodial: bool
+    retired: bool
+
+
+class ResidentAccount(BaseModel):
+    resident: ResidentPublic
+    balance: Money
+    earned_this_year: Money
+    room_under_cap: Money
+    year: int
+
+
+# ------------------------------------------------------------------ jobs
+
+
+class JobCreate(Strict):
+    title: Name
+    description: Text
+    neighbourhood: Short
+    reward: Euros
+    deadline: date
+    places: int = Field(1, ge=1, le=1000)
+    issuer_id: int | None = Field(None, description="admins choose; issuers post their own")
+
+
+class JobPublic(BaseModel):
+    id: int
+    issuer: str
+    title: str
+    description: str
+    neighbourhood: str
+    reward: Money
+    deadline: date
+    places: int
+    places_left: int
+    status: str
+
+
+class ClaimDone(Strict):
+    note: Text = ""
+
+
+class Decision(Strict):
+    reason: Text = ""
+
+
+class ClaimPublic(BaseModel):
+    id: int
+    job_id: int
+    job_title: str
+    resident: str
+    status: str
+    note: str | None
+    reason: str | None
+    reward: Money
+    payment: str | None = Field(None, description="pending, paid or refused")
+    payment_error: str | None = None
+    tx_hash: str | None = None
+    claimed_at: datetime
+    done_at: datetime | None
+    decided_at: datetime | None

@@ -1,0 +1,90 @@
+"""The service's settings, from environment variables (names start with HEITJE_API_).
+
+Outside development (HEITJE_API_ENV=production) the service refuses to start with a default
+or missing secret: the token key, the custodial-wallet password and the first admin's
+password must all be set, and long enough.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from heitje_chain.config import Config, load_config
+from heitje_chain.errors import ConfigError
+
+# Development defaults, refused in production (`load_settings`).
+DEV_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+DEV_WALLET_PASSWORD = "development-only-wallet-password"  # noqa: S105
+DEV_ADMIN_PASSWORD = "development-admin"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    database_url: str
+    secret_key: str
+    wallet_password: str
+    admin_password: str
+    token_hours: int
+    chain: Config
+    run_worker: bool = True
+    worker_interval: float = 1.0
+    wallet_kdf_iterations: int | None = None
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def wallet_dir(self) -> Path:
+        return self.chain.home / "wallets"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, chain: Config | None = None
+) -> Settings:
+    env = os.environ if environ is None else environ
+    environment = env.get("HEITJE_API_ENV", "development").strip().lower()
+    if environment not in ("development", "production"):
+        raise ConfigError("HEITJE_API_ENV must be development or production")
+    chain_config = chain or load_config(environ=env)
+    development = environment == "development"
+
+    def secret(name: str, default: str, minimum: int) -> str:
+        value = env.get(name, "")
+        if not value:
+            if development:
+                return default
+            raise ConfigError(f"{name} must be set in production (at least {minimum} characters)")
+        if not development and (len(value) < minimum or value == default):
+            raise ConfigError(f"{name} is too short or a default: use {minimum} characters or more")
+        return value
+
+    database = env.get("HEITJE_API_DATABASE_URL") or (
+        f"sqlite:///{chain_config.home / 'heitje.db'}"
+    )
+    try:
+        hours = int(env.get("HEITJE_API_TOKEN_HOURS", "12"))
+    except ValueError:
+        raise ConfigError("HEITJE_API_TOKEN_HOURS must be a whole number") from None
+    iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
+    return Settings(
+        environment=environment,
+        database_url=database,
+        secret_key=secret("HEITJE_API_SECRET", DEV_SECRET, 32),
+        wallet_password=secret("HEITJE_WALLET_PASSWORD", DEV_WALLET_PASSWORD, 12),
+        admin_password=secret("HEITJE_API_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD, 12),
+        token_hours=max(1, hours),
+        chain=chain_config,
+        run_worker=env.get("HEITJE_API_WORKER", "on").lower() not in ("off", "0", "no"),
+        wallet_kdf_iterations=int(iterations) if iterations else None,
+    )
+
+
+def random_secret() -> str:
+    """A fresh secret for HEITJE_API_SECRET (printed by `heitje-api secret`)."""
+    return secrets.token_urlsafe(48)
