@@ -196,3 +196,73 @@ class ClaimPublic(BaseModel):
     claimed_at: datetime
     done_at: datetime | None
     decided_at: datetime | None
+
+
+# ------------------------------------------------------------------ merchants and money
+
+
+class MerchantApply(Strict):
+    name: Name
+    neighbourhood: Short
+    iban: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=42)]
+    password: Password | None = Field(None, description="for a wallet kept by the municipality")
+    wallet: Address | None = Field(None, description="the shop's own wallet instead")
+
+
+class MerchantPublic(BaseModel):
+    id: int
+    name: str
+    code: str
+    neighbourhood: str
+    status: str
+    address: str
+
+
+class MerchantAccount(BaseModel):
+    merchant: MerchantPublic
+    iban: str
+    balance: Money
+
+
+class PaymentCreate(Strict):
+    merchant_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=12)
+    ]
+    amount: Euros
+    receipt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    request_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)
+    ] = Field(description="a unique id the app makes per payment: sending it again is safe")
+
+
+class PaymentPublic(BaseModel):
+    id: int
+    resident: str
+    merchant: str
+    merchant_code: str
+    amount: Money
+    receipt: str
+    status: str
+    reason: str | None
+    tx_hash: str | None
+    created_at: datetime
+
+
+class RedemptionCreate(Strict):
+    amount: Euros
+
+
+class RedemptionPublic(BaseModel):
+    id: int
+    merchant: str
+    merchant_code: str | None
+    iban: str | None
+    amount: Money
+    paid: bool
+    bank_reference: str
+
+
+class Payout(Strict):
+    bank_reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
+    ]

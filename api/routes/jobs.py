@@ -162,7 +162,7 @@ def claim_job(job_id: int, user: ResidentUser, session: SessionDep, chain: Chain
         raise ApiError(409, "already_claimed", "you have a place on this job already")
     client = chain.client
     room = client.room_under_cap(resident.address)
-    committed = (
+    committed = int(  # PostgreSQL sums to a Decimal
         session.scalar(
             select(func.coalesce(func.sum(Job.reward_cents), 0))
             .join(Claim, Claim.job_id == Job.id)

@@ -1,156 +1,16 @@
 """The job workflow end to end through HTTP, on a real embedded chain: post, claim, done,
 approve, paid on-chain by the worker; every role refused where it does not belong; exactly
-once when the worker dies half-way or two inspectors approve at once."""
+once when the worker dies half-way or two inspectors approve at once. Every test runs on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
+from support.service import PASSWORD, Service, finished_claim, post_job, setup_people
 
-from api.main import create_app
-from api.settings import load_settings
-from heitje_chain.client import HeitjeClient, job_id
-from heitje_chain.config import load_config, write_deployment
-from heitje_chain.deploy import deploy, grant_roles
-from heitje_chain.keys import KeyStore
-from heitje_chain.node import EmbeddedChain
-from heitje_chain.rpc import Rpc
-
-PASSWORD = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
-    node = EmbeddedChain(tmp_path_factory.mktemp("chain"), port=_free_port())
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
-
-
-@dataclass
-class Service:
-    http: TestClient
-    app: Any
-    client: HeitjeClient
-
-    def login(self, username: str, password: str) -> dict[str, str]:
-        answer = self.http.post("/auth/login", json={"username": username, "password": password})
-        assert answer.status_code == 200, answer.text
-        return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-    def call(self, method: str, url: str, who: dict[str, str], expect: int = 200, **kw: Any) -> Any:
-        answer = self.http.request(method, url, headers=who, **kw)
-        assert answer.status_code == expect, answer.text
-        return answer.json()
-
-    def pay_rewards(self) -> int:
-        return int(self.app.state.worker.run_once())
-
-
-@pytest.fixture
-def service(
-    chain: EmbeddedChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Service]:
-    """A deployed token (fresh per test), role keys on disk, and the API on SQLite."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("HEITJE_PASSWORD", PASSWORD)
-    keys = KeyStore(home / "keystores", kdf="pbkdf2", iterations=1000)
-    signers = {name: keys.create(name, PASSWORD) for name in ("admin", "job-office", "partner")}
-    rpc = Rpc(chain.url)
-    client, deployment = deploy(rpc, signers["admin"], admin_delay=0)
-    grant_roles(
-        client, signers["admin"], {k: s.address for k, s in signers.items() if k != "admin"}
-    )
-    for minter in ("job-office", "partner"):
-        client.set_mint_allowance(signers["admin"], signers[minter].address, 10_000_00)
-    write_deployment(home / "deployment.json", deployment)
-    env = {
-        "HEITJE_HOME": str(home),
-        "HEITJE_RPC_URL": chain.url,
-        "HEITJE_API_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
-        "HEITJE_API_WORKER": "off",
-        "HEITJE_API_WALLET_KDF_ITERATIONS": "1000",
-        "HEITJE_PASSWORD": PASSWORD,
-    }
-    settings = load_settings(env, load_config(environ=env))
-    app = create_app(settings)
-    with TestClient(app) as http:
-        yield Service(http, app, client)
-
-
-@dataclass
-class People:
-    admin: dict[str, str]
-    issuer: dict[str, str]
-    inspector: dict[str, str]
-    resident: dict[str, str]
-    resident_id: int
-    issuer_id: int
-
-
-def setup_people(s: Service) -> People:
-    admin = s.login("admin", "development-admin")
-    issuer = s.call(
-        "POST", "/issuers", admin, 201, json={"name": "Job office", "key_name": "job-office"}
-    )
-    for username, role in (("jo", "issuer"), ("insp", "inspector")):
-        body = {"username": username, "password": PASSWORD, "role": role}
-        if role == "issuer":
-            body["issuer_id"] = issuer["id"]
-        s.call("POST", "/staff", admin, 201, json=body)
-    resident = s.call(
-        "POST",
-        "/residents",
-        {},
-        201,
-        json={"pseudonym": "R-0001", "neighbourhood": "Grasbroek", "password": PASSWORD},
-    )
-    return People(
-        admin=admin,
-        issuer=s.login("jo", PASSWORD),
-        inspector=s.login("insp", PASSWORD),
-        resident=s.login("R-0001", PASSWORD),
-        resident_id=resident["id"],
-        issuer_id=issuer["id"],
-    )
-
-
-def post_job(s: Service, p: People, reward: str = "12.50", places: int = 1) -> dict[str, Any]:
-    body = {
-        "title": "Litter picking, Schandelerboord",
-        "description": "Two hours with the litter picker along the park.",
-        "neighbourhood": "Schandelen",
-        "reward": reward,
-        "deadline": str(date.today() + timedelta(days=7)),
-        "places": places,
-    }
-    result: dict[str, Any] = s.call("POST", "/jobs", p.issuer, 201, json=body)
-    return result
-
-
-def finished_claim(s: Service, p: People, job: dict[str, Any]) -> dict[str, Any]:
-    claim = s.call("POST", f"/jobs/{job['id']}/claim", p.resident, 201)
-    done: dict[str, Any] = s.call(
-        "POST", f"/claims/{claim['id']}/done", p.resident, json={"note": "all clean"}
-    )
-    assert done["status"] == "done"
-    return done
+from heitje_chain.client import job_id
 
 
 def test_job_from_posting_to_reward_on_chain(service: Service) -> None:

@@ -1,0 +1,136 @@
+"""Merchants: apply, approval by the municipality (whitelisted on-chain), their account."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.audit import record
+from api.deps import ChainDep, SessionDep, UserDep, require
+from api.errors import ApiError
+from api.models import Merchant, User
+from api.schemas import MerchantAccount, MerchantApply, MerchantPublic, Money
+from api.security import hash_password
+from api.sepa import SepaError, validate_iban
+
+router = APIRouter(prefix="/merchants", tags=["merchants"])
+Admin = Annotated[User, Depends(require("admin"))]
+MerchantUser = Annotated[User, Depends(require("merchant"))]
+
+# No 0/O, 1/I/L: a code people read off a sticker and type at the till.
+_CODE_CHARS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def _new_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(_CODE_CHARS) for _ in range(6))
+        if session.scalar(select(Merchant.id).where(Merchant.code == code)) is None:
+            return code
+
+
+def merchant_out(merchant: Merchant) -> MerchantPublic:
+    return MerchantPublic(
+        id=merchant.id,
+        name=merchant.name,
+        code=merchant.code,
+        neighbourhood=merchant.neighbourhood,
+        status=merchant.status,
+        address=merchant.address,
+    )
+
+
+@router.post("", response_model=MerchantPublic, status_code=201)
+def apply(body: MerchantApply, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+    """A shop applies to accept Heitjes. The municipality approves it before it can."""
+    if (body.password is None) == (body.wallet is None):
+        raise ApiError(
+            422, "password_or_wallet", "give either a password (custodial wallet) or a wallet"
+        )
+    try:
+        iban = validate_iban(body.iban)
+    except SepaError as exc:
+        raise ApiError(422, "bad_iban", str(exc)) from None
+    if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
+        raise ApiError(409, "wallet_taken", "this wallet is registered already")
+    code = _new_code(session)
+    merchant = Merchant(
+        name=body.name,
+        code=code,
+        neighbourhood=body.neighbourhood,
+        iban=iban,
+        address=body.wallet or chain.new_wallet(),
+        custodial=body.wallet is None,
+    )
+    session.add(merchant)
+    session.flush()
+    session.add(
+        User(
+            username=f"merchant-{code.lower()}",
+            role="merchant",
+            password_hash=hash_password(body.password) if body.password else None,
+            wallet=body.wallet,
+            merchant_id=merchant.id,
+        )
+    )
+    return merchant_out(merchant)
+
+
+@router.get("", response_model=list[MerchantPublic])
+def list_merchants(user: UserDep, session: SessionDep) -> list[MerchantPublic]:
+    """Approved merchants (everyone); admins and auditors also see applications and removed
+    merchants."""
+    query = select(Merchant).order_by(Merchant.name)
+    if user.role not in ("admin", "auditor", "treasurer"):
+        query = query.where(Merchant.status == "approved")
+    return [merchant_out(m) for m in session.scalars(query)]
+
+
+def _decide(session: Session, merchant_id: int) -> Merchant:
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise ApiError(404, "no_merchant", f"there is no merchant {merchant_id}")
+    return merchant
+
+
+@router.post("/{merchant_id}/approve", response_model=MerchantPublic)
+def approve(merchant_id: int, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+    """Whitelist the merchant on-chain (with the merchant manager's key)."""
+    merchant = _decide(session, merchant_id)
+    if merchant.status == "approved":
+        raise ApiError(409, "already_approved", "this merchant is approved already")
+    client = chain.client
+    if not client.is_merchant(merchant.address):
+        client.add_merchant(chain.role_signer("merchant-manager"), merchant.address)
+    merchant.status = "approved"
+    record(session, admin, "merchant.approve", f"merchant:{merchant.id}", name=merchant.name)
+    return merchant_out(merchant)
+
+
+@router.post("/{merchant_id}/remove", response_model=MerchantPublic)
+def remove(merchant_id: int, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+    """Take the merchant off the list: it can no longer be paid, but still redeem."""
+    merchant = _decide(session, merchant_id)
+    if merchant.status != "approved":
+        raise ApiError(409, "not_approved", f"this merchant is {merchant.status}")
+    client = chain.client
+    if client.is_merchant(merchant.address):
+        client.remove_merchant(chain.role_signer("merchant-manager"), merchant.address)
+    merchant.status = "removed"
+    record(session, admin, "merchant.remove", f"merchant:{merchant.id}", name=merchant.name)
+    return merchant_out(merchant)
+
+
+@router.get("/me", response_model=MerchantAccount)
+def my_account(user: MerchantUser, session: SessionDep, chain: ChainDep) -> MerchantAccount:
+    merchant = session.get(Merchant, user.merchant_id)
+    if merchant is None:
+        raise ApiError(404, "no_merchant", "this account has no merchant record")
+    return MerchantAccount(
+        merchant=merchant_out(merchant),
+        iban=merchant.iban,
+        balance=Money.of(chain.client.balance(merchant.address)),
+    )

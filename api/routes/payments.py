@@ -1,0 +1,125 @@
+"""Payments: a resident pays a merchant (by the merchant's short code), with a receipt.
+
+A payment is first recorded as `sending` and committed, then sent on-chain, then marked
+`paid` or `refused`. The app's `request_id` makes a repeated request (a double tap, a retry
+after a dropped connection) return the same payment instead of paying twice.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import func, select
+
+from api.db import Database
+from api.deps import ChainDep, UserDep, require
+from api.errors import ApiError
+from api.models import Merchant, Payment, Resident, User
+from api.schemas import Money, Page, PaymentCreate, PaymentPublic
+from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
+
+router = APIRouter(prefix="/payments", tags=["payments"])
+ResidentUser = Annotated[User, Depends(require("resident"))]
+
+
+def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> PaymentPublic:
+    return PaymentPublic(
+        id=payment.id,
+        resident=resident.pseudonym,
+        merchant=merchant.name,
+        merchant_code=merchant.code,
+        amount=Money.of(payment.cents),
+        receipt=payment.receipt,
+        status=payment.status,
+        reason=payment.reason,
+        tx_hash=payment.tx_hash,
+        created_at=payment.created_at,
+    )
+
+
+@router.post("", response_model=PaymentPublic, status_code=201)
+def pay(
+    body: PaymentCreate, user: ResidentUser, request: Request, chain: ChainDep
+) -> PaymentPublic:
+    """Pay a merchant. Sending the same `request_id` again returns the first payment."""
+    db: Database = request.app.state.db
+    with db.session() as session:
+        resident = session.get(Resident, user.resident_id)
+        merchant = session.scalar(
+            select(Merchant).where(Merchant.code == body.merchant_code.upper())
+        )
+        if resident is None:
+            raise ApiError(404, "no_resident", "this account has no resident record")
+        existing = session.scalar(
+            select(Payment).where(
+                Payment.resident_id == resident.id, Payment.request_id == body.request_id
+            )
+        )
+        if existing is not None:
+            merchant_of = session.get(Merchant, existing.merchant_id)
+            assert merchant_of is not None
+            return payment_out(existing, resident, merchant_of)
+        if merchant is None or merchant.status != "approved":
+            raise ApiError(
+                404, "no_merchant", f"there is no shop with code {body.merchant_code!r} that "
+                "accepts Heitjes; check the code on the shop's sticker"
+            )  # fmt: skip
+        if not resident.custodial:
+            raise ApiError(
+                409, "own_wallet", "your wallet is your own: pay from your wallet app instead"
+            )
+        payment = Payment(
+            resident_id=resident.id,
+            merchant_id=merchant.id,
+            cents=int(body.amount),
+            receipt=body.receipt,
+            request_id=body.request_id,
+        )
+        session.add(payment)
+        session.flush()
+        payment_id, address, to = payment.id, resident.address, merchant.address
+    # Recorded as `sending` (committed): now send it.
+    status, tx_hash, reason = "paid", None, None
+    try:
+        done = chain.client.pay(chain.wallet(address), to, int(body.amount), body.receipt)
+        tx_hash = done.tx_hash
+    except Refused as exc:
+        status, reason = "refused", str(exc)
+    except (ChainUnavailable, TransactionFailed) as exc:
+        status, reason = "sending", f"not confirmed yet: {exc}"
+    with db.session() as session:
+        sent = session.get(Payment, payment_id)
+        assert sent is not None
+        resident = session.get(Resident, user.resident_id)
+        merchant = session.get(Merchant, sent.merchant_id)
+        assert resident is not None and merchant is not None
+        sent.status, sent.tx_hash, sent.reason = status, tx_hash, reason
+        out = payment_out(sent, resident, merchant)
+    if status == "refused":
+        raise ApiError(409, "payment_refused", reason or "refused", {"payment": out.id})
+    return out
+
+
+@router.get("", response_model=Page[PaymentPublic])
+def list_payments(
+    user: UserDep,
+    request: Request,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[PaymentPublic]:
+    """A resident sees their payments, a merchant the payments it received, admins and
+    auditors all of them."""
+    db: Database = request.app.state.db
+    with db.session() as session:
+        query = select(Payment, Resident, Merchant).join(Resident).join(Merchant)
+        if user.role == "resident":
+            query = query.where(Payment.resident_id == user.resident_id)
+        elif user.role == "merchant":
+            query = query.where(Payment.merchant_id == user.merchant_id)
+        elif user.role not in ("admin", "auditor"):
+            raise ApiError(403, "wrong_role", "payments are for residents, merchants and staff")
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(query.order_by(Payment.id.desc()).offset(offset).limit(limit))
+        items = [payment_out(p, r, m) for p, r, m in rows]
+    return Page(items=items, total=total, offset=offset, limit=limit)

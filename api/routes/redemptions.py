@@ -1,0 +1,147 @@
+"""Redemptions: a merchant exchanges Heitjes for euros; the treasurer sees the open ones,
+exports them as a SEPA credit-transfer file for the bank, and records each payout with the
+bank's reference on-chain. The redemptions themselves live on-chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import select
+
+from api.audit import record
+from api.deps import ChainDep, SessionDep, UserDep, require
+from api.errors import ApiError
+from api.models import Merchant, User
+from api.schemas import Money, Payout, RedemptionCreate, RedemptionPublic
+from api.sepa import Debtor, SepaError, Transfer, build_pain001
+from heitje_chain.amounts import cents_to_decimal
+
+router = APIRouter(prefix="/redemptions", tags=["redemptions"])
+MerchantUser = Annotated[User, Depends(require("merchant"))]
+Treasurer = Annotated[User, Depends(require("treasurer"))]
+
+
+@router.post("", response_model=RedemptionPublic, status_code=201)
+def redeem(
+    body: RedemptionCreate, user: MerchantUser, session: SessionDep, chain: ChainDep
+) -> RedemptionPublic:
+    """Exchange Heitjes for euros: they are burned now, and paid to the shop's IBAN."""
+    merchant = session.get(Merchant, user.merchant_id)
+    if merchant is None:
+        raise ApiError(404, "no_merchant", "this account has no merchant record")
+    if not merchant.custodial:
+        raise ApiError(409, "own_wallet", "redeem from your own wallet app")
+    done = chain.client.redeem(chain.wallet(merchant.address), int(body.amount))
+    return RedemptionPublic(
+        id=done.id,
+        merchant=merchant.name,
+        merchant_code=merchant.code,
+        iban=merchant.iban,
+        amount=Money.of(done.cents),
+        paid=False,
+        bank_reference="",
+    )
+
+
+def _all(session: SessionDep, chain: ChainDep) -> list[RedemptionPublic]:
+    merchants = {m.address: m for m in session.scalars(select(Merchant))}
+    out = []
+    for r in chain.client.redemptions():
+        shop = merchants.get(r.merchant)
+        out.append(
+            RedemptionPublic(
+                id=r.id,
+                merchant=shop.name if shop else r.merchant,
+                merchant_code=shop.code if shop else None,
+                iban=shop.iban if shop else None,
+                amount=Money.of(r.cents),
+                paid=r.paid,
+                bank_reference=r.payment_reference,
+            )
+        )
+    return out
+
+
+@router.get("", response_model=list[RedemptionPublic])
+def list_redemptions(
+    user: UserDep,
+    session: SessionDep,
+    chain: ChainDep,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+) -> list[RedemptionPublic]:
+    """Redemptions read from the chain; a merchant sees its own."""
+    rows = _all(session, chain)
+    if user.role == "merchant":
+        own = session.get(Merchant, user.merchant_id)
+        rows = [r for r in rows if own is not None and r.merchant_code == own.code]
+    elif user.role not in ("treasurer", "admin", "auditor"):
+        raise ApiError(403, "wrong_role", "redemptions are for merchants, the treasurer and staff")
+    return [r for r in rows if not (open_only and r.paid)]
+
+
+@router.get("/sepa", response_class=Response)
+def sepa_file(
+    user: Treasurer,
+    session: SessionDep,
+    chain: ChainDep,
+    debtor_name: Annotated[str, Query(min_length=1, max_length=70)] = "Gemeente Heerlen",
+    debtor_iban: Annotated[str, Query(min_length=15, max_length=42)] = "NL91ABNA0417164300",
+    execution_date: date | None = None,
+) -> Response:
+    """The open redemptions as a SEPA credit-transfer file (pain.001.001.03) for the bank."""
+    open_rows = [r for r in _all(session, chain) if not r.paid]
+    if not open_rows:
+        raise ApiError(404, "nothing_open", "there are no open redemptions to pay")
+    unknown = [r.id for r in open_rows if r.iban is None]
+    if unknown:
+        raise ApiError(409, "unknown_merchant", f"redemptions {unknown} have no known IBAN")
+    created = datetime.now(UTC)
+    try:
+        xml = build_pain001(
+            Debtor(debtor_name, debtor_iban),
+            [
+                Transfer(
+                    end_to_end_id=f"HEITJE-R{r.id}",
+                    creditor_name=r.merchant,
+                    creditor_iban=str(r.iban),
+                    creditor_bic=None,
+                    amount=Decimal(cents_to_decimal(r.amount.cents)),
+                    remittance=f"Heitje redemption {r.id}",
+                )
+                for r in open_rows
+            ],
+            message_id=f"HEITJE-{created:%Y%m%d%H%M%S}",
+            created_at=created,
+            execution_date=execution_date or created.date(),
+        )
+    except SepaError as exc:
+        raise ApiError(422, "sepa", str(exc)) from None
+    record(
+        session, user, "redemptions.export", "sepa", ids=[r.id for r in open_rows],
+        cents=sum(r.amount.cents for r in open_rows),
+    )  # fmt: skip
+    name = f"heitje-payouts-{created:%Y%m%d-%H%M%S}.xml"
+    return Response(
+        xml,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/{redemption_id}/payout", response_model=RedemptionPublic)
+def confirm_payout(
+    redemption_id: int, body: Payout, user: Treasurer, session: SessionDep, chain: ChainDep
+) -> RedemptionPublic:
+    """Record that the bank paid redemption `redemption_id`, with the bank's reference."""
+    chain.client.confirm_payout(chain.role_signer("treasurer"), redemption_id, body.bank_reference)
+    record(
+        session, user, "redemption.payout", f"redemption:{redemption_id}",
+        bank_reference=body.bank_reference,
+    )  # fmt: skip
+    for row in _all(session, chain):
+        if row.id == redemption_id:
+            return row
+    raise ApiError(404, "no_redemption", f"there is no redemption {redemption_id}")

@@ -1,0 +1,139 @@
+"""Merchants, payments and redemptions through HTTP on the embedded chain: a shop applies and
+is whitelisted, a resident pays it by its code (a repeated request pays once), the shop
+redeems, the treasurer exports the SEPA file and records the payout on-chain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from support.service import PASSWORD, People, Service, finished_claim, post_job, setup_people
+
+from api.sepa import parse_pain001
+
+IBAN = "NL91ABNA0417164300"
+
+
+def earn(s: Service, p: People, reward: str) -> None:
+    claim = finished_claim(s, p, post_job(s, p, reward=reward))
+    s.call("POST", f"/claims/{claim['id']}/approve", p.inspector, json={})
+    assert s.pay_rewards() == 1
+
+
+def open_shop(s: Service, p: People) -> tuple[dict[str, Any], dict[str, str]]:
+    body = {
+        "name": "Bakkerij Schandelen",
+        "neighbourhood": "Schandelen",
+        "iban": "nl91 abna 0417 1643 00",
+    }
+    shop = s.call("POST", "/merchants", {}, 201, json=body | {"password": PASSWORD})
+    assert shop["status"] == "applied" and len(shop["code"]) == 6
+    approved = s.call("POST", f"/merchants/{shop['id']}/approve", p.admin)
+    assert approved["status"] == "approved"
+    assert s.client.is_merchant(shop["address"])
+    return shop, s.login(f"merchant-{shop['code'].lower()}", PASSWORD)
+
+
+def test_pay_redeem_export_and_payout(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    earn(s, p, "30")
+    shop, merchant = open_shop(s, p)
+    body = {"merchant_code": shop["code"].lower(), "amount": "12.40", "receipt": "BAK-0001",
+            "request_id": "app-payment-0001"}  # fmt: skip
+    paid = s.call("POST", "/payments", p.resident, 201, json=body)
+    assert paid["status"] == "paid" and paid["amount"]["cents"] == 1240
+    again = s.call("POST", "/payments", p.resident, 201, json=body)  # a double tap
+    assert again["id"] == paid["id"]
+    assert s.client.balance(shop["address"]) == 1240  # paid once
+    assert s.call("GET", "/residents/me", p.resident)["balance"]["cents"] == 30_00 - 1240
+    received = s.call("GET", "/payments", merchant)
+    assert [x["receipt"] for x in received["items"]] == ["BAK-0001"]
+    assert s.call("GET", "/merchants/me", merchant)["balance"]["cents"] == 1240
+
+    redemption = s.call("POST", "/redemptions", merchant, 201, json={"amount": "10"})
+    assert redemption["amount"]["cents"] == 1000 and not redemption["paid"]
+    treasurer_body = {"username": "treas", "password": PASSWORD, "role": "treasurer"}
+    s.call("POST", "/staff", p.admin, 201, json=treasurer_body)
+    treasurer = s.login("treas", PASSWORD)
+    open_ = s.call("GET", "/redemptions?open=true", treasurer)
+    assert [r["id"] for r in open_] == [redemption["id"]] and open_[0]["iban"] == IBAN
+    answer = s.http.get("/redemptions/sepa", headers=treasurer)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/xml")
+    parsed = parse_pain001(answer.content)
+    assert parsed.number_of_transactions == 1 and parsed.control_sum == Decimal("10.00")
+    assert parsed.transfers[0].creditor_iban == IBAN
+    assert parsed.transfers[0].end_to_end_id == f"HEITJE-R{redemption['id']}"
+    done = s.call(
+        "POST", f"/redemptions/{redemption['id']}/payout", treasurer,
+        json={"bank_reference": "SEPA NL-2026-000817"},
+    )  # fmt: skip
+    assert done["paid"] and done["bank_reference"] == "SEPA NL-2026-000817"
+    assert s.client.redemption(redemption["id"]).paid
+    twice = s.http.post(
+        f"/redemptions/{redemption['id']}/payout", headers=treasurer,
+        json={"bank_reference": "SEPA NL-2026-000818"},
+    )  # fmt: skip
+    assert twice.status_code == 409 and twice.json()["error"] == "HeitjeRedemptionAlreadyPaid"
+    assert s.call("GET", "/redemptions?open=true", treasurer) == []
+    assert s.http.get("/redemptions/sepa", headers=treasurer).json()["error"] == "nothing_open"
+
+
+def test_payments_that_cannot_be_made(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    earn(s, p, "5")
+    shop, _ = open_shop(s, p)
+    base = {"merchant_code": shop["code"], "receipt": "R-1"}
+    too_much = s.http.post(
+        "/payments", headers=p.resident, json=base | {"amount": "6", "request_id": "req-toomuch"}
+    )
+    assert too_much.status_code == 409 and too_much.json()["error"] == "payment_refused"
+    assert "holds EUR 5.00" in too_much.json()["message"]
+    unknown = base | {"merchant_code": "ZZZZZZ", "amount": "1", "request_id": "req-unknown"}
+    assert s.http.post("/payments", headers=p.resident, json=unknown).status_code == 404
+    for amount in (1.5, "0", "-1", "0.001"):
+        bad = base | {"amount": amount, "request_id": "req-bad-amount"}
+        assert s.http.post("/payments", headers=p.resident, json=bad).status_code == 422
+    applied = s.call(
+        "POST", "/merchants", {}, 201,
+        json={"name": "Not yet", "neighbourhood": "Palemig", "iban": IBAN, "password": PASSWORD},
+    )  # fmt: skip
+    pending = base | {"merchant_code": applied["code"], "amount": "1", "request_id": "req-pend"}
+    assert s.http.post("/payments", headers=p.resident, json=pending).status_code == 404
+    assert s.client.balance(shop["address"]) == 0
+
+
+def test_merchant_roles_and_bad_iban(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    typo = {"name": "Fietsen", "neighbourhood": "Grasbroek", "iban": "NL91ABNA0417164301",
+            "password": PASSWORD}  # fmt: skip
+    answer = s.http.post("/merchants", json=typo)
+    assert answer.status_code == 422 and answer.json()["error"] == "bad_iban"
+    assert "typo" in answer.json()["message"]
+    shop, merchant = open_shop(s, p)
+    payment = {
+        "merchant_code": shop["code"],
+        "amount": "1",
+        "receipt": "R",
+        "request_id": "r-12345",
+    }
+    for method, url, who, body in (
+        ("POST", f"/merchants/{shop['id']}/approve", merchant, None),
+        ("POST", f"/merchants/{shop['id']}/remove", p.inspector, None),
+        ("GET", "/redemptions/sepa", p.admin, None),
+        ("GET", "/redemptions/sepa", merchant, None),
+        ("POST", "/redemptions", p.resident, {"amount": "1"}),
+        ("POST", "/payments", merchant, payment),
+        ("GET", "/redemptions", p.resident, None),
+        ("GET", "/merchants/me", p.resident, None),
+    ):
+        answer = s.http.request(method, url, headers=who, json=body)
+        assert answer.status_code == 403, (method, url, answer.text)
+        assert answer.json()["error"] == "wrong_role"
+    removed = s.call("POST", f"/merchants/{shop['id']}/remove", p.admin)
+    assert removed["status"] == "removed" and not s.client.is_merchant(shop["address"])
+    listed = s.call("GET", "/merchants", p.resident)
+    assert shop["code"] not in [m["code"] for m in listed]

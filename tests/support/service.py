@@ -1,0 +1,99 @@
+"""Shared pieces of the service tests: a signed-in HTTP client and the people of a test."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from heitje_chain.client import HeitjeClient
+
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    http: TestClient
+    app: Any
+    client: HeitjeClient
+
+    def login(self, username: str, password: str) -> dict[str, str]:
+        answer = self.http.post("/auth/login", json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def call(self, method: str, url: str, who: dict[str, str], expect: int = 200, **kw: Any) -> Any:
+        answer = self.http.request(method, url, headers=who, **kw)
+        assert answer.status_code == expect, answer.text
+        return answer.json()
+
+    def pay_rewards(self) -> int:
+        return int(self.app.state.worker.run_once())
+
+
+@dataclass
+class People:
+    admin: dict[str, str]
+    issuer: dict[str, str]
+    inspector: dict[str, str]
+    resident: dict[str, str]
+    resident_id: int
+    issuer_id: int
+
+
+def setup_people(s: Service) -> People:
+    admin = s.login("admin", "development-admin")
+    issuer = s.call(
+        "POST", "/issuers", admin, 201, json={"name": "Job office", "key_name": "job-office"}
+    )
+    for username, role in (("jo", "issuer"), ("insp", "inspector")):
+        body = {"username": username, "password": PASSWORD, "role": role}
+        if role == "issuer":
+            body["issuer_id"] = issuer["id"]
+        s.call("POST", "/staff", admin, 201, json=body)
+    resident = s.call(
+        "POST",
+        "/residents",
+        {},
+        201,
+        json={"pseudonym": "R-0001", "neighbourhood": "Grasbroek", "password": PASSWORD},
+    )
+    return People(
+        admin=admin,
+        issuer=s.login("jo", PASSWORD),
+        inspector=s.login("insp", PASSWORD),
+        resident=s.login("R-0001", PASSWORD),
+        resident_id=resident["id"],
+        issuer_id=issuer["id"],
+    )
+
+
+def post_job(s: Service, p: People, reward: str = "12.50", places: int = 1) -> dict[str, Any]:
+    body = {
+        "title": "Litter picking, Schandelerboord",
+        "description": "Two hours with the litter picker along the park.",
+        "neighbourhood": "Schandelen",
+        "reward": reward,
+        "deadline": str(date.today() + timedelta(days=7)),
+        "places": places,
+    }
+    result: dict[str, Any] = s.call("POST", "/jobs", p.issuer, 201, json=body)
+    return result
+
+
+def finished_claim(s: Service, p: People, job: dict[str, Any]) -> dict[str, Any]:
+    claim = s.call("POST", f"/jobs/{job['id']}/claim", p.resident, 201)
+    done: dict[str, Any] = s.call(
+        "POST", f"/claims/{claim['id']}/done", p.resident, json={"note": "all clean"}
+    )
+    assert done["status"] == "done"
+    return done
