@@ -19,7 +19,7 @@ from api.audit import record
 from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.models import User
-from api.routes import auth, jobs, merchants, payments, redemptions, residents, staff
+from api.routes import audit, auth, jobs, merchants, payments, redemptions, residents, staff
 from api.security import hash_password
 from api.settings import Settings, load_settings
 from api.worker import RewardWorker
@@ -70,6 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.chain = chain
     app.state.worker = worker
     errors.install(app)
-    for module in (auth, staff, residents, jobs, merchants, payments, redemptions):
+    for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit):
         app.include_router(module.router)
     return app

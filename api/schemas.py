@@ -266,3 +266,21 @@ class Payout(Strict):
     bank_reference: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
     ]
+
+
+class Recovery(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    new_wallet: Address | None = Field(
+        None, description="for a resident with their own wallet: the new one"
+    )
+
+
+class AuditPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    details: dict[str, object]

@@ -26,12 +26,14 @@ from heitje_chain.errors import (
     MintAllowanceExceeded,
     Paused,
     TransactionFailed,
+    WalletRetired,
 )
 
 log = logging.getLogger(__name__)
 
-#: Refusals that an administrator can lift (raise the budget, unpause): retried later.
-_WAIT_FOR_STAFF = (Paused, MintAllowanceExceeded)
+#: Refusals that staff can lift (raise the budget, unpause, finish a wallet recovery, which
+#: points the pending reward at the new wallet): retried later.
+_WAIT_FOR_STAFF = (Paused, MintAllowanceExceeded, WalletRetired)
 
 
 def backoff(attempts: int) -> timedelta:

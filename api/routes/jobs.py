@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
+from api.export import Format, csv_response
 from api.models import Claim, Issuer, Job, Resident, Reward, User, now
 from api.schemas import ClaimDone, ClaimPublic, Decision, JobCreate, JobPublic, Money, Page
 
@@ -116,9 +117,10 @@ def list_jobs(
     neighbourhood: str | None = None,
     status: Annotated[str, Query(pattern="^(open|closed|cancelled|all)$")] = "open",
     offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[JobPublic]:
-    """Jobs, newest first; by default the open ones."""
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    format: Format = "json",
+) -> Page[JobPublic] | Response:
+    """Jobs, newest first; by default the open ones. `?format=csv` for a spreadsheet."""
     expire_claims(session)
     query = select(Job)
     if status != "all":
@@ -127,6 +129,8 @@ def list_jobs(
         query = query.where(Job.neighbourhood == neighbourhood)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     jobs = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit)).all()
+    if format == "csv":
+        return csv_response([_job_out(session, j) for j in jobs], "jobs")
     return Page(items=[_job_out(session, j) for j in jobs], total=total, offset=offset, limit=limit)
 
 
@@ -224,8 +228,9 @@ def list_claims(
         str | None, Query(pattern="^(claimed|done|approved|rejected|expired)$")
     ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[ClaimPublic]:
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    format: Format = "json",
+) -> Page[ClaimPublic] | Response:
     """Residents see their own claims; inspectors and admins all of them (the inspection
     queue is `?status=done`)."""
     if user.role not in ("resident", "inspector", "admin"):
@@ -238,6 +243,8 @@ def list_claims(
         query = query.where(Claim.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     claims = session.scalars(query.order_by(Claim.id).offset(offset).limit(limit)).all()
+    if format == "csv":
+        return csv_response([_claim_out(c) for c in claims], "claims")
     return Page(items=[_claim_out(c) for c in claims], total=total, offset=offset, limit=limit)
 
 

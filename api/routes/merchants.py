@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
+from api.export import Format, csv_response
 from api.models import Merchant, User
 from api.schemas import MerchantAccount, MerchantApply, MerchantPublic, Money
 from api.security import hash_password
@@ -80,13 +81,16 @@ def apply(body: MerchantApply, session: SessionDep, chain: ChainDep) -> Merchant
 
 
 @router.get("", response_model=list[MerchantPublic])
-def list_merchants(user: UserDep, session: SessionDep) -> list[MerchantPublic]:
-    """Approved merchants (everyone); admins and auditors also see applications and removed
-    merchants."""
+def list_merchants(
+    user: UserDep, session: SessionDep, format: Format = "json"
+) -> list[MerchantPublic] | Response:
+    """Approved merchants (everyone); admins, the treasurer and auditors also see applications
+    and removed merchants. `?format=csv` for a spreadsheet."""
     query = select(Merchant).order_by(Merchant.name)
     if user.role not in ("admin", "auditor", "treasurer"):
         query = query.where(Merchant.status == "approved")
-    return [merchant_out(m) for m in session.scalars(query)]
+    rows = [merchant_out(m) for m in session.scalars(query)]
+    return csv_response(rows, "merchants") if format == "csv" else rows
 
 
 def _decide(session: Session, merchant_id: int) -> Merchant:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
 from api.db import Database
 from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
+from api.export import Format, csv_response
 from api.models import Merchant, Payment, Resident, User
 from api.schemas import Money, Page, PaymentCreate, PaymentPublic
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
@@ -106,8 +107,9 @@ def list_payments(
     user: UserDep,
     request: Request,
     offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[PaymentPublic]:
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    format: Format = "json",
+) -> Page[PaymentPublic] | Response:
     """A resident sees their payments, a merchant the payments it received, admins and
     auditors all of them."""
     db: Database = request.app.state.db
@@ -122,4 +124,6 @@ def list_payments(
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.execute(query.order_by(Payment.id.desc()).offset(offset).limit(limit))
         items = [payment_out(p, r, m) for p, r, m in rows]
+    if format == "csv":
+        return csv_response(items, "payments")
     return Page(items=items, total=total, offset=offset, limit=limit)

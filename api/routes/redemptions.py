@@ -14,6 +14,7 @@ from sqlalchemy import select
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
+from api.export import Format, csv_response
 from api.models import Merchant, User
 from api.schemas import Money, Payout, RedemptionCreate, RedemptionPublic
 from api.sepa import Debtor, SepaError, Transfer, build_pain001
@@ -71,15 +72,18 @@ def list_redemptions(
     session: SessionDep,
     chain: ChainDep,
     open_only: Annotated[bool, Query(alias="open")] = False,
-) -> list[RedemptionPublic]:
-    """Redemptions read from the chain; a merchant sees its own."""
+    format: Format = "json",
+) -> list[RedemptionPublic] | Response:
+    """Redemptions read from the chain; a merchant sees its own. `?format=csv` for a
+    spreadsheet."""
     rows = _all(session, chain)
     if user.role == "merchant":
         own = session.get(Merchant, user.merchant_id)
         rows = [r for r in rows if own is not None and r.merchant_code == own.code]
     elif user.role not in ("treasurer", "admin", "auditor"):
         raise ApiError(403, "wrong_role", "redemptions are for merchants, the treasurer and staff")
-    return [r for r in rows if not (open_only and r.paid)]
+    rows = [r for r in rows if not (open_only and r.paid)]
+    return csv_response(rows, "redemptions") if format == "csv" else rows
 
 
 @router.get("/sepa", response_class=Response)

@@ -7,14 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
+from api.audit import record
 from api.deps import ChainDep, SessionDep, require
 from api.errors import ApiError
-from api.models import Resident, User
-from api.schemas import Money, ResidentAccount, ResidentPublic, ResidentRegister
+from api.models import Resident, Reward, User
+from api.schemas import Money, Recovery, ResidentAccount, ResidentPublic, ResidentRegister
 from api.security import hash_password
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
+Admin = Annotated[User, Depends(require("admin"))]
 
 
 @router.post("", response_model=ResidentPublic, status_code=201)
@@ -66,3 +68,48 @@ def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> Resi
         room_under_cap=Money.of(max(0, client.yearly_cap() - earned)),
         year=year,
     )
+
+
+@router.post("/{resident_id}/recover", response_model=ResidentPublic)
+def recover(
+    resident_id: int, body: Recovery, admin: Admin, session: SessionDep, chain: ChainDep
+) -> Resident:
+    """A resident lost their wallet: move its Heitjes and this year's earnings to a new one
+    (a new custodial wallet, or the resident's own `new_wallet`), with the reason logged.
+    Safe to repeat: if the chain already moved the wallet, only the records are updated."""
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise ApiError(404, "no_resident", f"there is no resident {resident_id}")
+    if body.new_wallet is not None and resident.custodial:
+        raise ApiError(422, "custodial", "this resident's wallet is kept by the municipality")
+    if body.new_wallet is None and not resident.custodial:
+        raise ApiError(422, "new_wallet_needed", "give the resident's new wallet address")
+    client = chain.client
+    lost = resident.address
+    replacement = _earlier_replacement(chain, lost) if client.is_retired(lost) else None
+    moved = None
+    if replacement is None:
+        replacement = body.new_wallet or chain.new_wallet()
+        done = client.recover_wallet(chain.role_signer("recovery"), lost, replacement)
+        moved = int(done.event("WalletRecovered").args["amount"])
+    resident.address = replacement
+    user = session.scalar(select(User).where(User.resident_id == resident.id))
+    if user is not None and not resident.custodial:
+        user.wallet = replacement
+    for reward in session.scalars(
+        select(Reward).where(Reward.resident_address == lost, Reward.status == "pending")
+    ):
+        reward.resident_address = replacement  # rewards not yet paid go to the new wallet
+    record(
+        session, admin, "resident.recover", f"resident:{resident.id}",
+        reason=body.reason, lost=lost, replacement=replacement, moved_cents=moved,
+    )  # fmt: skip
+    return resident
+
+
+def _earlier_replacement(chain: ChainDep, lost: str) -> str | None:
+    """The wallet a retired wallet was moved to, from its WalletRecovered event."""
+    for event in chain.client.ledger().events(names=["WalletRecovered"]):
+        if event.args["lost"] == lost:
+            return str(event.args["replacement"])
+    return None
