@@ -1,5 +1,7 @@
 # Heitje: the two commands a new user needs (see README.md).
-#   make demo   set everything up, then play the demo story on the embedded anvil chain
+#   make demo   set everything up, then start the embedded chain, deploy, seed a realistic
+#               Heerlen and serve the API (http://127.0.0.1:8000/docs); Ctrl-C stops it
+#   make story  the contract's story in plain words, played through brownie
 #   make test   set everything up, then run every test
 SHELL := /bin/bash
 VENV := .venv
@@ -7,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # brownie keeps ~/.brownie; no .env is read.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-contracts test-lib slither gas bench-rewards compile artifact clean
+.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards compile artifact clean
 
 setup:
 	@bash tools/setup.sh
@@ -20,6 +22,9 @@ artifact: compile
 	python tools/export_artifact.py
 
 demo: setup
+	python -m api.demo
+
+story: setup
 	brownie run scripts/demo.py --network anvil
 
 test: setup

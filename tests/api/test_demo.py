@@ -1,0 +1,55 @@
+"""The demo (`make demo`): it seeds a realistic Heerlen on a fresh embedded chain, and a
+second start reuses the chain and the data without seeding again."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from support.service import free_port
+
+from api import demo
+from heitje_chain.config import read_deployment
+from heitje_chain.rpc import Rpc
+
+
+def test_demo_seeds_once_and_restarts_with_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HEITJE_RPC_URL", raising=False)
+    monkeypatch.setenv("HEITJE_PASSWORD", "restored after the test")  # the demo sets its own
+    home, port = tmp_path / "demo", free_port()
+    assert demo.main(["--home", str(home), "--chain-port", str(port), "--no-serve"]) == 0
+    assert "30 residents, 12 merchants, 24 jobs, 14 payments" in capsys.readouterr().out
+
+    def counts() -> dict[str, int]:
+        with sqlite3.connect(home / "heitje.db") as db:
+            return {
+                table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("residents", "merchants", "jobs", "payments", "rewards")
+            }
+
+    first = counts()
+    assert first == {"residents": 30, "merchants": 12, "jobs": 24, "payments": 14, "rewards": 14}
+    with sqlite3.connect(home / "heitje.db") as db:
+        states = dict(db.execute("SELECT status, count(*) FROM claims GROUP BY status"))
+        paid = db.execute("SELECT count(*) FROM rewards WHERE status = 'paid'").fetchone()[0]
+    assert states == {"approved": 14, "rejected": 2, "done": 4, "claimed": 3}
+    assert paid == 14
+    deployment = read_deployment(home / "deployment.json")
+    assert deployment is not None
+
+    assert demo.main(["--home", str(home), "--chain-port", str(port), "--no-serve"]) == 0
+    assert "Seeding" not in capsys.readouterr().out
+    assert counts() == first
+    assert not (home / "chain" / "anvil.pid").exists()  # the chain was stopped again
+    # The chain kept its state across the restart: the token is still there.
+    from heitje_chain.node import EmbeddedChain
+
+    chain = EmbeddedChain(home / "chain", port=port)
+    chain.start()
+    try:
+        assert Rpc(chain.url).code_at(deployment.address)
+    finally:
+        chain.stop()
