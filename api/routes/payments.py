@@ -11,13 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from api.chain import ChainAccess
 from api.db import Database
 from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Merchant, Payment, Resident, User
 from api.schemas import Money, Page, PaymentCreate, PaymentPublic
+from heitje_chain.client import text_of
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -60,6 +63,8 @@ def pay(
         if existing is not None:
             merchant_of = session.get(Merchant, existing.merchant_id)
             assert merchant_of is not None
+            if existing.status == "sending":  # the first request did not hear back: look
+                reconcile(session, chain, existing, resident, merchant_of)
             return payment_out(existing, resident, merchant_of)
         if merchant is None or merchant.status != "approved":
             raise ApiError(
@@ -100,6 +105,43 @@ def pay(
     if status == "refused":
         raise ApiError(409, "payment_refused", reason or "refused", {"payment": out.id})
     return out
+
+
+def reconcile(
+    session: Session, chain: ChainAccess, payment: Payment, resident: Resident, merchant: Merchant
+) -> None:
+    """Settle a payment left `sending` (the service died, or the chain did not answer, after
+    the transaction was sent): the chain's Payment events from this resident to this merchant
+    say whether it was paid; if none matches and nothing of the resident's is still in flight,
+    it never arrived and nothing was paid."""
+    client = chain.client
+    ledger = client.ledger()
+
+    def topic(address: str) -> str:
+        return "0x" + "0" * 24 + address[2:].lower()
+
+    taken = set(session.scalars(select(Payment.tx_hash).where(Payment.tx_hash.is_not(None))))
+    logs = ledger.logs(
+        ledger.from_block,
+        ledger.head(),
+        [client.events.topics["Payment"], topic(resident.address), topic(merchant.address)],
+    )
+    for raw in logs:
+        event = client.events.decode(raw)
+        if (
+            event is not None
+            and event.tx_hash not in taken
+            and int(event.args["amount"]) == payment.cents
+            and text_of(event.args["receipt"]) == payment.receipt
+        ):
+            payment.status, payment.tx_hash, payment.reason = "paid", event.tx_hash, None
+            return
+    count = client.rpc.batch(
+        [("eth_getTransactionCount", [resident.address, tag]) for tag in ("latest", "pending")]
+    )
+    if count[0] == count[1]:
+        payment.status = "failed"
+        payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
 
 
 @router.get("", response_model=Page[PaymentPublic])

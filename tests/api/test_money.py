@@ -137,3 +137,32 @@ def test_merchant_roles_and_bad_iban(service: Service) -> None:
     assert removed["status"] == "removed" and not s.client.is_merchant(shop["address"])
     listed = s.call("GET", "/merchants", p.resident)
     assert shop["code"] not in [m["code"] for m in listed]
+
+
+def test_a_payment_left_sending_is_settled_from_the_chain(service: Service) -> None:
+    """The service died after sending a payment and before noting it (or the chain did not
+    answer): the app's retry with the same request id finds out from the chain."""
+    from api.models import Payment
+
+    s = service
+    p = setup_people(s)
+    earn(s, p, "10")
+    shop, _ = open_shop(s, p)
+    db, chain = s.app.state.db, s.app.state.chain
+    address = s.call("GET", "/residents/me", p.resident)["resident"]["address"]
+    sent = s.client.pay(chain.wallet(address), shop["address"], 3_00, "KASSA-9")
+    with db.session() as session:
+        for cents, receipt, request in (
+            (3_00, "KASSA-9", "req-crash-1"),
+            (2_00, "KASSA-10", "req-crash-2"),
+        ):
+            session.add(Payment(resident_id=p.resident_id, merchant_id=shop["id"], cents=cents,
+                                receipt=receipt, request_id=request, status="sending"))  # fmt: skip
+    base = {"merchant_code": shop["code"]}
+    arrived = s.call("POST", "/payments", p.resident, 201, json=base | {
+        "amount": "3", "receipt": "KASSA-9", "request_id": "req-crash-1"})  # fmt: skip
+    assert arrived["status"] == "paid" and arrived["tx_hash"] == sent.tx_hash
+    lost = s.call("POST", "/payments", p.resident, 201, json=base | {
+        "amount": "2", "receipt": "KASSA-10", "request_id": "req-crash-2"})  # fmt: skip
+    assert lost["status"] == "failed" and "nothing was paid" in lost["reason"]
+    assert s.client.balance(shop["address"]) == 3_00  # paid once, the lost one not at all
