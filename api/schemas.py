@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from heitje_chain.amounts import cents_to_decimal, parse_eur
@@ -36,6 +37,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+#: A record's number in a path or body: 1 up to the largest database integer.
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 class Money(BaseModel):
@@ -93,7 +98,7 @@ class StaffCreate(Strict):
     username: Short
     password: Password
     role: Annotated[str, StringConstraints(pattern="^(admin|issuer|inspector|treasurer|auditor)$")]
-    issuer_id: int | None = None
+    issuer_id: RefId | None = None
 
 
 class UserPublic(BaseModel):
@@ -157,7 +162,7 @@ class JobCreate(Strict):
     reward: Euros
     deadline: date
     places: int = Field(1, ge=1, le=1000)
-    issuer_id: int | None = Field(None, description="admins choose; issuers post their own")
+    issuer_id: RefId | None = Field(None, description="admins choose; issuers post their own")
 
 
 class JobPublic(BaseModel):

@@ -94,5 +94,5 @@ def signer_of(text: str, signature: str) -> str | None:
     """The address that signed `text` (EIP-191), or None for a malformed signature."""
     try:
         return str(Account.recover_message(encode_defunct(text=text), signature=signature))
-    except (ValueError, TypeError):
+    except Exception:  # any malformed signature (eth_keys raises its own BadSignature)
         return None

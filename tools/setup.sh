@@ -5,6 +5,8 @@
 #   - .venv/solcx/      the solc wrapper, named the way py-solc-x finds an installed compiler,
 #                       announced to py-solc-x through SOLCX_BINARY_PATH (a .pth file in the venv)
 #   - .venv/bin/anvil   the native anvil binary from npm, so brownie finds it on the venv's PATH
+#   - .venv-fuzz/       schemathesis, which fuzzes the API from outside (a venv of its own: it
+#                       needs a newer hypothesis than brownie's exact pin allows)
 # Nothing is written to your home directory here; brownie itself keeps ~/.brownie.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,18 @@ if [ "$(cat "$venv/.heitje-requirements" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want" > "$venv/.heitje-requirements"
+fi
+
+fuzz=$root/.venv-fuzz
+if [ ! -x "$fuzz/bin/python" ]; then
+  say "creating $fuzz"
+  "$python" -m venv "$fuzz"
+fi
+want_fuzz=$(hash_of requirements-fuzz.txt)
+if [ "$(cat "$fuzz/.heitje-requirements" 2>/dev/null)" != "$want_fuzz" ]; then
+  say "installing schemathesis (pinned in requirements-fuzz.txt)"
+  "$fuzz/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-fuzz.txt
+  echo "$want_fuzz" > "$fuzz/.heitje-requirements"
 fi
 
 # --- npm ----------------------------------------------------------------------------------

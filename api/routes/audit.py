@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from api.deps import SessionDep, require
 from api.export import Format, csv_response
 from api.models import AuditEntry, User
-from api.schemas import AuditPublic, Page
+from api.schemas import AuditPublic, Offset, Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[User, Depends(require("admin", "auditor"))]
@@ -21,7 +21,7 @@ def audit_log(
     _: Reader,
     session: SessionDep,
     action: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Format = "json",
 ) -> Page[AuditPublic] | Response:

@@ -50,7 +50,7 @@ def wallet_login(body: WalletLogin, session: SessionDep, settings: SettingsDep) 
         .where(Challenge.wallet == body.wallet, Challenge.used.is_(False))
         .order_by(Challenge.id.desc())
     ).first()
-    if pending is None or pending.expires_at.replace(tzinfo=now().tzinfo) < now():
+    if pending is None or pending.expires_at < now():
         raise ApiError(401, "no_challenge", "ask for a new challenge first (POST /auth/challenge)")
     signer = signer_of(challenge_text(body.wallet, pending.nonce), body.signature)
     if signer != body.wallet:

@@ -15,7 +15,17 @@ from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Claim, Issuer, Job, Resident, Reward, User, now
-from api.schemas import ClaimDone, ClaimPublic, Decision, JobCreate, JobPublic, Money, Page
+from api.schemas import (
+    ClaimDone,
+    ClaimPublic,
+    Decision,
+    Id,
+    JobCreate,
+    JobPublic,
+    Money,
+    Offset,
+    Page,
+)
 
 router = APIRouter(tags=["jobs"])
 Poster = Annotated[User, Depends(require("issuer", "admin"))]
@@ -116,7 +126,7 @@ def list_jobs(
     _: UserDep,
     neighbourhood: str | None = None,
     status: Annotated[str, Query(pattern="^(open|closed|cancelled|all)$")] = "open",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Format = "json",
 ) -> Page[JobPublic] | Response:
@@ -135,7 +145,7 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
-def get_job(job_id: int, session: SessionDep, _: UserDep) -> JobPublic:
+def get_job(job_id: Id, session: SessionDep, _: UserDep) -> JobPublic:
     job = session.get(Job, job_id)
     if job is None:
         raise ApiError(404, "no_job", f"there is no job {job_id}")
@@ -143,7 +153,7 @@ def get_job(job_id: int, session: SessionDep, _: UserDep) -> JobPublic:
 
 
 @router.post("/jobs/{job_id}/claim", response_model=ClaimPublic, status_code=201)
-def claim_job(job_id: int, user: ResidentUser, session: SessionDep, chain: ChainDep) -> ClaimPublic:
+def claim_job(job_id: Id, user: ResidentUser, session: SessionDep, chain: ChainDep) -> ClaimPublic:
     """Claim a place on an open job. Refused when no place is left, the deadline has passed,
     or the reward would take the resident over this year's cap (counting rewards not yet
     paid and jobs already claimed)."""
@@ -203,7 +213,7 @@ def _own_claim(session: Session, claim_id: int, user: User) -> Claim:
 
 @router.post("/claims/{claim_id}/done", response_model=ClaimPublic)
 def mark_done(
-    claim_id: int, body: ClaimDone, user: ResidentUser, session: SessionDep
+    claim_id: Id, body: ClaimDone, user: ResidentUser, session: SessionDep
 ) -> ClaimPublic:
     """Tell the inspector the job is done, with a note."""
     expire_claims(session)
@@ -227,7 +237,7 @@ def list_claims(
     status: Annotated[
         str | None, Query(pattern="^(claimed|done|approved|rejected|expired)$")
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Format = "json",
 ) -> Page[ClaimPublic] | Response:
@@ -267,7 +277,7 @@ def _decide(session: Session, claim_id: int, user: User, status: str, reason: st
 
 
 @router.post("/claims/{claim_id}/approve", response_model=ClaimPublic)
-def approve(claim_id: int, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
+def approve(claim_id: Id, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
     """Approve a finished job: the reward is recorded now and paid on-chain by the worker."""
     claim = _decide(session, claim_id, user, "approved", body.reason or None)
     job = claim.job
@@ -287,7 +297,7 @@ def approve(claim_id: int, body: Decision, user: Inspector, session: SessionDep)
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimPublic)
-def reject(claim_id: int, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
+def reject(claim_id: Id, body: Decision, user: Inspector, session: SessionDep) -> ClaimPublic:
     """Reject a finished job, with the reason the resident will see."""
     if not body.reason:
         raise ApiError(422, "reason_needed", "say why the job is rejected")

@@ -14,7 +14,7 @@ from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Merchant, User
-from api.schemas import MerchantAccount, MerchantApply, MerchantPublic, Money
+from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money
 from api.security import hash_password
 from api.sepa import SepaError, validate_iban
 
@@ -101,7 +101,7 @@ def _decide(session: Session, merchant_id: int) -> Merchant:
 
 
 @router.post("/{merchant_id}/approve", response_model=MerchantPublic)
-def approve(merchant_id: int, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+def approve(merchant_id: Id, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
     """Whitelist the merchant on-chain (with the merchant manager's key)."""
     merchant = _decide(session, merchant_id)
     if merchant.status == "approved":
@@ -115,7 +115,7 @@ def approve(merchant_id: int, admin: Admin, session: SessionDep, chain: ChainDep
 
 
 @router.post("/{merchant_id}/remove", response_model=MerchantPublic)
-def remove(merchant_id: int, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+def remove(merchant_id: Id, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
     """Take the merchant off the list: it can no longer be paid, but still redeem."""
     merchant = _decide(session, merchant_id)
     if merchant.status != "approved":

@@ -19,7 +19,7 @@ from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Merchant, Payment, Resident, User
-from api.schemas import Money, Page, PaymentCreate, PaymentPublic
+from api.schemas import Money, Offset, Page, PaymentCreate, PaymentPublic
 from heitje_chain.client import text_of
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
@@ -148,7 +148,7 @@ def reconcile(
 def list_payments(
     user: UserDep,
     request: Request,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Format = "json",
 ) -> Page[PaymentPublic] | Response:

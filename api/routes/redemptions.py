@@ -16,7 +16,7 @@ from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Merchant, User
-from api.schemas import Money, Payout, RedemptionCreate, RedemptionPublic
+from api.schemas import Id, Money, Payout, RedemptionCreate, RedemptionPublic
 from api.sepa import Debtor, SepaError, Transfer, build_pain001
 from heitje_chain.amounts import cents_to_decimal
 
@@ -137,7 +137,7 @@ def sepa_file(
 
 @router.post("/{redemption_id}/payout", response_model=RedemptionPublic)
 def confirm_payout(
-    redemption_id: int, body: Payout, user: Treasurer, session: SessionDep, chain: ChainDep
+    redemption_id: Id, body: Payout, user: Treasurer, session: SessionDep, chain: ChainDep
 ) -> RedemptionPublic:
     """Record that the bank paid redemption `redemption_id`, with the bank's reference."""
     chain.client.confirm_payout(chain.role_signer("treasurer"), redemption_id, body.bank_reference)

@@ -11,7 +11,7 @@ from api.audit import record
 from api.deps import ChainDep, SessionDep, require
 from api.errors import ApiError
 from api.models import Resident, Reward, User
-from api.schemas import Money, Recovery, ResidentAccount, ResidentPublic, ResidentRegister
+from api.schemas import Id, Money, Recovery, ResidentAccount, ResidentPublic, ResidentRegister
 from api.security import hash_password
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -72,7 +72,7 @@ def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> Resi
 
 @router.post("/{resident_id}/recover", response_model=ResidentPublic)
 def recover(
-    resident_id: int, body: Recovery, admin: Admin, session: SessionDep, chain: ChainDep
+    resident_id: Id, body: Recovery, admin: Admin, session: SessionDep, chain: ChainDep
 ) -> Resident:
     """A resident lost their wallet: move its Heitjes and this year's earnings to a new one
     (a new custodial wallet, or the resident's own `new_wallet`), with the reason logged.

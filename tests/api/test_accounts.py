@@ -33,6 +33,11 @@ def test_own_wallet_signs_in_by_signing_a_challenge(service: Service) -> None:
     assert again.status_code == 401 and again.json()["error"] == "no_challenge"
     unknown = s.http.post("/auth/challenge", json={"wallet": stranger.address})
     assert unknown.status_code == 404
+    s.http.post("/auth/challenge", json={"wallet": own.address})
+    garbage = {"wallet": own.address, "signature": "0" * 132}  # found by schemathesis: was a 500
+    assert s.http.post("/auth/wallet", json=garbage).status_code == 401
+    me = s.call("GET", "/auth/me", token)
+    assert me["role"] == "resident"
 
 
 def test_lost_wallet_is_recovered_with_its_pending_rewards(service: Service) -> None:
