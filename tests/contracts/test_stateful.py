@@ -135,8 +135,8 @@ class HeitjeMachine(RuleBasedStateMachine):
         jid = job(f"stateful-{st_job}")
         w, mn = str(who), str(minter)
         allowance = m.allowance[mn]
+        self.tick()  # first: the tick may carry the model into a new year
         earned, _ = self.cap_room(w)
-        self.tick()
         if st_amount > allowance:
             expected = err("HeitjeMintAllowanceExceeded", minter, allowance, st_amount)
         elif st_amount == 0:
