@@ -38,7 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ChainDep = Annotated[ChainAccess, Depends(get_chain)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, before the answer is
+# sent, so a client never hears "done" about something the database then refused.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_user(
