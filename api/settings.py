@@ -8,7 +8,6 @@ password must all be set, and long enough.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +82,3 @@ def load_settings(
         run_worker=env.get("HEITJE_API_WORKER", "on").lower() not in ("off", "0", "no"),
         wallet_kdf_iterations=int(iterations) if iterations else None,
     )
-
-
-def random_secret() -> str:
-    """A fresh secret for HEITJE_API_SECRET (printed by `heitje-api secret`)."""
-    return secrets.token_urlsafe(48)
