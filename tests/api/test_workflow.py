@@ -146,3 +146,24 @@ def test_bad_input_is_refused_with_a_clear_message(service: Service) -> None:
     assert s.http.post("/claims/999/done", headers=p.resident, json={}).status_code == 404
     wrong = s.http.post("/auth/login", json={"username": "admin", "password": "nope"})
     assert wrong.status_code == 401 and wrong.json()["error"] == "wrong_login"
+
+
+def test_a_claim_not_done_by_the_deadline_expires_and_frees_its_place(service: Service) -> None:
+    from sqlalchemy import update
+
+    from api.models import Job
+
+    s = service
+    p = setup_people(s)
+    job = post_job(s, p)
+    claim = s.call("POST", f"/jobs/{job['id']}/claim", p.resident, 201)
+    assert s.call("GET", f"/jobs/{job['id']}", p.resident)["places_left"] == 0
+    with s.app.state.db.session() as session:  # the deadline passes
+        session.execute(
+            update(Job).where(Job.id == job["id"]).values(deadline=date.today() - timedelta(days=1))
+        )
+    mine = s.call("GET", "/claims", p.resident)["items"]
+    assert [(c["id"], c["status"]) for c in mine] == [(claim["id"], "expired")]
+    assert s.call("GET", f"/jobs/{job['id']}", p.resident)["places_left"] == 1
+    late = s.http.post(f"/claims/{claim['id']}/done", headers=p.resident, json={"note": "late"})
+    assert late.status_code == 409 and late.json()["error"] == "not_claimed"
