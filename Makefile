@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # brownie keeps ~/.brownie; no .env is read.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards compile artifact clean
+.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards bench-api compile artifact clean
 
 setup:
 	@bash tools/setup.sh
@@ -41,6 +41,10 @@ slither: setup
 
 gas: setup
 	brownie run scripts/gas_benchmark.py --network anvil
+
+# The service under load: N payments and N approvals over HTTP, next to heitje_chain directly.
+bench-api: setup
+	python benchmarks/api_load.py
 
 # Rewarding 1,000 and 10,000 jobs: naive vs pipelined vs batched (issue 3's targets).
 bench-rewards: setup

@@ -1,0 +1,210 @@
+"""Load on the service: N residents paying merchants at once, and N approvals at once, over
+HTTP to the API running in a second process; next to the same payments and rewards made
+directly through heitje_chain, to show what the API layer costs.
+
+    python benchmarks/api_load.py            (N = 100; `make bench-api`)
+    python benchmarks/api_load.py -n 300 --clients 16
+
+Prints requests/second and p50/p99 latency per operation. Everything runs on this machine:
+the embedded chain (anvil), the API (uvicorn, one process, SQLite) and the load (threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.demo import PASSWORD, ensure_deployed
+from heitje_chain.client import RewardRow
+from heitje_chain.config import load_config
+from heitje_chain.connect import connect
+from heitje_chain.keys import KeyStore, LocalSigner
+from heitje_chain.node import EmbeddedChain
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def timed(calls: list[Callable[[], None]], clients: int) -> tuple[float, list[float]]:
+    """Run the calls on `clients` threads; total seconds and each call's latency."""
+    latencies: list[float] = []
+
+    def one(call: Callable[[], None]) -> None:
+        start = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, calls))
+    return time.perf_counter() - start, latencies
+
+
+def row(name: str, n: int, seconds: float, latencies: list[float]) -> str:
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return (
+        f"| {name} | {n} | {seconds:.2f} | {n / seconds:,.1f} | "
+        f"{q[49] * 1000:,.0f} | {q[98] * 1000:,.0f} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=100, help="payments and approvals (N)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    args = parser.parse_args()
+    n = args.n
+    with tempfile.TemporaryDirectory(prefix="heitje-load-") as tmp:
+        home = Path(tmp)
+        chain = EmbeddedChain(home / "chain", port=free_port())
+        chain.start()
+        api_port = free_port()
+        env = {
+            **os.environ,
+            "HEITJE_HOME": str(home),
+            "HEITJE_RPC_URL": chain.url,
+            "HEITJE_PASSWORD": PASSWORD,
+            "HEITJE_API_DATABASE_URL": f"sqlite:///{home / 'api.db'}",
+            "HEITJE_API_WALLET_KDF_ITERATIONS": "100000",
+        }
+        os.environ.update({k: env[k] for k in ("HEITJE_HOME", "HEITJE_RPC_URL", "HEITJE_PASSWORD")})
+        ensure_deployed(home, chain.url)
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "api", "--port", str(api_port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{api_port}"
+        try:
+            http = httpx.Client(base_url=base, timeout=60)
+            for _ in range(200):
+                try:
+                    http.get("/openapi.json")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+
+            def login(user: str, password: str = PASSWORD) -> dict[str, str]:
+                answer = http.post("/auth/login", json={"username": user, "password": password})
+                answer.raise_for_status()
+                return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+            admin = login("admin", "development-admin")
+            office_body = {"name": "Job office", "key_name": "job-office"}
+            issuer = http.post("/issuers", headers=admin, json=office_body).json()
+            for user, role in (("jo", "issuer"), ("insp", "inspector")):
+                body = {"username": user, "password": PASSWORD, "role": role}
+                if role == "issuer":
+                    body["issuer_id"] = issuer["id"]
+                http.post("/staff", headers=admin, json=body).raise_for_status()
+            shop_body = {"name": "Bakkerij", "neighbourhood": "Palemig",
+                         "iban": "NL91ABNA0417164300", "password": PASSWORD}  # fmt: skip
+            shop = http.post("/merchants", json=shop_body).json()
+            http.post(f"/merchants/{shop['id']}/approve", headers=admin).raise_for_status()
+            print(f"... registering {n} residents", file=sys.stderr, flush=True)
+            residents = []
+            for i in range(n):
+                body = {"pseudonym": f"L-{i:05d}", "neighbourhood": "Palemig", "password": PASSWORD}
+                address = http.post("/residents", json=body).json()["address"]
+                residents.append((login(body["pseudonym"]), address))
+            # Balances to spend, straight on-chain (not what is measured).
+            client = connect(load_config(environ=env))
+            office = KeyStore(home / "keystores").load("job-office", PASSWORD)
+            client.reward_jobs(
+                office, [RewardRow(f"seed-{i}", a, 50_00) for i, (_, a) in enumerate(residents)]
+            )
+            issuer_token, inspector = login("jo"), login("insp")
+            claims = []
+            print(f"... {n} jobs claimed and done", file=sys.stderr, flush=True)
+            for i, (token, _) in enumerate(residents):
+                job_body = {"title": f"Job {i}", "description": "load", "reward": "1",
+                            "neighbourhood": "Palemig",
+                            "deadline": str(date.today() + timedelta(days=3))}  # fmt: skip
+                job = http.post("/jobs", headers=issuer_token, json=job_body).json()
+                claim = http.post(f"/jobs/{job['id']}/claim", headers=token).json()
+                http.post(f"/claims/{claim['id']}/done", headers=token, json={}).raise_for_status()
+                claims.append(claim["id"])
+
+            def api_pay(i: int) -> Callable[[], None]:
+                token = residents[i][0]
+                body = {"merchant_code": shop["code"], "amount": "1.25", "receipt": f"L-{i}",
+                        "request_id": f"load-pay-{i:06d}"}  # fmt: skip
+                return lambda: http.post("/payments", headers=token, json=body).raise_for_status()
+
+            def api_approve(claim_id: int) -> Callable[[], None]:
+                return lambda: http.post(
+                    f"/claims/{claim_id}/approve", headers=inspector, json={}
+                ).raise_for_status()
+
+            print("... measuring", file=sys.stderr, flush=True)
+            results = [
+                ("API: pay a merchant", n, *timed([api_pay(i) for i in range(n)], args.clients)),
+                ("API: approve a job", n, *timed([api_approve(c) for c in claims], args.clients)),
+            ]
+            # The same through heitje_chain directly: fresh residents with balances.
+            direct = [LocalSigner.create() for _ in range(n)]
+            client.reward_jobs(
+                office, [RewardRow(f"direct-{i}", s.address, 50_00) for i, s in enumerate(direct)]
+            )
+
+            def lib_pay(i: int) -> Callable[[], None]:
+                return lambda: client.pay(direct[i], shop["address"], 1_25, f"D-{i}") and None
+
+            results.append(
+                ("heitje_chain: pay", n, *timed([lib_pay(i) for i in range(n)], args.clients))
+            )
+
+            def lib_reward(i: int) -> Callable[[], None]:
+                return lambda: (
+                    client.reward_job(office, f"direct-job-{i}", direct[i].address, 1_00) and None
+                )
+
+            results.append(
+                (
+                    "heitje_chain: reward one job",
+                    n,
+                    *timed([lib_reward(i) for i in range(n)], args.clients),
+                )
+            )
+            start = time.perf_counter()  # the API's rewards: the worker pays the approvals
+            while time.perf_counter() - start < 300:
+                page = http.get("/claims?status=approved&limit=1000", headers=inspector).json()
+                if sum(c["payment"] == "paid" for c in page["items"]) >= n:
+                    break
+                time.sleep(0.2)
+            worker_seconds = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(30)
+            chain.stop()
+    print()
+    print(f"N = {n}, {args.clients} concurrent clients; latencies in milliseconds")
+    print()
+    print("| operation | N | seconds | per second | p50 | p99 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, count, seconds, latencies in results:
+        print(row(name, count, seconds, latencies))
+    print()
+    print(f"The worker paid the {n} approved rewards on-chain within {worker_seconds:.1f} s "
+          "after the last approval.")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
