@@ -51,4 +51,4 @@ bench-rewards: setup
 	python benchmarks/rewards.py
 
 clean:
-	rm -rf build reports crytic-export .hypothesis
+	rm -rf build reports crytic-export .hypothesis .schemathesis
