@@ -178,6 +178,7 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, refused
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     reason: Mapped[str | None] = mapped_column(Text)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 

@@ -240,12 +240,17 @@ class PaymentCreate(Strict):
     ] = Field(description="a unique id the app makes per payment: sending it again is safe")
 
 
+class RefundCreate(Strict):
+    amount: Euros | None = Field(None, description="part of the payment; default: all of it")
+
+
 class PaymentPublic(BaseModel):
     id: int
     resident: str
     merchant: str
     merchant_code: str
     amount: Money
+    refunded: Money
     receipt: str
     status: str
     reason: str | None

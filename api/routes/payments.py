@@ -19,12 +19,13 @@ from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, csv_response
 from api.models import Merchant, Payment, Resident, User
-from api.schemas import Money, Offset, Page, PaymentCreate, PaymentPublic
+from api.schemas import Id, Money, Offset, Page, PaymentCreate, PaymentPublic, RefundCreate
 from heitje_chain.client import text_of
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
+MerchantUser = Annotated[User, Depends(require("merchant"))]
 
 
 def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> PaymentPublic:
@@ -34,6 +35,7 @@ def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> Pay
         merchant=merchant.name,
         merchant_code=merchant.code,
         amount=Money.of(payment.cents),
+        refunded=Money.of(payment.refunded_cents),
         receipt=payment.receipt,
         status=payment.status,
         reason=payment.reason,
@@ -169,3 +171,32 @@ def list_payments(
     if format == "csv":
         return csv_response(items, "payments")
     return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.post("/{payment_id}/refund", response_model=PaymentPublic)
+def refund(
+    payment_id: Id, body: RefundCreate, user: MerchantUser, request: Request, chain: ChainDep
+) -> PaymentPublic:
+    """A merchant gives (part of) a payment back to the resident who made it."""
+    db: Database = request.app.state.db
+    with db.session() as session:
+        payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+        if payment is None or payment.merchant_id != user.merchant_id:
+            raise ApiError(404, "no_payment", f"your shop received no payment {payment_id}")
+        merchant = session.get(Merchant, payment.merchant_id)
+        resident = session.get(Resident, payment.resident_id)
+        assert merchant is not None and resident is not None
+        if payment.status != "paid":
+            raise ApiError(409, "not_paid", f"this payment is {payment.status}, not paid")
+        left = payment.cents - payment.refunded_cents
+        cents = left if body.amount is None else int(body.amount)
+        if not 0 < cents <= left:
+            raise ApiError(
+                422, "too_much", f"at most {Money.of(left).eur} of this payment can be refunded"
+            )
+        if not merchant.custodial:
+            raise ApiError(409, "own_wallet", "refund from your own wallet app")
+        reference = f"refund {payment.receipt}"[:32]
+        chain.client.refund(chain.wallet(merchant.address), resident.address, cents, reference)
+        payment.refunded_cents += cents
+        return payment_out(payment, resident, merchant)

@@ -166,3 +166,26 @@ def test_a_payment_left_sending_is_settled_from_the_chain(service: Service) -> N
         "amount": "2", "receipt": "KASSA-10", "request_id": "req-crash-2"})  # fmt: skip
     assert lost["status"] == "failed" and "nothing was paid" in lost["reason"]
     assert s.client.balance(shop["address"]) == 3_00  # paid once, the lost one not at all
+
+
+def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    earn(s, p, "20")
+    shop, merchant = open_shop(s, p)
+    body = {"merchant_code": shop["code"], "amount": "12.40", "receipt": "BAK-7",
+            "request_id": "app-refund-0001"}  # fmt: skip
+    paid = s.call("POST", "/payments", p.resident, 201, json=body)
+    part = s.call("POST", f"/payments/{paid['id']}/refund", merchant, json={"amount": "2.40"})
+    assert part["refunded"]["cents"] == 2_40
+    rest = s.call("POST", f"/payments/{paid['id']}/refund", merchant, json={})
+    assert rest["refunded"]["cents"] == 12_40
+    more = s.http.post(f"/payments/{paid['id']}/refund", headers=merchant, json={"amount": "1"})
+    assert more.status_code == 422 and more.json()["error"] == "too_much"
+    assert s.call("GET", "/residents/me", p.resident)["balance"]["cents"] == 20_00
+    assert s.client.balance(shop["address"]) == 0
+    assert (
+        s.http.post(f"/payments/{paid['id']}/refund", headers=p.resident, json={}).status_code
+        == 403
+    )
+    assert s.http.post("/payments/999/refund", headers=merchant, json={}).status_code == 404
