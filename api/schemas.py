@@ -294,3 +294,12 @@ class AuditPublic(BaseModel):
     action: str
     subject: str
     details: dict[str, object]
+
+
+class HistoryItem(BaseModel):
+    at: datetime
+    kind: str = Field(description="reward, payment or refund")
+    description: str
+    amount: Money = Field(description="into the wallet (positive) or out of it (negative)")
+    status: str
+    tx_hash: str | None

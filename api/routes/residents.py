@@ -10,8 +10,16 @@ from sqlalchemy import select
 from api.audit import record
 from api.deps import ChainDep, SessionDep, require
 from api.errors import ApiError
-from api.models import Resident, Reward, User
-from api.schemas import Id, Money, Recovery, ResidentAccount, ResidentPublic, ResidentRegister
+from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
+from api.schemas import (
+    HistoryItem,
+    Id,
+    Money,
+    Recovery,
+    ResidentAccount,
+    ResidentPublic,
+    ResidentRegister,
+)
 from api.security import hash_password
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -68,6 +76,58 @@ def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> Resi
         room_under_cap=Money.of(max(0, client.yearly_cap() - earned)),
         year=year,
     )
+
+
+@router.get("/me/history", response_model=list[HistoryItem])
+def my_history(user: ResidentUser, session: SessionDep) -> list[HistoryItem]:
+    """Everything that moved Heitjes in or out of this resident's wallet, newest first:
+    rewards for approved jobs, payments at merchants and their refunds."""
+    items: list[HistoryItem] = []
+    rewards = session.execute(
+        select(Claim, Job, Reward)
+        .join(Job, Claim.job_id == Job.id)
+        .join(Reward, Reward.claim_id == Claim.id)
+        .where(Claim.resident_id == user.resident_id)
+    )
+    for claim, job, reward in rewards:
+        items.append(
+            HistoryItem(
+                at=reward.paid_at or claim.decided_at or claim.claimed_at,
+                kind="reward",
+                description=f"job: {job.title}",
+                amount=Money.of(reward.cents),
+                status=reward.status,
+                tx_hash=reward.tx_hash,
+            )
+        )
+    payments = session.execute(
+        select(Payment, Merchant)
+        .join(Merchant, Payment.merchant_id == Merchant.id)
+        .where(Payment.resident_id == user.resident_id)
+    )
+    for payment, merchant in payments:
+        items.append(
+            HistoryItem(
+                at=payment.created_at,
+                kind="payment",
+                description=f"{merchant.name}, receipt {payment.receipt}",
+                amount=Money.of(-payment.cents),
+                status=payment.status,
+                tx_hash=payment.tx_hash,
+            )
+        )
+        if payment.refunded_cents:
+            items.append(
+                HistoryItem(
+                    at=payment.created_at,
+                    kind="refund",
+                    description=f"{merchant.name} refunded receipt {payment.receipt}",
+                    amount=Money.of(payment.refunded_cents),
+                    status="paid",
+                    tx_hash=None,
+                )
+            )
+    return sorted(items, key=lambda item: item.at, reverse=True)
 
 
 @router.post("/{resident_id}/recover", response_model=ResidentPublic)

@@ -189,3 +189,7 @@ def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> N
         == 403
     )
     assert s.http.post("/payments/999/refund", headers=merchant, json={}).status_code == 404
+    history = s.call("GET", "/residents/me/history", p.resident)
+    assert sorted(h["kind"] for h in history) == ["payment", "refund", "reward"]
+    assert sum(h["amount"]["cents"] for h in history) == 20_00  # adds up to the balance
+    assert s.http.get("/residents/me/history", headers=merchant).status_code == 403
