@@ -177,7 +177,11 @@ def list_payments(
 def refund(
     payment_id: Id, body: RefundCreate, user: MerchantUser, request: Request, chain: ChainDep
 ) -> PaymentPublic:
-    """A merchant gives (part of) a payment back to the resident who made it."""
+    """A merchant gives (part of) a payment back to the resident who made it.
+
+    The refund is counted first (committed), then sent: a crash in between can leave a
+    refund counted and not sent, never sent twice or beyond the payment. A refund the chain
+    refuses is taken off the count again."""
     db: Database = request.app.state.db
     with db.session() as session:
         payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
@@ -196,7 +200,17 @@ def refund(
             )
         if not merchant.custodial:
             raise ApiError(409, "own_wallet", "refund from your own wallet app")
-        reference = f"refund {payment.receipt}"[:32]
-        chain.client.refund(chain.wallet(merchant.address), resident.address, cents, reference)
         payment.refunded_cents += cents
-        return payment_out(payment, resident, merchant)
+        shop, to, receipt = merchant.address, resident.address, payment.receipt
+    try:
+        chain.client.refund(chain.wallet(shop), to, cents, f"refund {receipt}"[:32])
+    except (Refused, ChainUnavailable):  # nothing was sent: take it off the count
+        with db.session() as session:
+            undo = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+            assert undo is not None
+            undo.refunded_cents -= cents
+        raise
+    with db.session() as session:
+        done = session.get(Payment, payment_id)
+        assert done is not None
+        return payment_out(done, resident, merchant)

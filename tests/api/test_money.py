@@ -193,3 +193,20 @@ def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> N
     assert sorted(h["kind"] for h in history) == ["payment", "refund", "reward"]
     assert sum(h["amount"]["cents"] for h in history) == 20_00  # adds up to the balance
     assert s.http.get("/residents/me/history", headers=merchant).status_code == 403
+
+
+def test_a_refund_the_chain_refuses_is_not_counted(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    earn(s, p, "10")
+    shop, merchant = open_shop(s, p)
+    body = {"merchant_code": shop["code"], "amount": "6", "receipt": "BAK-8",
+            "request_id": "app-refund-0002"}  # fmt: skip
+    paid = s.call("POST", "/payments", p.resident, 201, json=body)
+    s.call("POST", "/redemptions", merchant, 201, json={"amount": "5"})  # only EUR 1 left
+    refused = s.http.post(f"/payments/{paid['id']}/refund", headers=merchant, json={})
+    assert refused.status_code == 409 and refused.json()["error"] == "ERC20InsufficientBalance"
+    listed = s.call("GET", "/payments", merchant)["items"][0]
+    assert listed["refunded"]["cents"] == 0  # taken off the count again
+    ok = s.call("POST", f"/payments/{paid['id']}/refund", merchant, json={"amount": "1"})
+    assert ok["refunded"]["cents"] == 1_00
