@@ -10,6 +10,7 @@ as already paid and the row is marked paid.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
 from datetime import timedelta
@@ -80,6 +81,11 @@ class RewardWorker:
             log.warning("rewards of %s not sent (%s); trying again later", key, exc)
             self._postpone([rid for rid, *_ in rows], str(exc))
             return 0
+        if os.environ.get("HEITJE_API_FAULT") == "exit-after-mint":
+            # Fault injection for the crash tests: die after the chain took the rewards and
+            # before the database notes them (never set in normal operation).
+            log.error("HEITJE_API_FAULT=exit-after-mint: exiting now")
+            os._exit(70)
         settled = 0
         with self.db.session() as session:
             for (rid, *_), result in zip(rows, results, strict=True):
