@@ -57,8 +57,6 @@ ROLE_IDS: dict[str, bytes] = {
 
 #: Gas when estimating is not possible or wanted (pipelined sends): measured maxima + margin.
 GAS_REWARD = 150_000
-GAS_REWARD_PER_JOB = 90_000
-GAS_BATCH_BASE = 60_000
 #: Jobs per `rewardJobs` transaction: about 7.5 M gas at 75 k gas a job, a quarter of a
 #: 30 M block, so a batch fits every block even on a busy chain.
 DEFAULT_BATCH = 100
@@ -731,9 +729,7 @@ def _refused(row: RewardRow, jid: bytes, exc: BaseException) -> RewardResult:
 
 __all__ = [
     "DEFAULT_BATCH",
-    "GAS_BATCH_BASE",
     "GAS_REWARD",
-    "GAS_REWARD_PER_JOB",
     "MAX_CENTS",
     "ROLES",
     "HeitjeClient",

@@ -35,8 +35,6 @@ _FAST_FIELDS = {
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-#: anvil's default dev mnemonic (public knowledge: for the embedded chain only)
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -95,9 +93,6 @@ class LocalSigner:
             raw_transaction=HexBytes(raw), hash=HexBytes(keccak(raw)), r=r, s=s, v=v
         )
 
-    def sign_message_hash(self, message: Any) -> Any:
-        return self._account.sign_message(message)
-
     def __repr__(self) -> str:
         label = f"{self.name} " if self.name else ""
         return f"<LocalSigner {label}{self.address}>"
@@ -107,9 +102,10 @@ class LocalSigner:
         return cls(Account.create(), name)
 
     @classmethod
-    def dev(cls, index: int, name: str = "") -> LocalSigner:
-        """anvil's dev account `index` (its key is public: for the embedded chain only)."""
-        account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    def from_mnemonic(cls, mnemonic: str, index: int = 0, name: str = "") -> LocalSigner:
+        """Account `index` of a BIP-39 mnemonic (BIP-44 path m/44'/60'/0'/0/index). The
+        mnemonic comes from the caller (the environment, a prompt); none is kept here."""
+        account = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}")
         return cls(account, name)
 
 

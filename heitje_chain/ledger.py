@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +83,7 @@ class LedgerReader:
         return max(0, self.rpc.block_number() - self.confirmations)
 
     def logs(
-        self, start: int, end: int, topics: list[str | list[str]] | None = None
+        self, start: int, end: int, topics: Sequence[str | list[str]] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Raw logs of the contract in blocks `start`..`end`, in order, fetched in chunks."""
         block = start
@@ -95,7 +95,7 @@ class LedgerReader:
                 "toBlock": hex(last),
             }
             if topics:
-                query["topics"] = topics
+                query["topics"] = list(topics)
             try:
                 self.requests += 1
                 found = self.rpc.call("eth_getLogs", [query]) or []

@@ -168,7 +168,7 @@ def main() -> None:
         "noor": "Noor (Zeswegen)",
         "fatima_new": "Fatima's new wallet",
     }
-    signers = {key: dev_signer(len(labels) + i, key) for i, key in enumerate(people)}
+    signers = {key: dev_signer(key) for key in people}
     for key, label in people.items():
         s.name(signers[key], label)
     bakery, bike_shop, greengrocer = signers["bakery"], signers["bike_shop"], signers["greengrocer"]

@@ -8,9 +8,9 @@ sent over brownie's active network (`Rpc(web3.provider.endpoint_uri)`). The cont
 is the one brownie compiled from `contracts/`.
 
 On the embedded chain (a development network: brownie launches or attaches to anvil) the roles
-go to anvil's dev accounts 0..6 (`LocalSigner.dev(i)`, the same addresses as brownie's
-`accounts[i]`). On a live network every role comes from one of brownie's encrypted keystores
-(`brownie accounts new <name>`), named by an environment variable:
+go to fresh keys made for this run and kept in memory only (gas is free there, so they need no
+ETH; no key is stored in the repository). On a live network every role comes from one of
+brownie's encrypted keystores (`brownie accounts new <name>`), named by an environment variable:
 
     HEITJE_ADMIN_ACCOUNT             default admin (the municipality)
     HEITJE_JOB_OFFICE_ACCOUNT        minter: the municipality's job office
@@ -106,21 +106,14 @@ def connect_rpc() -> Rpc:
     return Rpc(web3.provider.endpoint_uri)
 
 
-def dev_signer(index: int, name: str = "") -> LocalSigner:
-    """anvil's dev account `index`; checked against brownie's `accounts[index]` when brownie
-    has that account (a chain started with another mnemonic is refused, not misused)."""
-    signer = LocalSigner.dev(index, name)
-    if index < len(accounts) and accounts[index].address != signer.address:
-        raise MissingRoleAccountError(
-            f"the local chain's account {index} is {accounts[index].address}, not anvil's dev "
-            f"account {signer.address}: start the chain with anvil's default mnemonic"
-        )
-    return signer
+def dev_signer(name: str = "") -> LocalSigner:
+    """A fresh key for the embedded chain, kept in memory for this run only."""
+    return LocalSigner.create(name)
 
 
 def local_roles() -> HeitjeRoles:
-    """The roles on the embedded chain: anvil's dev accounts 0..6."""
-    return HeitjeRoles(*(dev_signer(i, role) for i, role in enumerate(ROLE_INFO)))
+    """The roles on the embedded chain: a fresh key per role, for this run."""
+    return HeitjeRoles(*(dev_signer(role) for role in ROLE_INFO))
 
 
 def keystore_roles(environ: dict[str, str] | None = None) -> HeitjeRoles:

@@ -73,11 +73,11 @@ def job(label: str) -> bytes:
 class Bench:
     def __init__(self) -> None:
         # Deployed through heitje_chain; measured with brownie's contract object and accounts
-        # (the dev accounts that hold the roles are brownie's unlocked accounts too).
+        # (the role keys are fresh; anvil impersonates them for brownie: accounts.at(force=True)).
         self.token, roles = deploy_heitje(job_office_budget=MAX_CENTS, silent=True)
         self.plain: ProjectContract = PlainToken.deploy({"from": accounts[0]}, silent=True)
-        self.minter: Signer = accounts.at(roles.job_office.address)
-        self.merchant_manager: Signer = accounts.at(roles.merchant_manager.address)
+        self.minter: Signer = accounts.at(roles.job_office.address, force=True)
+        self.merchant_manager: Signer = accounts.at(roles.merchant_manager.address, force=True)
         self.jobs = 0
         self.fresh = 0
 

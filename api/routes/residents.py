@@ -168,8 +168,13 @@ def recover(
 
 
 def _earlier_replacement(chain: ChainDep, lost: str) -> str | None:
-    """The wallet a retired wallet was moved to, from its WalletRecovered event."""
-    for event in chain.client.ledger().events(names=["WalletRecovered"]):
-        if event.args["lost"] == lost:
+    """The wallet a retired wallet was moved to, from its WalletRecovered event (one log
+    query on the indexed `lost` topic)."""
+    client = chain.client
+    ledger = client.ledger()
+    topics = [client.events.topics["WalletRecovered"], "0x" + "0" * 24 + lost[2:].lower()]
+    for raw in ledger.logs(ledger.from_block, ledger.head(), topics):
+        event = client.events.decode(raw)
+        if event is not None:
             return str(event.args["replacement"])
     return None

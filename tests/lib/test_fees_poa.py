@@ -30,7 +30,8 @@ def paid_chain(start_chain: Callable[..., Any]) -> Rpc:
 
 def test_stuck_transaction_is_replaced_with_a_higher_fee_and_mined_once(paid_chain: Rpc) -> None:
     rpc = paid_chain
-    sender, receiver = LocalSigner.dev(0), LocalSigner.create().address
+    sender, receiver = LocalSigner.create(), LocalSigner.create().address
+    rpc.call("anvil_setBalance", [sender.address, hex(10**18)])  # this chain charges gas
     tx = Transactor(rpc, rpc.chain_id(), ErrorDecoder(load_artifact().abi), resend_after=0.1)
     assert tx.fees().mode == "eip1559"
     pending = tx.send(sender, receiver, "0x", gas=21_000)

@@ -181,8 +181,15 @@ def test_signer_shows_only_its_address() -> None:
     assert repr(LocalSigner.create()).startswith("<LocalSigner 0x")
 
 
-def test_dev_signer_is_anvils_first_account() -> None:
-    assert LocalSigner.dev(0).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+def test_from_mnemonic_follows_bip44() -> None:
+    # The public BIP-39 test vector that anvil and hardhat use for their dev accounts.
+    words = "test test test test test test test test test test test junk"
+    assert (
+        LocalSigner.from_mnemonic(words, 0).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    )
+    assert (
+        LocalSigner.from_mnemonic(words, 1).address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    )
 
 
 def test_no_exception_shows_the_key(heitje: World, tmp_path: Path) -> None:
