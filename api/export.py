@@ -1,19 +1,33 @@
-"""CSV exports of the lists staff use (`?format=csv`): one row per item, amounts in euros
-with two decimals, opened directly in a spreadsheet."""
+"""Lists: a page at a time as JSON (`offset`, `limit`, and the `total` to page through), or
+the whole list as a CSV file for a spreadsheet (`?format=csv`): one row per item, amounts in
+euros with two decimals."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Response
+from fastapi import Query, Response
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
-Format = Literal["json", "csv"]
+from api.schemas import Page
+
+Format = Annotated[
+    Literal["json", "csv"],
+    Query(description="`json` for one page; `csv` for the whole list as a spreadsheet file"),
+]
+Offset = Annotated[
+    int, Query(ge=0, le=2**31 - 1, description="how many items to skip (0 for the first page)")
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items on the page")]
+
+T = TypeVar("T", bound=BaseModel)
 
 
 def _cell(value: Any) -> Any:
@@ -42,3 +56,31 @@ def csv_response(items: Sequence[BaseModel], name: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="heitje-{name}-{stamp}.csv"'},
     )
+
+
+def listing(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    out: Callable[..., T],
+    *,
+    name: str,
+    offset: int,
+    limit: int,
+    format: str,
+) -> Page[T] | Response:
+    """One page of an ordered query, or all of it as CSV. `out` gets each row's columns."""
+    if format == "csv":
+        return csv_response([out(*row) for row in session.execute(query)], name)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(query.offset(offset).limit(limit))
+    return Page[T](items=[out(*row) for row in rows], total=total, offset=offset, limit=limit)
+
+
+def listing_of(
+    items: Sequence[T], *, name: str, offset: int, limit: int, format: str
+) -> Page[T] | Response:
+    """The same for a list already in memory (read from the chain)."""
+    if format == "csv":
+        return csv_response(items, name)
+    page = list(items[offset : offset + limit])
+    return Page[T](items=page, total=len(items), offset=offset, limit=limit)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from heitje_chain.amounts import cents_to_decimal, parse_eur
@@ -40,7 +40,6 @@ Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 #: A record's number in a path or body: 1 up to the largest database integer.
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 class Money(BaseModel):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy import select
 
 from api.deps import SessionDep, require
-from api.export import Format, csv_response
+from api.export import Format, Limit, Offset, listing
 from api.models import AuditEntry, User
-from api.schemas import AuditPublic, Offset, Page
+from api.schemas import AuditPublic, Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[User, Depends(require("admin", "auditor"))]
@@ -22,16 +22,14 @@ def audit_log(
     session: SessionDep,
     action: str | None = None,
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     format: Format = "json",
 ) -> Page[AuditPublic] | Response:
     """Who did what, when; oldest first. `?format=csv` for a spreadsheet."""
     query = select(AuditEntry)
     if action:
         query = query.where(AuditEntry.action == action)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    entries = session.scalars(query.order_by(AuditEntry.id).offset(offset).limit(limit)).all()
-    items = [AuditPublic.model_validate(e) for e in entries]
-    if format == "csv":
-        return csv_response(items, "audit")
-    return Page(items=items, total=total, offset=offset, limit=limit)
+    return listing(
+        session, query.order_by(AuditEntry.id), AuditPublic.model_validate,
+        name="audit", offset=offset, limit=limit, format=format,
+    )  # fmt: skip

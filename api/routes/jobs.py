@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, csv_response
+from api.export import Format, Limit, Offset, listing
 from api.models import Claim, Issuer, Job, Resident, Reward, User, now
 from api.schemas import (
     ClaimDone,
@@ -23,7 +23,6 @@ from api.schemas import (
     JobCreate,
     JobPublic,
     Money,
-    Offset,
     Page,
 )
 
@@ -127,7 +126,7 @@ def list_jobs(
     neighbourhood: str | None = None,
     status: Annotated[str, Query(pattern="^(open|closed|cancelled|all)$")] = "open",
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Limit = 50,
     format: Format = "json",
 ) -> Page[JobPublic] | Response:
     """Jobs, newest first; by default the open ones. `?format=csv` for a spreadsheet."""
@@ -137,11 +136,10 @@ def list_jobs(
         query = query.where(Job.status == status)
     if neighbourhood:
         query = query.where(Job.neighbourhood == neighbourhood)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    jobs = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit)).all()
-    if format == "csv":
-        return csv_response([_job_out(session, j) for j in jobs], "jobs")
-    return Page(items=[_job_out(session, j) for j in jobs], total=total, offset=offset, limit=limit)
+    return listing(
+        session, query.order_by(Job.id.desc()), lambda job: _job_out(session, job),
+        name="jobs", offset=offset, limit=limit, format=format,
+    )  # fmt: skip
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
@@ -238,7 +236,7 @@ def list_claims(
         str | None, Query(pattern="^(claimed|done|approved|rejected|expired)$")
     ] = None,
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Limit = 50,
     format: Format = "json",
 ) -> Page[ClaimPublic] | Response:
     """Residents see their own claims; inspectors and admins all of them (the inspection
@@ -251,11 +249,10 @@ def list_claims(
         query = query.where(Claim.resident_id == user.resident_id)
     if status:
         query = query.where(Claim.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    claims = session.scalars(query.order_by(Claim.id).offset(offset).limit(limit)).all()
-    if format == "csv":
-        return csv_response([_claim_out(c) for c in claims], "claims")
-    return Page(items=[_claim_out(c) for c in claims], total=total, offset=offset, limit=limit)
+    return listing(
+        session, query.order_by(Claim.id), _claim_out,
+        name="claims", offset=offset, limit=limit, format=format,
+    )  # fmt: skip
 
 
 def _decide(session: Session, claim_id: int, user: User, status: str, reason: str | None) -> Claim:

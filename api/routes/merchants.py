@@ -5,16 +5,16 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, csv_response
+from api.export import Format, Limit, Offset, listing
 from api.models import Merchant, User
-from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money
+from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money, Page
 from api.security import hash_password
 from api.sepa import SepaError, validate_iban
 
@@ -80,17 +80,29 @@ def apply(body: MerchantApply, session: SessionDep, chain: ChainDep) -> Merchant
     return merchant_out(merchant)
 
 
-@router.get("", response_model=list[MerchantPublic])
+@router.get("", response_model=Page[MerchantPublic])
 def list_merchants(
-    user: UserDep, session: SessionDep, format: Format = "json"
-) -> list[MerchantPublic] | Response:
-    """Approved merchants (everyone); admins, the treasurer and auditors also see applications
-    and removed merchants. `?format=csv` for a spreadsheet."""
-    query = select(Merchant).order_by(Merchant.name)
+    user: UserDep,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(applied|approved|removed)$")] = None,
+    neighbourhood: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    format: Format = "json",
+) -> Page[MerchantPublic] | Response:
+    """Approved merchants, by name (everyone); admins, the treasurer and auditors also see
+    applications and removed merchants. `?format=csv` for a spreadsheet."""
+    query = select(Merchant)
     if user.role not in ("admin", "auditor", "treasurer"):
         query = query.where(Merchant.status == "approved")
-    rows = [merchant_out(m) for m in session.scalars(query)]
-    return csv_response(rows, "merchants") if format == "csv" else rows
+    if status:
+        query = query.where(Merchant.status == status)
+    if neighbourhood:
+        query = query.where(Merchant.neighbourhood == neighbourhood)
+    return listing(
+        session, query.order_by(Merchant.name, Merchant.id), merchant_out,
+        name="merchants", offset=offset, limit=limit, format=format,
+    )  # fmt: skip
 
 
 def _decide(session: Session, merchant_id: int) -> Merchant:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.chain import ChainAccess
 from api.db import Database
 from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, csv_response
+from api.export import Format, Limit, Offset, listing
 from api.models import Merchant, Payment, Resident, User
-from api.schemas import Id, Money, Offset, Page, PaymentCreate, PaymentPublic, RefundCreate
+from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate
 from heitje_chain.client import text_of
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
@@ -151,7 +151,7 @@ def list_payments(
     user: UserDep,
     request: Request,
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Limit = 50,
     format: Format = "json",
 ) -> Page[PaymentPublic] | Response:
     """A resident sees their payments, a merchant the payments it received, admins and
@@ -165,12 +165,10 @@ def list_payments(
             query = query.where(Payment.merchant_id == user.merchant_id)
         elif user.role not in ("admin", "auditor"):
             raise ApiError(403, "wrong_role", "payments are for residents, merchants and staff")
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(query.order_by(Payment.id.desc()).offset(offset).limit(limit))
-        items = [payment_out(p, r, m) for p, r, m in rows]
-    if format == "csv":
-        return csv_response(items, "payments")
-    return Page(items=items, total=total, offset=offset, limit=limit)
+        return listing(
+            session, query.order_by(Payment.id.desc()), payment_out,
+            name="payments", offset=offset, limit=limit, format=format,
+        )  # fmt: skip
 
 
 @router.post("/{payment_id}/refund", response_model=PaymentPublic)

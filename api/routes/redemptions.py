@@ -14,9 +14,9 @@ from sqlalchemy import select
 from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, csv_response
+from api.export import Format, Limit, Offset, listing_of
 from api.models import Merchant, User
-from api.schemas import Id, Money, Payout, RedemptionCreate, RedemptionPublic
+from api.schemas import Id, Money, Page, Payout, RedemptionCreate, RedemptionPublic
 from api.sepa import Debtor, SepaError, Transfer, build_pain001
 from heitje_chain.amounts import cents_to_decimal
 
@@ -66,16 +66,18 @@ def _all(session: SessionDep, chain: ChainDep) -> list[RedemptionPublic]:
     return out
 
 
-@router.get("", response_model=list[RedemptionPublic])
+@router.get("", response_model=Page[RedemptionPublic])
 def list_redemptions(
     user: UserDep,
     session: SessionDep,
     chain: ChainDep,
-    open_only: Annotated[bool, Query(alias="open")] = False,
+    open_only: Annotated[bool, Query(alias="open", description="only those not paid yet")] = False,
+    offset: Offset = 0,
+    limit: Limit = 50,
     format: Format = "json",
-) -> list[RedemptionPublic] | Response:
-    """Redemptions read from the chain; a merchant sees its own. `?format=csv` for a
-    spreadsheet."""
+) -> Page[RedemptionPublic] | Response:
+    """Redemptions read from the chain, oldest first; a merchant sees its own. `?format=csv`
+    for a spreadsheet."""
     rows = _all(session, chain)
     if user.role == "merchant":
         own = session.get(Merchant, user.merchant_id)
@@ -83,7 +85,7 @@ def list_redemptions(
     elif user.role not in ("treasurer", "admin", "auditor"):
         raise ApiError(403, "wrong_role", "redemptions are for merchants, the treasurer and staff")
     rows = [r for r in rows if not (open_only and r.paid)]
-    return csv_response(rows, "redemptions") if format == "csv" else rows
+    return listing_of(rows, name="redemptions", offset=offset, limit=limit, format=format)
 
 
 @router.get("/sepa", response_class=Response)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from api.audit import record
 from api.deps import ChainDep, SessionDep, require
 from api.errors import ApiError
+from api.export import Format, Limit, Offset, listing, listing_of
 from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
 from api.schemas import (
     HistoryItem,
     Id,
     Money,
+    Page,
     Recovery,
     ResidentAccount,
     ResidentPublic,
@@ -60,6 +62,28 @@ def register(body: ResidentRegister, session: SessionDep, chain: ChainDep) -> Re
     return resident
 
 
+@router.get("", response_model=Page[ResidentPublic])
+def list_residents(
+    _: Admin,
+    session: SessionDep,
+    pseudonym: Annotated[str | None, Query(max_length=64, description="exactly")] = None,
+    neighbourhood: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    format: Format = "json",
+) -> Page[ResidentPublic] | Response:
+    """Registered residents (for admins, e.g. to find the one who lost a wallet), by id."""
+    query = select(Resident)
+    if pseudonym:
+        query = query.where(Resident.pseudonym == pseudonym)
+    if neighbourhood:
+        query = query.where(Resident.neighbourhood == neighbourhood)
+    return listing(
+        session, query.order_by(Resident.id), ResidentPublic.model_validate,
+        name="residents", offset=offset, limit=limit, format=format,
+    )  # fmt: skip
+
+
 @router.get("/me", response_model=ResidentAccount)
 def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> ResidentAccount:
     """Balance, this year's earnings and the room left under the yearly cap."""
@@ -78,8 +102,14 @@ def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> Resi
     )
 
 
-@router.get("/me/history", response_model=list[HistoryItem])
-def my_history(user: ResidentUser, session: SessionDep) -> list[HistoryItem]:
+@router.get("/me/history", response_model=Page[HistoryItem])
+def my_history(
+    user: ResidentUser,
+    session: SessionDep,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    format: Format = "json",
+) -> Page[HistoryItem] | Response:
     """Everything that moved Heitjes in or out of this resident's wallet, newest first:
     rewards for approved jobs, payments at merchants and their refunds."""
     items: list[HistoryItem] = []
@@ -127,7 +157,8 @@ def my_history(user: ResidentUser, session: SessionDep) -> list[HistoryItem]:
                     tx_hash=None,
                 )
             )
-    return sorted(items, key=lambda item: item.at, reverse=True)
+    items.sort(key=lambda item: item.at, reverse=True)
+    return listing_of(items, name="history", offset=offset, limit=limit, format=format)
 
 
 @router.post("/{resident_id}/recover", response_model=ResidentPublic)

@@ -56,7 +56,7 @@ def test_pay_redeem_export_and_payout(service: Service) -> None:
     treasurer_body = {"username": "treas", "password": PASSWORD, "role": "treasurer"}
     s.call("POST", "/staff", p.admin, 201, json=treasurer_body)
     treasurer = s.login("treas", PASSWORD)
-    open_ = s.call("GET", "/redemptions?open=true", treasurer)
+    open_ = s.call("GET", "/redemptions?open=true", treasurer)["items"]
     assert [r["id"] for r in open_] == [redemption["id"]] and open_[0]["iban"] == IBAN
     answer = s.http.get("/redemptions/sepa", headers=treasurer)
     assert answer.status_code == 200, answer.text
@@ -76,7 +76,7 @@ def test_pay_redeem_export_and_payout(service: Service) -> None:
         json={"bank_reference": "SEPA NL-2026-000818"},
     )  # fmt: skip
     assert twice.status_code == 409 and twice.json()["error"] == "HeitjeRedemptionAlreadyPaid"
-    assert s.call("GET", "/redemptions?open=true", treasurer) == []
+    assert s.call("GET", "/redemptions?open=true", treasurer)["total"] == 0
     assert s.http.get("/redemptions/sepa", headers=treasurer).json()["error"] == "nothing_open"
 
 
@@ -135,7 +135,7 @@ def test_merchant_roles_and_bad_iban(service: Service) -> None:
         assert answer.json()["error"] == "wrong_role"
     removed = s.call("POST", f"/merchants/{shop['id']}/remove", p.admin)
     assert removed["status"] == "removed" and not s.client.is_merchant(shop["address"])
-    listed = s.call("GET", "/merchants", p.resident)
+    listed = s.call("GET", "/merchants", p.resident)["items"]
     assert shop["code"] not in [m["code"] for m in listed]
 
 
@@ -189,7 +189,7 @@ def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> N
         == 403
     )
     assert s.http.post("/payments/999/refund", headers=merchant, json={}).status_code == 404
-    history = s.call("GET", "/residents/me/history", p.resident)
+    history = s.call("GET", "/residents/me/history", p.resident)["items"]
     assert sorted(h["kind"] for h in history) == ["payment", "refund", "reward"]
     assert sum(h["amount"]["cents"] for h in history) == 20_00  # adds up to the balance
     assert s.http.get("/residents/me/history", headers=merchant).status_code == 403
