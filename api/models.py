@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -133,7 +134,6 @@ class Claim(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     status: Mapped[str] = mapped_column(String(16), default="claimed")
     note: Mapped[str | None] = mapped_column(Text)
-    photo: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime] = mapped_column(default=now)
     done_at: Mapped[datetime | None] = mapped_column()
@@ -142,6 +142,21 @@ class Claim(Base):
     job: Mapped[Job] = relationship(back_populates="claims")
     resident: Mapped[Resident] = relationship()
     reward: Mapped[Reward | None] = relationship(back_populates="claim")
+    photo: Mapped[ClaimPhoto | None] = relationship(back_populates="claim")
+
+
+class ClaimPhoto(Base):
+    """The photo a resident added to a finished job, without its metadata (see api.photos).
+    Kept in the database, so a backup of the database holds the whole job record."""
+
+    __tablename__ = "claim_photos"
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only to serve it
+    uploaded_at: Mapped[datetime] = mapped_column(default=now)
+    claim: Mapped[Claim] = relationship(back_populates="photo")
 
 
 class Reward(Base):

@@ -185,6 +185,13 @@ class Decision(Strict):
     reason: Text = ""
 
 
+class PhotoInfo(BaseModel):
+    content_type: str = Field(examples=["image/jpeg"])
+    size: int = Field(description="bytes, after the metadata was removed", examples=[1843200])
+    sha256: str = Field(description="so an inspector can cite exactly this photo")
+    url: str = Field(examples=["/claims/41/photo"])
+
+
 class ClaimPublic(BaseModel):
     id: int
     job_id: int
@@ -197,6 +204,7 @@ class ClaimPublic(BaseModel):
     payment: str | None = Field(None, description="pending, paid or refused")
     payment_error: str | None = None
     tx_hash: str | None = None
+    photo: PhotoInfo | None = None
     claimed_at: datetime
     done_at: datetime | None
     decided_at: datetime | None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,8 @@ from api.audit import record
 from api.deps import ChainDep, SessionDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
-from api.models import Claim, Issuer, Job, Resident, Reward, User, now
+from api.models import Claim, ClaimPhoto, Issuer, Job, Resident, Reward, User, now
+from api.photos import MAX_BYTES, PhotoError, PhotoTooLarge, clean_photo
 from api.schemas import (
     ClaimDone,
     ClaimPublic,
@@ -24,6 +25,7 @@ from api.schemas import (
     JobPublic,
     Money,
     Page,
+    PhotoInfo,
 )
 
 router = APIRouter(tags=["jobs"])
@@ -72,6 +74,17 @@ def _job_out(session: Session, job: Job) -> JobPublic:
     )
 
 
+def _photo_info(photo: ClaimPhoto | None) -> PhotoInfo | None:
+    if photo is None:
+        return None
+    return PhotoInfo(
+        content_type=photo.content_type,
+        size=photo.size,
+        sha256=photo.sha256,
+        url=f"/claims/{photo.claim_id}/photo",
+    )
+
+
 def _claim_out(claim: Claim) -> ClaimPublic:
     reward = claim.reward
     return ClaimPublic(
@@ -86,6 +99,7 @@ def _claim_out(claim: Claim) -> ClaimPublic:
         payment=reward.status if reward else None,
         payment_error=reward.last_error if reward else None,
         tx_hash=reward.tx_hash if reward else None,
+        photo=_photo_info(claim.photo),
         claimed_at=claim.claimed_at,
         done_at=claim.done_at,
         decided_at=claim.decided_at,
@@ -226,6 +240,63 @@ def mark_done(
         raise ApiError(409, "not_claimed", f"this claim is {claim.status}, not open")
     session.refresh(claim)
     return _claim_out(claim)
+
+
+@router.put("/claims/{claim_id}/photo", response_model=ClaimPublic)
+def add_photo(
+    claim_id: Id,
+    photo: Annotated[UploadFile, File(description="a JPEG or PNG photo of the finished job")],
+    user: ResidentUser,
+    session: SessionDep,
+) -> ClaimPublic:
+    """Add a photo of the finished job for the inspector (before or after marking it done,
+    until it is decided; a new photo replaces the old one). Location, camera and time
+    details the phone wrote into the photo are removed before it is kept."""
+    claim = _own_claim(session, claim_id, user)
+    if claim.status not in ("claimed", "done"):
+        raise ApiError(409, "decided", f"this claim is {claim.status}: its photo can't change")
+    try:
+        cleaned = clean_photo(photo.file.read(MAX_BYTES + 1))
+    except PhotoError as exc:
+        status = 413 if isinstance(exc, PhotoTooLarge) else 422
+        raise ApiError(status, "bad_photo", str(exc)) from None
+    stored = claim.photo or ClaimPhoto(claim_id=claim.id)
+    stored.content_type = cleaned.content_type
+    stored.size = len(cleaned.data)
+    stored.sha256 = cleaned.sha256
+    stored.data = cleaned.data
+    stored.uploaded_at = now()
+    session.add(stored)
+    session.flush()
+    session.refresh(claim)
+    return _claim_out(claim)
+
+
+@router.get(
+    "/claims/{claim_id}/photo",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+def get_photo(claim_id: Id, user: UserDep, session: SessionDep) -> Response:
+    """The photo of a finished job: for the resident who did it, inspectors and admins."""
+    if user.role == "resident":
+        _own_claim(session, claim_id, user)
+    elif user.role not in ("inspector", "admin"):
+        raise ApiError(403, "wrong_role", "job photos are for the resident, inspectors and admins")
+    photo = session.get(ClaimPhoto, claim_id)
+    if photo is None:
+        raise ApiError(404, "no_photo", f"claim {claim_id} has no photo")
+    return Response(
+        photo.data,
+        media_type=photo.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="claim-{claim_id}.{photo.content_type[6:]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+            "Cache-Control": "private, max-age=3600",
+            "ETag": f'"{photo.sha256}"',
+        },
+    )
 
 
 @router.get("/claims", response_model=Page[ClaimPublic])
