@@ -45,12 +45,12 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to the newest migration (or to `revision`)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 class Database:

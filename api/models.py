@@ -193,8 +193,29 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, refused
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     reason: Mapped[str | None] = mapped_column(Text)
+    #: refunds paid or still sending (never more than `cents`)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
+
+
+class Refund(Base):
+    """(Part of) a payment given back by the merchant: recorded as `sending` and counted in
+    the payment's `refunded_cents` before it is sent; then `paid`, or `failed` and taken off
+    the count again. The on-chain reference names the refund (`R<id>:<receipt>`)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("payment_id", "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    cents: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the client's idempotency key
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, failed
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    payment: Mapped[Payment] = relationship(back_populates="refunds")
 
 
 class AuditEntry(Base):

@@ -236,19 +236,34 @@ class MerchantAccount(BaseModel):
     balance: Money
 
 
+RequestId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]
+
+
 class PaymentCreate(Strict):
     merchant_code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=4, max_length=12)
     ]
     amount: Euros
     receipt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-    request_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)
-    ] = Field(description="a unique id the app makes per payment: sending it again is safe")
+    request_id: RequestId = Field(
+        description="a unique id the app makes per payment: sending it again is safe"
+    )
 
 
 class RefundCreate(Strict):
     amount: Euros | None = Field(None, description="part of the payment; default: all of it")
+    request_id: RequestId | None = Field(
+        None, description="a unique id the app makes per refund: sending it again is safe"
+    )
+
+
+class RefundPublic(BaseModel):
+    id: int
+    amount: Money
+    status: str = Field(description="sending, paid or failed (nothing was refunded)")
+    reason: str | None
+    tx_hash: str | None
+    created_at: datetime
 
 
 class PaymentPublic(BaseModel):
@@ -257,9 +272,10 @@ class PaymentPublic(BaseModel):
     merchant: str
     merchant_code: str
     amount: Money
-    refunded: Money
+    refunded: Money = Field(description="refunds paid or still being sent")
+    refunds: list[RefundPublic] = []
     receipt: str
-    status: str
+    status: str = Field(description="sending, paid, refused or failed (nothing was paid)")
     reason: str | None
     tx_hash: str | None
     created_at: datetime

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from sqlalchemy import or_, select
 from api.chain import ChainAccess
 from api.db import Database
 from api.models import Reward, now
+from api.settle import settle_stale
 from heitje_chain.client import RewardRow
 from heitje_chain.errors import (
     ChainUnavailable,
@@ -42,6 +44,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 class RewardWorker:
+    """Pays pending rewards every `interval` seconds; every `settle_interval` seconds it also
+    settles payments and refunds left `sending` for longer than `settle_after` (api.settle)."""
+
+    settle_interval = 30.0
+    settle_after = timedelta(minutes=2)
+
     def __init__(self, db: Database, chain: ChainAccess, interval: float = 1.0) -> None:
         self.db = db
         self.chain = chain
@@ -133,9 +141,13 @@ class RewardWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        settled_at = 0.0
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
+                if time.monotonic() - settled_at >= self.settle_interval:
+                    settled_at = time.monotonic()
+                    busy += settle_stale(self.db, self.chain, self.settle_after)
             except Exception:  # the worker must not die: log and go on
                 log.exception("reward worker round failed")
                 busy = 0

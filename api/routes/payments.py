@@ -11,21 +11,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.chain import ChainAccess
 from api.db import Database
 from api.deps import ChainDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
-from api.models import Merchant, Payment, Resident, User
-from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate
-from heitje_chain.client import text_of
+from api.models import Merchant, Payment, Refund, Resident, User
+from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate, RefundPublic
+from api.settle import fail_refund, settle_payment, settle_refund
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
 MerchantUser = Annotated[User, Depends(require("merchant"))]
+
+
+def refund_out(refund: Refund) -> RefundPublic:
+    return RefundPublic(
+        id=refund.id,
+        amount=Money.of(refund.cents),
+        status=refund.status,
+        reason=refund.reason,
+        tx_hash=refund.tx_hash,
+        created_at=refund.created_at,
+    )
 
 
 def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> PaymentPublic:
@@ -36,6 +45,7 @@ def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> Pay
         merchant_code=merchant.code,
         amount=Money.of(payment.cents),
         refunded=Money.of(payment.refunded_cents),
+        refunds=[refund_out(r) for r in payment.refunds],
         receipt=payment.receipt,
         status=payment.status,
         reason=payment.reason,
@@ -66,7 +76,7 @@ def pay(
             merchant_of = session.get(Merchant, existing.merchant_id)
             assert merchant_of is not None
             if existing.status == "sending":  # the first request did not hear back: look
-                reconcile(session, chain, existing, resident, merchant_of)
+                settle_payment(session, chain, existing, resident, merchant_of)
             return payment_out(existing, resident, merchant_of)
         if merchant is None or merchant.status != "approved":
             raise ApiError(
@@ -109,43 +119,6 @@ def pay(
     return out
 
 
-def reconcile(
-    session: Session, chain: ChainAccess, payment: Payment, resident: Resident, merchant: Merchant
-) -> None:
-    """Settle a payment left `sending` (the service died, or the chain did not answer, after
-    the transaction was sent): the chain's Payment events from this resident to this merchant
-    say whether it was paid; if none matches and nothing of the resident's is still in flight,
-    it never arrived and nothing was paid."""
-    client = chain.client
-    ledger = client.ledger()
-
-    def topic(address: str) -> str:
-        return "0x" + "0" * 24 + address[2:].lower()
-
-    taken = set(session.scalars(select(Payment.tx_hash).where(Payment.tx_hash.is_not(None))))
-    logs = ledger.logs(
-        ledger.from_block,
-        ledger.head(),
-        [client.events.topics["Payment"], topic(resident.address), topic(merchant.address)],
-    )
-    for raw in logs:
-        event = client.events.decode(raw)
-        if (
-            event is not None
-            and event.tx_hash not in taken
-            and int(event.args["amount"]) == payment.cents
-            and text_of(event.args["receipt"]) == payment.receipt
-        ):
-            payment.status, payment.tx_hash, payment.reason = "paid", event.tx_hash, None
-            return
-    count = client.rpc.batch(
-        [("eth_getTransactionCount", [resident.address, tag]) for tag in ("latest", "pending")]
-    )
-    if count[0] == count[1]:
-        payment.status = "failed"
-        payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
-
-
 @router.get("", response_model=Page[PaymentPublic])
 def list_payments(
     user: UserDep,
@@ -175,11 +148,12 @@ def list_payments(
 def refund(
     payment_id: Id, body: RefundCreate, user: MerchantUser, request: Request, chain: ChainDep
 ) -> PaymentPublic:
-    """A merchant gives (part of) a payment back to the resident who made it.
+    """A merchant gives (part of) a payment back to the resident who made it. Sending the
+    same `request_id` again returns the payment with that refund instead of refunding twice.
 
-    The refund is counted first (committed), then sent: a crash in between can leave a
-    refund counted and not sent, never sent twice or beyond the payment. A refund the chain
-    refuses is taken off the count again."""
+    The refund is recorded and counted first (committed), then sent: a crash in between leaves
+    it `sending`, never sent twice or beyond the payment, and the chain settles it later. A
+    refund the chain refuses is `failed` and taken off the count again."""
     db: Database = request.app.state.db
     with db.session() as session:
         payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
@@ -188,6 +162,12 @@ def refund(
         merchant = session.get(Merchant, payment.merchant_id)
         resident = session.get(Resident, payment.resident_id)
         assert merchant is not None and resident is not None
+        earlier = next((r for r in payment.refunds if body.request_id and
+                        r.request_id == body.request_id), None)  # fmt: skip
+        if earlier is not None:
+            if earlier.status == "sending":  # the first request did not hear back: look
+                settle_refund(session, chain, earlier, resident, merchant)
+            return payment_out(payment, resident, merchant)
         if payment.status != "paid":
             raise ApiError(409, "not_paid", f"this payment is {payment.status}, not paid")
         left = payment.cents - payment.refunded_cents
@@ -198,17 +178,35 @@ def refund(
             )
         if not merchant.custodial:
             raise ApiError(409, "own_wallet", "refund from your own wallet app")
+        new = Refund(payment=payment, cents=cents, reference="", request_id=body.request_id)
+        session.add(new)
+        session.flush()
+        new.reference = refund_reference(new.id, payment.receipt)
         payment.refunded_cents += cents
-        shop, to, receipt = merchant.address, resident.address, payment.receipt
+        refund_id, reference, shop, to = new.id, new.reference, merchant.address, resident.address
+    # Recorded as `sending` and counted (committed): now send it.
+    status, tx_hash, reason, refused = "paid", None, None, None
     try:
-        chain.client.refund(chain.wallet(shop), to, cents, f"refund {receipt}"[:32])
-    except (Refused, ChainUnavailable):  # nothing was sent: take it off the count
-        with db.session() as session:
-            undo = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
-            assert undo is not None
-            undo.refunded_cents -= cents
-        raise
+        tx_hash = chain.client.refund(chain.wallet(shop), to, cents, reference).tx_hash
+    except Refused as exc:  # nothing was sent
+        status, reason, refused = "failed", str(exc), exc
+    except (ChainUnavailable, TransactionFailed) as exc:  # sent or not: the chain will tell
+        status, reason = "sending", f"not confirmed yet: {exc}"
     with db.session() as session:
-        done = session.get(Payment, payment_id)
+        done = session.get(Refund, refund_id)
         assert done is not None
-        return payment_out(done, resident, merchant)
+        if status == "failed":
+            fail_refund(done, reason or "refused")
+        else:
+            done.status, done.tx_hash, done.reason = status, tx_hash, reason
+    if refused is not None:
+        raise refused
+    with db.session() as session:
+        paid = session.get(Payment, payment_id)
+        assert paid is not None
+        return payment_out(paid, resident, merchant)
+
+
+def refund_reference(refund_id: int, receipt: str) -> str:
+    """The refund's on-chain reference: its number and the receipt, at most 32 bytes."""
+    return f"R{refund_id}:{receipt}".encode()[:32].decode(errors="ignore")

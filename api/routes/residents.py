@@ -146,17 +146,18 @@ def my_history(
                 tx_hash=payment.tx_hash,
             )
         )
-        if payment.refunded_cents:
-            items.append(
-                HistoryItem(
-                    at=payment.created_at,
-                    kind="refund",
-                    description=f"{merchant.name} refunded receipt {payment.receipt}",
-                    amount=Money.of(payment.refunded_cents),
-                    status="paid",
-                    tx_hash=None,
+        for refund in payment.refunds:
+            if refund.status != "failed":
+                items.append(
+                    HistoryItem(
+                        at=refund.created_at,
+                        kind="refund",
+                        description=f"{merchant.name} refunded receipt {payment.receipt}",
+                        amount=Money.of(refund.cents),
+                        status=refund.status,
+                        tx_hash=refund.tx_hash,
+                    )
                 )
-            )
     items.sort(key=lambda item: item.at, reverse=True)
     return listing_of(items, name="history", offset=offset, limit=limit, format=format)
 

@@ -4,12 +4,14 @@ redeems, the treasurer exports the SEPA file and records the payout on-chain."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from support.service import PASSWORD, People, Service, finished_claim, post_job, setup_people
 
 from api.sepa import parse_pain001
+from api.settle import settle_stale
 
 IBAN = "NL91ABNA0417164300"
 
@@ -167,6 +169,71 @@ def test_a_payment_left_sending_is_settled_from_the_chain(service: Service) -> N
     assert lost["status"] == "failed" and "nothing was paid" in lost["reason"]
     assert s.client.balance(shop["address"]) == 3_00  # paid once, the lost one not at all
 
+    # One nobody asks about again is settled by the worker's sweep.
+    sent = s.client.pay(chain.wallet(address), shop["address"], 1_00, "KASSA-11")
+    with db.session() as session:
+        session.add(Payment(resident_id=p.resident_id, merchant_id=shop["id"], cents=1_00,
+                            receipt="KASSA-11", request_id="req-crash-3"))  # fmt: skip
+    assert settle_stale(db, chain, timedelta(minutes=2)) == 0  # too recent: may still be sending
+    assert settle_stale(db, chain, timedelta(0)) == 1
+    listed = s.call("GET", "/payments", p.resident)["items"][0]
+    assert listed["receipt"] == "KASSA-11" and listed["tx_hash"] == sent.tx_hash
+
+
+def test_a_refund_left_sending_is_settled_from_the_chain(service: Service) -> None:
+    """The service died after counting a refund: before sending it, or after the chain took
+    it. The worker's sweep, or the app's retry with the same request id, settles each from
+    the chain: refunded exactly once, or not at all and refundable again."""
+    from api.models import Payment, Refund
+    from api.routes.payments import refund_reference
+
+    s = service
+    p = setup_people(s)
+    earn(s, p, "20")
+    shop, merchant = open_shop(s, p)
+    db, chain = s.app.state.db, s.app.state.chain
+    body = {"merchant_code": shop["code"], "amount": "12", "receipt": "BAK-9",
+            "request_id": "app-refund-0003"}  # fmt: skip
+    paid = s.call("POST", "/payments", p.resident, 201, json=body)
+    resident = s.call("GET", "/residents/me", p.resident)["resident"]["address"]
+
+    def crashed(cents: int, request_id: str | None = None) -> str:
+        with db.session() as session:
+            payment = session.get(Payment, paid["id"])
+            refund = Refund(payment=payment, cents=cents, reference="", request_id=request_id)
+            session.add(refund)
+            session.flush()
+            refund.reference = refund_reference(refund.id, "BAK-9")
+            payment.refunded_cents += cents
+            return refund.reference
+
+    reference = crashed(2_00)  # ... the chain took it
+    sent = s.client.refund(chain.wallet(shop["address"]), resident, 2_00, reference)
+    crashed(3_00)  # ... never sent
+    crashed(4_00, "app-refund-0004")  # ... never sent, and the app asks again
+    assert s.call("GET", "/payments", merchant)["items"][0]["refunded"]["cents"] == 9_00
+
+    again = s.call("POST", f"/payments/{paid['id']}/refund", merchant,
+                   json={"amount": "4", "request_id": "app-refund-0004"})  # fmt: skip
+    assert [r["status"] for r in again["refunds"]] == ["sending", "sending", "failed"]
+    assert again["refunded"]["cents"] == 5_00
+    assert settle_stale(db, chain, timedelta(0)) == 2
+    settled = s.call("GET", "/payments", merchant)["items"][0]
+    assert [(r["status"], r["tx_hash"]) for r in settled["refunds"]] == [
+        ("paid", sent.tx_hash),
+        ("failed", None),
+        ("failed", None),
+    ]
+    assert "nothing was refunded" in settled["refunds"][1]["reason"]
+    assert settled["refunded"]["cents"] == 2_00
+    rest = s.call("POST", f"/payments/{paid['id']}/refund", merchant,
+                  json={"request_id": "app-refund-0005"})  # fmt: skip
+    assert rest["refunded"]["cents"] == 12_00
+    twice = s.call("POST", f"/payments/{paid['id']}/refund", merchant,
+                   json={"request_id": "app-refund-0005"})  # fmt: skip
+    assert twice == rest  # the same refund, not a second one
+    assert s.client.balance(resident) == 20_00 and s.client.balance(shop["address"]) == 0
+
 
 def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> None:
     s = service
@@ -190,7 +257,7 @@ def test_a_merchant_refunds_a_payment_in_parts_never_more(service: Service) -> N
     )
     assert s.http.post("/payments/999/refund", headers=merchant, json={}).status_code == 404
     history = s.call("GET", "/residents/me/history", p.resident)["items"]
-    assert sorted(h["kind"] for h in history) == ["payment", "refund", "reward"]
+    assert sorted(h["kind"] for h in history) == ["payment", "refund", "refund", "reward"]
     assert sum(h["amount"]["cents"] for h in history) == 20_00  # adds up to the balance
     assert s.http.get("/residents/me/history", headers=merchant).status_code == 403
 
