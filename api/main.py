@@ -20,6 +20,7 @@ from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.models import User
 from api.routes import audit, auth, jobs, merchants, payments, redemptions, residents, staff
+from api.schemas import ERRORS
 from api.security import hash_password
 from api.settings import Settings, load_settings
 from api.worker import RewardWorker
@@ -71,5 +72,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.worker = worker
     errors.install(app)
     for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERRORS)
     return app

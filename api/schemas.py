@@ -4,7 +4,7 @@ never as JSON numbers (a float is not money), and go out as cents and euros both
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -42,7 +42,13 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
+def example(values: dict[str, Any]) -> ConfigDict:
+    """A model's example for the OpenAPI documentation (tests check it is valid)."""
+    return ConfigDict(json_schema_extra={"examples": [values]})
+
+
 class Money(BaseModel):
+    model_config = example({"cents": 1250, "eur": "12.50"})
     cents: int
     eur: str
 
@@ -54,11 +60,51 @@ class Money(BaseModel):
 T = TypeVar("T")
 
 
+def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    item = getattr(cls, "__pydantic_generic_metadata__", {}).get("args", (None,))[0]
+    examples = (getattr(item, "model_config", {}).get("json_schema_extra") or {}).get("examples")
+    if examples:
+        schema["examples"] = [{"items": examples, "total": 120, "offset": 0, "limit": 50}]
+
+
 class Page(BaseModel, Generic[T]):
+    """One page of a list: `total` items in all, this page from `offset`."""
+
+    model_config = ConfigDict(json_schema_extra=_page_example)
     items: list[T]
     total: int
     offset: int
     limit: int
+
+
+class ErrorOut(BaseModel):
+    """Every error: a code for programs, a message in plain words for people."""
+
+    model_config = example(
+        {
+            "error": "HeitjeYearlyCapExceeded",
+            "message": "this reward would take the resident over the yearly cap of EUR 1500.00:"
+            " EUR 1495.00 earned this year, EUR 12.50 more asked",
+            "details": {"earned": 149500, "amount": 1250, "cap": 150000},
+        }
+    )
+    error: str = Field(description="a stable code: e.g. wrong_role, no_job, invalid_input")
+    message: str
+    details: dict[str, Any] = {}
+
+
+#: The errors every operation can answer with (each route adds its own specific ones).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not signed in, or the sign-in has expired"},
+    403: {"model": ErrorOut, "description": "signed in with a role this is not for"},
+    404: {"model": ErrorOut, "description": "no such record (or not yours)"},
+    409: {"model": ErrorOut, "description": "the rules say no: the message says which rule"},
+    422: {"model": ErrorOut, "description": "the request has a mistake: the message says where"},
+    503: {
+        "model": ErrorOut,
+        "description": "the chain does not answer or has not confirmed yet: try again later",
+    },
+}
 
 
 class Strict(BaseModel):
@@ -69,31 +115,62 @@ class Strict(BaseModel):
 
 
 class Login(Strict):
+    model_config = example(
+        {"username": "inspecteur.jansen", "password": "correct horse battery staple"}
+    )
     username: Short
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class ChallengeRequest(Strict):
+    model_config = example({"wallet": "0x52908400098527886E0F7030069857D2E4169EE7"})
     wallet: Address
 
 
 class ChallengeOut(BaseModel):
+    model_config = example(
+        {
+            "text": "Sign in to Heitje.\n"
+            "Wallet: 0x52908400098527886E0F7030069857D2E4169EE7\n"
+            "One-time code: 3f9c2a7be1d04c55a8e1\n"
+            "This signature only proves you hold this wallet; it moves no money.",
+            "expires_at": "2026-11-23T10:20:00Z",
+        }
+    )
     text: str
     expires_at: datetime
 
 
 class WalletLogin(Strict):
+    model_config = example(
+        {"wallet": "0x52908400098527886E0F7030069857D2E4169EE7", "signature": "0x" + "ab" * 65}
+    )
     wallet: Address
     signature: Annotated[str, StringConstraints(min_length=130, max_length=134)]
 
 
 class TokenOut(BaseModel):
+    model_config = example(
+        {
+            "token": "eyJ1IjoxNywiZXhwIjoxNzk1NDQ1MzAwfQ.Qm9vay1rZWVwaW5nIGlzIGZ1bg",
+            "role": "resident",
+            "user_id": 23,
+        }
+    )
     token: str
     role: str
     user_id: int
 
 
 class StaffCreate(Strict):
+    model_config = example(
+        {
+            "username": "inspecteur.jansen",
+            "password": "correct horse battery staple",
+            "role": "inspector",
+            "issuer_id": None,
+        }
+    )
     username: Short
     password: Password
     role: Annotated[str, StringConstraints(pattern="^(admin|issuer|inspector|treasurer|auditor)$")]
@@ -101,7 +178,22 @@ class StaffCreate(Strict):
 
 
 class UserPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "username": "inspecteur.jansen",
+                    "role": "inspector",
+                    "issuer_id": None,
+                    "resident_id": None,
+                    "merchant_id": None,
+                    "active": True,
+                }
+            ]
+        },
+    )
     id: int
     username: str
     role: str
@@ -112,12 +204,18 @@ class UserPublic(BaseModel):
 
 
 class IssuerCreate(Strict):
+    model_config = example({"name": "Stichting Buurtwerk Heerlen", "key_name": "buurtwerk"})
     name: Name
     key_name: Short = Field(description="the keystore name of its minter key")
 
 
 class IssuerPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [{"id": 2, "name": "Stichting Buurtwerk Heerlen", "key_name": "buurtwerk"}]
+        },
+    )
     id: int
     name: str
     key_name: str
@@ -127,6 +225,14 @@ class IssuerPublic(BaseModel):
 
 
 class ResidentRegister(Strict):
+    model_config = example(
+        {
+            "pseudonym": "HRL-7Q4K2",
+            "neighbourhood": "Schandelen",
+            "password": "correct horse battery staple",
+            "wallet": None,
+        }
+    )
     pseudonym: Short = Field(description="a pseudonymous id: no name, no BSN")
     neighbourhood: Short
     password: Password | None = Field(None, description="for a custodial wallet")
@@ -134,7 +240,21 @@ class ResidentRegister(Strict):
 
 
 class ResidentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "pseudonym": "HRL-7Q4K2",
+                    "neighbourhood": "Schandelen",
+                    "address": "0x52908400098527886E0F7030069857D2E4169EE7",
+                    "custodial": True,
+                    "retired": False,
+                }
+            ]
+        },
+    )
     id: int
     pseudonym: str
     neighbourhood: str
@@ -144,6 +264,22 @@ class ResidentPublic(BaseModel):
 
 
 class ResidentAccount(BaseModel):
+    model_config = example(
+        {
+            "resident": {
+                "id": 17,
+                "pseudonym": "HRL-7Q4K2",
+                "neighbourhood": "Schandelen",
+                "address": "0x52908400098527886E0F7030069857D2E4169EE7",
+                "custodial": True,
+                "retired": False,
+            },
+            "balance": {"cents": 3750, "eur": "37.50"},
+            "earned_this_year": {"cents": 21250, "eur": "212.50"},
+            "room_under_cap": {"cents": 128750, "eur": "1287.50"},
+            "year": 2026,
+        }
+    )
     resident: ResidentPublic
     balance: Money
     earned_this_year: Money
@@ -155,6 +291,18 @@ class ResidentAccount(BaseModel):
 
 
 class JobCreate(Strict):
+    model_config = example(
+        {
+            "title": "Zwerfafval prikken, Schandelerboord",
+            "description": "Two hours with the litter picker along the park; gloves and bags "
+            "at the community centre.",
+            "neighbourhood": "Schandelen",
+            "reward": "12.50",
+            "deadline": "2026-12-05",
+            "places": 3,
+            "issuer_id": None,
+        }
+    )
     title: Name
     description: Text
     neighbourhood: Short
@@ -165,6 +313,20 @@ class JobCreate(Strict):
 
 
 class JobPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 41,
+            "issuer": "Gemeente Heerlen, Stadsbeheer",
+            "title": "Zwerfafval prikken, Schandelerboord",
+            "description": "Two hours with the litter picker along the park.",
+            "neighbourhood": "Schandelen",
+            "reward": {"cents": 1250, "eur": "12.50"},
+            "deadline": "2026-12-05",
+            "places": 3,
+            "places_left": 1,
+            "status": "open",
+        }
+    )
     id: int
     issuer: str
     title: str
@@ -178,14 +340,24 @@ class JobPublic(BaseModel):
 
 
 class ClaimDone(Strict):
+    model_config = example({"note": "Park done from the school to the pond: 4 bags."})
     note: Text = ""
 
 
 class Decision(Strict):
+    model_config = example({"reason": "The bags were not at the collection point."})
     reason: Text = ""
 
 
 class PhotoInfo(BaseModel):
+    model_config = example(
+        {
+            "content_type": "image/jpeg",
+            "size": 1843200,
+            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "url": "/claims/41/photo",
+        }
+    )
     content_type: str = Field(examples=["image/jpeg"])
     size: int = Field(description="bytes, after the metadata was removed", examples=[1843200])
     sha256: str = Field(description="so an inspector can cite exactly this photo")
@@ -193,6 +365,30 @@ class PhotoInfo(BaseModel):
 
 
 class ClaimPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 41,
+            "job_id": 41,
+            "job_title": "Zwerfafval prikken, Schandelerboord",
+            "resident": "HRL-7Q4K2",
+            "status": "approved",
+            "note": "Park done: 4 bags.",
+            "reason": None,
+            "reward": {"cents": 1250, "eur": "12.50"},
+            "payment": "paid",
+            "payment_error": None,
+            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "photo": {
+                "content_type": "image/jpeg",
+                "size": 1843200,
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "url": "/claims/41/photo",
+            },
+            "claimed_at": "2026-11-20T09:00:00Z",
+            "done_at": "2026-11-21T15:30:00Z",
+            "decided_at": "2026-11-22T08:45:00Z",
+        }
+    )
     id: int
     job_id: int
     job_title: str
@@ -214,6 +410,15 @@ class ClaimPublic(BaseModel):
 
 
 class MerchantApply(Strict):
+    model_config = example(
+        {
+            "name": "Bakkerij Pelzer",
+            "neighbourhood": "Heerlen-Centrum",
+            "iban": "NL91 ABNA 0417 1643 00",
+            "password": "correct horse battery staple",
+            "wallet": None,
+        }
+    )
     name: Name
     neighbourhood: Short
     iban: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=42)]
@@ -222,6 +427,16 @@ class MerchantApply(Strict):
 
 
 class MerchantPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 4,
+            "name": "Bakkerij Pelzer",
+            "code": "K7M2QX",
+            "neighbourhood": "Heerlen-Centrum",
+            "status": "approved",
+            "address": "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
+        }
+    )
     id: int
     name: str
     code: str
@@ -231,6 +446,20 @@ class MerchantPublic(BaseModel):
 
 
 class MerchantAccount(BaseModel):
+    model_config = example(
+        {
+            "merchant": {
+                "id": 4,
+                "name": "Bakkerij Pelzer",
+                "code": "K7M2QX",
+                "neighbourhood": "Heerlen-Centrum",
+                "status": "approved",
+                "address": "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
+            },
+            "iban": "NL91ABNA0417164300",
+            "balance": {"cents": 48620, "eur": "486.20"},
+        }
+    )
     merchant: MerchantPublic
     iban: str
     balance: Money
@@ -240,6 +469,14 @@ RequestId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8
 
 
 class PaymentCreate(Strict):
+    model_config = example(
+        {
+            "merchant_code": "K7M2QX",
+            "amount": "12.40",
+            "receipt": "BON-2026-0815",
+            "request_id": "a1f3c9e2-5b7d-4c11-9e0a-2d6f8b4c3a71",
+        }
+    )
     merchant_code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=4, max_length=12)
     ]
@@ -251,6 +488,7 @@ class PaymentCreate(Strict):
 
 
 class RefundCreate(Strict):
+    model_config = example({"amount": "2.40", "request_id": "c2b4e6f8-1a3c-4e5a-8b7d-9f0e1d2c3b4a"})
     amount: Euros | None = Field(None, description="part of the payment; default: all of it")
     request_id: RequestId | None = Field(
         None, description="a unique id the app makes per refund: sending it again is safe"
@@ -258,6 +496,16 @@ class RefundCreate(Strict):
 
 
 class RefundPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 2,
+            "amount": {"cents": 240, "eur": "2.40"},
+            "status": "paid",
+            "reason": None,
+            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "created_at": "2026-11-23T10:15:00Z",
+        }
+    )
     id: int
     amount: Money
     status: str = Field(description="sending, paid or failed (nothing was refunded)")
@@ -267,6 +515,31 @@ class RefundPublic(BaseModel):
 
 
 class PaymentPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 815,
+            "resident": "HRL-7Q4K2",
+            "merchant": "Bakkerij Pelzer",
+            "merchant_code": "K7M2QX",
+            "amount": {"cents": 1240, "eur": "12.40"},
+            "refunded": {"cents": 240, "eur": "2.40"},
+            "refunds": [
+                {
+                    "id": 2,
+                    "amount": {"cents": 240, "eur": "2.40"},
+                    "status": "paid",
+                    "reason": None,
+                    "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+                    "created_at": "2026-11-23T10:15:00Z",
+                }
+            ],
+            "receipt": "BON-2026-0815",
+            "status": "paid",
+            "reason": None,
+            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "created_at": "2026-11-23T10:15:00Z",
+        }
+    )
     id: int
     resident: str
     merchant: str
@@ -282,10 +555,22 @@ class PaymentPublic(BaseModel):
 
 
 class RedemptionCreate(Strict):
+    model_config = example({"amount": "250.00"})
     amount: Euros
 
 
 class RedemptionPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 12,
+            "merchant": "Bakkerij Pelzer",
+            "merchant_code": "K7M2QX",
+            "iban": "NL91ABNA0417164300",
+            "amount": {"cents": 25000, "eur": "250.00"},
+            "paid": True,
+            "bank_reference": "SEPA NL-2026-000817",
+        }
+    )
     id: int
     merchant: str
     merchant_code: str | None
@@ -296,12 +581,19 @@ class RedemptionPublic(BaseModel):
 
 
 class Payout(Strict):
+    model_config = example({"bank_reference": "SEPA NL-2026-000817"})
     bank_reference: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
     ]
 
 
 class Recovery(Strict):
+    model_config = example(
+        {
+            "reason": "Phone stolen; reported at the Stadsbalie, identity checked.",
+            "new_wallet": None,
+        }
+    )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
     new_wallet: Address | None = Field(
         None, description="for a resident with their own wallet: the new one"
@@ -309,7 +601,22 @@ class Recovery(Strict):
 
 
 class AuditPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 318,
+                    "at": "2026-11-22T08:45:00Z",
+                    "actor": "inspecteur.jansen",
+                    "role": "inspector",
+                    "action": "claim.approve",
+                    "subject": "claim:41",
+                    "details": {"cents": 1250},
+                }
+            ]
+        },
+    )
     id: int
     at: datetime
     actor: str
@@ -320,6 +627,16 @@ class AuditPublic(BaseModel):
 
 
 class HistoryItem(BaseModel):
+    model_config = example(
+        {
+            "at": "2026-11-23T10:15:00Z",
+            "kind": "payment",
+            "description": "Bakkerij Pelzer, receipt BON-2026-0815",
+            "amount": {"cents": -1240, "eur": "-12.40"},
+            "status": "paid",
+            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+        }
+    )
     at: datetime
     kind: str = Field(description="reward, payment or refund")
     description: str
