@@ -47,6 +47,9 @@ def example(values: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [values]})
 
 
+TX_EXAMPLE = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+
+
 class Money(BaseModel):
     model_config = example({"cents": 1250, "eur": "12.50"})
     cents: int
@@ -57,7 +60,18 @@ class Money(BaseModel):
         return cls(cents=cents, eur=str(cents_to_decimal(cents)))
 
 
+def money(cents: int) -> dict[str, Any]:
+    """An amount as it appears in an example."""
+    return Money.of(cents).model_dump()
+
+
 T = TypeVar("T")
+
+
+def example_of(model: type[BaseModel]) -> dict[str, Any]:
+    """The example of `model`, to nest in another model's example."""
+    extra: Any = model.model_config.get("json_schema_extra")
+    return dict(extra["examples"][0])
 
 
 def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
@@ -266,17 +280,10 @@ class ResidentPublic(BaseModel):
 class ResidentAccount(BaseModel):
     model_config = example(
         {
-            "resident": {
-                "id": 17,
-                "pseudonym": "HRL-7Q4K2",
-                "neighbourhood": "Schandelen",
-                "address": "0x52908400098527886E0F7030069857D2E4169EE7",
-                "custodial": True,
-                "retired": False,
-            },
-            "balance": {"cents": 3750, "eur": "37.50"},
-            "earned_this_year": {"cents": 21250, "eur": "212.50"},
-            "room_under_cap": {"cents": 128750, "eur": "1287.50"},
+            "resident": example_of(ResidentPublic),
+            "balance": money(3750),
+            "earned_this_year": money(21250),
+            "room_under_cap": money(128750),
             "year": 2026,
         }
     )
@@ -320,7 +327,7 @@ class JobPublic(BaseModel):
             "title": "Zwerfafval prikken, Schandelerboord",
             "description": "Two hours with the litter picker along the park.",
             "neighbourhood": "Schandelen",
-            "reward": {"cents": 1250, "eur": "12.50"},
+            "reward": money(1250),
             "deadline": "2026-12-05",
             "places": 3,
             "places_left": 1,
@@ -374,16 +381,11 @@ class ClaimPublic(BaseModel):
             "status": "approved",
             "note": "Park done: 4 bags.",
             "reason": None,
-            "reward": {"cents": 1250, "eur": "12.50"},
+            "reward": money(1250),
             "payment": "paid",
             "payment_error": None,
-            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
-            "photo": {
-                "content_type": "image/jpeg",
-                "size": 1843200,
-                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                "url": "/claims/41/photo",
-            },
+            "tx_hash": TX_EXAMPLE,
+            "photo": example_of(PhotoInfo),
             "claimed_at": "2026-11-20T09:00:00Z",
             "done_at": "2026-11-21T15:30:00Z",
             "decided_at": "2026-11-22T08:45:00Z",
@@ -448,16 +450,9 @@ class MerchantPublic(BaseModel):
 class MerchantAccount(BaseModel):
     model_config = example(
         {
-            "merchant": {
-                "id": 4,
-                "name": "Bakkerij Pelzer",
-                "code": "K7M2QX",
-                "neighbourhood": "Heerlen-Centrum",
-                "status": "approved",
-                "address": "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
-            },
+            "merchant": example_of(MerchantPublic),
             "iban": "NL91ABNA0417164300",
-            "balance": {"cents": 48620, "eur": "486.20"},
+            "balance": money(48620),
         }
     )
     merchant: MerchantPublic
@@ -499,10 +494,10 @@ class RefundPublic(BaseModel):
     model_config = example(
         {
             "id": 2,
-            "amount": {"cents": 240, "eur": "2.40"},
+            "amount": money(240),
             "status": "paid",
             "reason": None,
-            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "tx_hash": TX_EXAMPLE,
             "created_at": "2026-11-23T10:15:00Z",
         }
     )
@@ -521,22 +516,13 @@ class PaymentPublic(BaseModel):
             "resident": "HRL-7Q4K2",
             "merchant": "Bakkerij Pelzer",
             "merchant_code": "K7M2QX",
-            "amount": {"cents": 1240, "eur": "12.40"},
-            "refunded": {"cents": 240, "eur": "2.40"},
-            "refunds": [
-                {
-                    "id": 2,
-                    "amount": {"cents": 240, "eur": "2.40"},
-                    "status": "paid",
-                    "reason": None,
-                    "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
-                    "created_at": "2026-11-23T10:15:00Z",
-                }
-            ],
+            "amount": money(1240),
+            "refunded": money(240),
+            "refunds": [example_of(RefundPublic)],
             "receipt": "BON-2026-0815",
             "status": "paid",
             "reason": None,
-            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "tx_hash": TX_EXAMPLE,
             "created_at": "2026-11-23T10:15:00Z",
         }
     )
@@ -566,7 +552,7 @@ class RedemptionPublic(BaseModel):
             "merchant": "Bakkerij Pelzer",
             "merchant_code": "K7M2QX",
             "iban": "NL91ABNA0417164300",
-            "amount": {"cents": 25000, "eur": "250.00"},
+            "amount": money(25000),
             "paid": True,
             "bank_reference": "SEPA NL-2026-000817",
         }
@@ -632,9 +618,9 @@ class HistoryItem(BaseModel):
             "at": "2026-11-23T10:15:00Z",
             "kind": "payment",
             "description": "Bakkerij Pelzer, receipt BON-2026-0815",
-            "amount": {"cents": -1240, "eur": "-12.40"},
+            "amount": money(-1240),
             "status": "paid",
-            "tx_hash": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+            "tx_hash": TX_EXAMPLE,
         }
     )
     at: datetime

@@ -272,10 +272,13 @@ def _socket_dir(base_dir: Path, run_as: _RunAs) -> tuple[Path, list[Path]]:
     return short, [short]
 
 
-def start_postgres(base_dir: Path, *, database: str = DATABASE, attempts: int = 3) -> PgServer:
+def start_postgres(
+    base_dir: Path, *, database: str = DATABASE, attempts: int = 3, durable: bool = False
+) -> PgServer:
     """initdb a cluster in `base_dir/data`, start it, wait until it answers and create
-    `database`. Keep `base_dir` short (`mkdtemp(prefix=TMP_PREFIX, dir="/tmp")`): the Unix
-    socket lives there. Raises `PostgresUnavailable` with the reason (and the server log)."""
+    `database`. `durable` keeps PostgreSQL's own durability settings (for benchmarks). Keep
+    `base_dir` short (`mkdtemp(prefix=TMP_PREFIX, dir="/tmp")`): the Unix socket lives there.
+    Raises `PostgresUnavailable` with the reason (and the server log)."""
     bindir = find_bindir()
     run_as = _run_as()
     base_dir = base_dir.resolve()
@@ -283,7 +286,7 @@ def start_postgres(base_dir: Path, *, database: str = DATABASE, attempts: int = 
     run_as.chown(base_dir)
     socket_dir, extra_dirs = _socket_dir(base_dir, run_as)
     try:
-        server = _init_and_start(bindir, run_as, base_dir, socket_dir, database, attempts)
+        server = _init_and_start(bindir, run_as, base_dir, socket_dir, database, attempts, durable)
     except BaseException:
         for extra in extra_dirs:
             shutil.rmtree(extra, ignore_errors=True)
@@ -294,7 +297,13 @@ def start_postgres(base_dir: Path, *, database: str = DATABASE, attempts: int = 
 
 
 def _init_and_start(
-    bindir: Path, run_as: _RunAs, base_dir: Path, socket_dir: Path, database: str, attempts: int
+    bindir: Path,
+    run_as: _RunAs,
+    base_dir: Path,
+    socket_dir: Path,
+    database: str,
+    attempts: int,
+    durable: bool,
 ) -> PgServer:
     data_dir = base_dir / "data"
     log_path = base_dir / "postgres.log"
@@ -330,6 +339,10 @@ def _init_and_start(
             f"{initdb.stdout}{initdb.stderr}"
         )
     settings = {**SETTINGS, "unix_socket_directories": f"'{socket_dir}'"}
+    if durable:
+        for name in ("fsync", "synchronous_commit", "full_page_writes", "wal_level"):
+            del settings[name]
+        del settings["max_wal_senders"]
     with (data_dir / "postgresql.conf").open("a") as conf:
         conf.write("\n# tests/support/pg.py: a throwaway test server\n")
         conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
