@@ -2,11 +2,12 @@
 HTTP to the API running in a second process; next to the same payments and rewards made
 directly through heitje_chain, to show what the API layer costs.
 
-    python benchmarks/api_load.py            (N = 100; `make bench-api`)
-    python benchmarks/api_load.py -n 300 --clients 16
+    python benchmarks/api_load.py            (N = 100, SQLite and PostgreSQL; `make bench-api`)
+    python benchmarks/api_load.py -n 300 --clients 16 --database postgresql
 
 Prints requests/second and p50/p99 latency per operation. Everything runs on this machine:
-the embedded chain (anvil), the API (uvicorn, one process, SQLite) and the load (threads).
+the embedded chain (anvil), the API (uvicorn, one process, on SQLite or on a PostgreSQL
+started for the run with its normal durability) and the load (threads).
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.pg import TMP_PREFIX, start_postgres
+
 from api.demo import PASSWORD, ensure_deployed
 from heitje_chain.client import RewardRow
 from heitje_chain.config import load_config
 from heitje_chain.connect import connect
 from heitje_chain.keys import KeyStore, LocalSigner
 from heitje_chain.node import EmbeddedChain
+
+DATABASES = ["sqlite", "postgresql"]
+Result = tuple[str, int, float, list[float]]  # operation, N, seconds, latencies
 
 
 def free_port() -> int:
@@ -65,12 +73,9 @@ def row(name: str, n: int, seconds: float, latencies: list[float]) -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=100, help="payments and approvals (N)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
-    args = parser.parse_args()
-    n = args.n
+def measure(n: int, clients: int, database_url: str | None) -> tuple[list[Result], float]:
+    """Start a chain and the API (on SQLite, or on `database_url`), drive the load; the rows
+    measured and the seconds the worker took to pay the approved rewards after the last."""
     with tempfile.TemporaryDirectory(prefix="heitje-load-") as tmp:
         home = Path(tmp)
         chain = EmbeddedChain(home / "chain", port=free_port())
@@ -81,7 +86,7 @@ def main() -> int:
             "HEITJE_HOME": str(home),
             "HEITJE_RPC_URL": chain.url,
             "HEITJE_PASSWORD": PASSWORD,
-            "HEITJE_API_DATABASE_URL": f"sqlite:///{home / 'api.db'}",
+            "HEITJE_API_DATABASE_URL": database_url or f"sqlite:///{home / 'api.db'}",
             "HEITJE_API_WALLET_KDF_ITERATIONS": "100000",
         }
         os.environ.update({k: env[k] for k in ("HEITJE_HOME", "HEITJE_RPC_URL", "HEITJE_PASSWORD")})
@@ -154,8 +159,8 @@ def main() -> int:
 
             print("... measuring", file=sys.stderr, flush=True)
             results = [
-                ("API: pay a merchant", n, *timed([api_pay(i) for i in range(n)], args.clients)),
-                ("API: approve a job", n, *timed([api_approve(c) for c in claims], args.clients)),
+                ("API: pay a merchant", n, *timed([api_pay(i) for i in range(n)], clients)),
+                ("API: approve a job", n, *timed([api_approve(c) for c in claims], clients)),
             ]
             # The same through heitje_chain directly: fresh residents with balances.
             direct = [LocalSigner.create() for _ in range(n)]
@@ -167,7 +172,7 @@ def main() -> int:
                 return lambda: client.pay(direct[i], shop["address"], 1_25, f"D-{i}") and None
 
             results.append(
-                ("heitje_chain: pay", n, *timed([lib_pay(i) for i in range(n)], args.clients))
+                ("heitje_chain: pay", n, *timed([lib_pay(i) for i in range(n)], clients))
             )
 
             def lib_reward(i: int) -> Callable[[], None]:
@@ -179,7 +184,7 @@ def main() -> int:
                 (
                     "heitje_chain: reward one job",
                     n,
-                    *timed([lib_reward(i) for i in range(n)], args.clients),
+                    *timed([lib_reward(i) for i in range(n)], clients),
                 )
             )
             start = time.perf_counter()  # the API's rewards: the worker pays the approvals
@@ -193,16 +198,46 @@ def main() -> int:
             server.terminate()
             server.wait(30)
             chain.stop()
+    return results, worker_seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=100, help="payments and approvals (N)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument(
+        "--database", choices=[*DATABASES, "both"], default="both",
+        help="the service's database: SQLite (a file), PostgreSQL (a throwaway server started "
+        "from the machine's binaries, with its normal durability settings), or both",
+    )  # fmt: skip
+    args = parser.parse_args()
+    rows: list[tuple[str, Result]] = []
+    notes = []
+    for database in DATABASES if args.database == "both" else [args.database]:
+        print(f"... {database}", file=sys.stderr, flush=True)
+        if database == "postgresql":
+            pg_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir="/tmp"))
+            server = start_postgres(pg_dir, database="heitje_bench", durable=True)
+            try:
+                results, worker_seconds = measure(args.n, args.clients, server.url)
+            finally:
+                server.stop()
+        else:
+            results, worker_seconds = measure(args.n, args.clients, None)
+        rows += [(database, r) for r in results]
+        notes.append(f"{database}: the worker paid the {args.n} approved rewards on-chain "
+                     f"within {worker_seconds:.1f} s after the last approval.")  # fmt: skip
     print()
-    print(f"N = {n}, {args.clients} concurrent clients; latencies in milliseconds")
+    print(f"N = {args.n}, {args.clients} concurrent clients; latencies in milliseconds; the "
+          "heitje_chain rows use no database and are measured again in each run")  # fmt: skip
     print()
-    print("| operation | N | seconds | per second | p50 | p99 |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, count, seconds, latencies in results:
-        print(row(name, count, seconds, latencies))
+    print("| database | operation | N | seconds | per second | p50 | p99 |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for database, (name, count, seconds, latencies) in rows:
+        print(f"| {database} " + row(name, count, seconds, latencies))
     print()
-    print(f"The worker paid the {n} approved rewards on-chain within {worker_seconds:.1f} s "
-          "after the last approval.")  # fmt: skip
+    for note in notes:
+        print(note)
     return 0
 
 
