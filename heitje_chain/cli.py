@@ -641,6 +641,54 @@ def _cell(value: Any) -> Any:
     return value
 
 
+# ------------------------------------------------------------------ audit
+
+
+def cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
+    from heitje_chain.audit import Exports, FileLogSource, audit, rpc_source, summary, write_report
+    from heitje_chain.audit.exports import read_claims, read_jobs, read_payouts
+    from heitje_chain.audit.stream import LogSource
+
+    exports = Exports(
+        claims=read_claims(map(Path, args.claims)) if args.claims else None,
+        jobs=read_jobs(map(Path, args.jobs)) if args.jobs else None,
+        payouts=read_payouts(map(Path, args.payouts)) if args.payouts else None,
+        files=[*args.claims, *args.jobs, *args.payouts],
+    )
+    source: LogSource
+    if args.ledger:
+        if args.at is not None or args.save_ledger:
+            raise UsageError(
+                "--at and --save-ledger need a node; a ledger export is audited "
+                "as it is, at its last block"
+            )
+        source = FileLogSource(Path(args.ledger))
+    else:
+        config = ctx.config
+        source = rpc_source(
+            ctx.client, args.at, max_range=config.log_range, confirmations=config.final_depth
+        )
+    report = audit(
+        source,
+        exports,
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        save_ledger=Path(args.save_ledger) if args.save_ledger else None,
+        balances=not args.no_balance_check,
+    )
+    written = write_report(report, Path(args.out)) if args.out else []
+    if ctx.json:
+        print(json.dumps(report, indent=1, default=str), file=ctx.out)
+    else:
+        print(summary(report), file=ctx.out)
+        if written:
+            print(
+                f"Report written to {args.out}: report.html, report.json and "
+                f"{len(written) - 2} CSV files.",
+                file=ctx.out,
+            )
+    return 0 if report["passed"] else 3
+
+
 # ------------------------------------------------------------------ the parser
 
 
@@ -772,6 +820,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_block", type=int, help="last block")
     p.add_argument("--event", action="append", help="only this event (repeat for more)")
     p.add_argument("--csv", metavar="FILE", help="write the events to this CSV file")
+
+    p = command(
+        "audit",
+        "verify the whole ledger from the chain and report (exit 3: a check failed)",
+        cmd_audit,
+    )
+    p.add_argument("--at", type=int, metavar="BLOCK", help="audit at this block (default: head)")
+    p.add_argument("--out", metavar="DIR", help="write report.json, report.html and CSV files")
+    p.add_argument("--ledger", metavar="FILE", help="audit a ledger export offline, no node")
+    p.add_argument("--save-ledger", metavar="FILE", help="also write the logs to a ledger export")
+    p.add_argument("--checkpoint", metavar="FILE", help="resume from / save to this checkpoint")
+    p.add_argument(
+        "--claims",
+        action="append",
+        default=[],
+        metavar="CSV",
+        help="the service's claims export, to reconcile (repeatable)",
+    )
+    p.add_argument(
+        "--jobs",
+        action="append",
+        default=[],
+        metavar="CSV",
+        help="the service's jobs export (rewards per neighbourhood)",
+    )
+    p.add_argument(
+        "--payouts",
+        action="append",
+        default=[],
+        metavar="CSV",
+        help="the service's redemptions export, to reconcile payouts",
+    )
+    p.add_argument(
+        "--no-balance-check",
+        action="store_true",
+        help="do not compare every holder's balance with the node's",
+    )
     return parser
 
 

@@ -77,6 +77,7 @@ class LedgerReader:
         self.confirmations = confirmations
         self.range = max_range  # the current range: adapts while reading
         self.requests = 0  # eth_getLogs calls made (for benchmarks and tests)
+        self.large = 20_000  # logs in one answer above which the range shrinks
 
     def head(self) -> int:
         """The newest block treated as final (head minus `confirmations`)."""
@@ -86,6 +87,15 @@ class LedgerReader:
         self, start: int, end: int, topics: Sequence[str | list[str]] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Raw logs of the contract in blocks `start`..`end`, in order, fetched in chunks."""
+        for chunk in self.log_chunks(start, end, topics):
+            yield from chunk
+
+    def log_chunks(
+        self, start: int, end: int, topics: Sequence[str | list[str]] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The raw logs of `logs`, one list per `eth_getLogs` answer (for readers that fetch
+        ahead while they work). The range also shrinks while answers are large (more than
+        `large` logs), so a ledger of full blocks is read in answers of bounded size."""
         block = start
         while block <= end:
             last = min(end, block + self.range - 1)
@@ -110,10 +120,12 @@ class LedgerReader:
                 self.range = max(self.min_range, (last - block + 1) // 2)
                 log.info("node refused %d blocks of logs; trying %d", last - block + 1, self.range)
                 continue
-            yield from found
+            yield found
             block = last + 1
             if len(found) < 1000 and self.range < self.max_range:
                 self.range = min(self.max_range, self.range * 2)
+            elif len(found) > self.large and self.range > self.min_range:
+                self.range = max(self.min_range, self.range // 2)
 
     def events(
         self,
