@@ -22,7 +22,14 @@ from typing import Any, TextIO
 
 from heitje_chain.amounts import cents_to_decimal, eur, parse_eur
 from heitje_chain.client import ROLES, HeitjeClient, RewardResult, RewardRow, text_of
-from heitje_chain.config import ROLE_KEYS, Config, load_config, write_deployment
+from heitje_chain.config import (
+    ROLE_KEYS,
+    Config,
+    list_deployments,
+    load_config,
+    read_deployment,
+    write_deployment,
+)
 from heitje_chain.connect import connect, connect_rpc
 from heitje_chain.deploy import DEFAULT_ADMIN_DELAY, check_role_holders, deploy, grant_roles
 from heitje_chain.errors import ConfigError, HeitjeError, KeystoreError
@@ -246,6 +253,41 @@ def cmd_deploy(ctx: Context, args: argparse.Namespace) -> int:
 
 def _without_contract(cfg: Config) -> Config:
     return replace(cfg, contract=None, chain_id=None if cfg.embedded else cfg.chain_id)
+
+
+def cmd_deployments(ctx: Context, args: argparse.Namespace) -> int:
+    """The deployments this installation knows: the single deployment.json (if any) and each
+    named one under <home>/deployments/, side by side on the same chain."""
+    home = ctx.config.home
+    rows: list[dict[str, Any]] = []
+    for name in ["", *list_deployments(home)]:
+        path = home / "deployments" / f"{name}.json" if name else home / "deployment.json"
+        record = read_deployment(path)
+        if record is None:
+            continue
+        rows.append(
+            {
+                "deployment": name or "(default)",
+                "name": record.name,
+                "address": record.address,
+                "chain_id": record.chain_id,
+                "block": record.block,
+                "selected": name == ctx.config.deployment,
+            }
+        )
+    ctx.emit(
+        rows,
+        lambda: (
+            "\n".join(
+                f"{'*' if r['selected'] else ' '} {r['deployment']:<16} {r['address']}  "
+                f"chain {r['chain_id']}  {r['name']}"
+                for r in rows
+            )
+            or f"No deployments in {home}. Create one with `heitje deploy` "
+            "(or `heitje --deployment NAME deploy`)."
+        ),
+    )
+    return 0
 
 
 # ------------------------------------------------------------------ roles, budgets, cap
@@ -730,6 +772,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--home", help="the Heitje folder (default: $HEITJE_HOME or ~/.heitje)")
     parser.add_argument("--config", help="a config file (default: <home>/heitje.toml)")
+    parser.add_argument(
+        "--deployment",
+        metavar="NAME",
+        help="which municipality's deployment (default: $HEITJE_DEPLOYMENT, else the single "
+        "<home>/deployment.json)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, func: Callable[..., int]) -> argparse.ArgumentParser:
@@ -760,6 +808,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partner-budget", type=euros_or_zero, metavar="EUR")
     p.add_argument("--create-keys", action="store_true", help="create missing role keys")
     p.add_argument("--new", action="store_true", help="deploy even if a token exists already")
+
+    p = command("deployments", "list the deployments (municipalities) here", cmd_deployments)
+    p.add_argument("action", choices=["list"], nargs="?", default="list")
+
+    from heitje_chain.network_cli import register as register_network
+
+    register_network(sub)
 
     p = command("roles", "list who holds which role, or grant or revoke one", cmd_roles)
     p.add_argument("action", choices=["list", "grant", "revoke"])
@@ -880,7 +935,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             parser.error(f"{args.command} {args.action} needs {name.upper()}")
     stdout = out or sys.stdout
     try:
-        ctx = Context(load_config(args.home, args.config), args.json, stdout, sys.stderr)
+        config = load_config(args.home, args.config, deployment=args.deployment)
+        ctx = Context(config, args.json, stdout, sys.stderr)
         code: int = args.func(ctx, args)
         return code
     except HeitjeError as exc:

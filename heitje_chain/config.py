@@ -5,6 +5,10 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
 
 - Home folder: `$HEITJE_HOME`, default `~/.heitje`. It holds the embedded chain's data
   (`chain/`), the keystores (`keystores/`) and the deployment record (`deployment.json`).
+- Several municipalities, one installation: `--deployment NAME` (or HEITJE_DEPLOYMENT)
+  selects the record `<home>/deployments/NAME.json` instead of `deployment.json`, and the
+  role keys in `<keystores>/NAME/`; each municipality has its own contract, roles and
+  merchants on the same chain. Without it, everything is as before.
 - Config file: `$HEITJE_CONFIG`, default `<home>/heitje.toml` (optional). Example:
 
       [chain]
@@ -13,6 +17,8 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       log_range = 5000          # most blocks per eth_getLogs (Besu's default limit)
       instant_finality = true   # QBFT, anvil: 'latest' is final; false: wait for confirmations
       confirmations = 12        # blocks behind the head read as final when not instant
+      gas_limit = 8000000       # gas per transaction when the node cannot estimate (unset:
+                                # estimates are required)
 
       [contract]
       address = "0x..."
@@ -26,13 +32,15 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       job-office = "job-office" # keystore name per role (these are the defaults)
 
 - Environment: HEITJE_RPC_URL (comma-separated for several), HEITJE_CHAIN_ID,
-  HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT.
+  HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT,
+  HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -54,7 +62,15 @@ ROLE_KEYS = (
 )
 
 _SECTIONS: dict[str, set[str]] = {
-    "chain": {"rpc_urls", "chain_id", "log_range", "instant_finality", "confirmations", "timeout"},
+    "chain": {
+        "rpc_urls",
+        "chain_id",
+        "log_range",
+        "instant_finality",
+        "confirmations",
+        "timeout",
+        "gas_limit",
+    },
     "contract": {"address", "deployment_block"},
     "embedded": {"port", "host"},
     "keys": {"dir", *ROLE_KEYS},
@@ -92,6 +108,8 @@ class Config:
     keystore_dir: Path = Path()
     key_names: dict[str, str] = field(default_factory=dict)
     source: str = "defaults"
+    deployment: str = ""  # the selected deployment's name; "" for the single deployment.json
+    gas_limit: int | None = None  # gas per transaction where the node cannot estimate
 
     @property
     def embedded(self) -> bool:
@@ -104,7 +122,16 @@ class Config:
 
     @property
     def deployment_file(self) -> Path:
+        if self.deployment:
+            return self.home / "deployments" / f"{self.deployment}.json"
         return self.home / "deployment.json"
+
+    @property
+    def instance_dir(self) -> Path:
+        """A folder of this deployment's own (the home folder without a deployment name)."""
+        if self.deployment:
+            return self.home / "deployments" / self.deployment
+        return self.home
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -122,6 +149,13 @@ class Config:
         return self.key_names.get(role, role)
 
     def require_contract(self) -> str:
+        if not self.contract and self.deployment:
+            known = ", ".join(list_deployments(self.home)) or "none"
+            raise ConfigError(
+                f"there is no deployment named {self.deployment!r} in {self.home / 'deployments'}"
+                f" (deployments there: {known}); create it with "
+                f"`heitje --deployment {self.deployment} deploy`"
+            )
         if not self.contract:
             raise ConfigError(
                 "no Heitje contract is configured: deploy one with `heitje deploy`, or set "
@@ -142,10 +176,18 @@ def load_config(
     home: Path | str | None = None,
     config_file: Path | str | None = None,
     environ: Mapping[str, str] | None = None,
+    deployment: str | None = None,
 ) -> Config:
     """The configuration from defaults, the config file, the deployment record and the
-    environment; `ConfigError` naming the setting for anything missing or malformed."""
+    environment; `ConfigError` naming the setting for anything missing or malformed.
+    `deployment` (else HEITJE_DEPLOYMENT) selects one of several deployments by name."""
     env = os.environ if environ is None else environ
+    selected = (deployment or env.get("HEITJE_DEPLOYMENT") or "").strip()
+    if selected and not DEPLOYMENT_NAME.match(selected):
+        raise ConfigError(
+            f"{selected!r} is not a deployment name: use lowercase letters, digits and '-', "
+            "e.g. heerlen or sittard-geleen"
+        )
     home_path = Path(home or env.get("HEITJE_HOME") or Path.home() / ".heitje").expanduser()
     file_path = Path(config_file or env.get("HEITJE_CONFIG") or home_path / "heitje.toml")
     raw: dict[str, Any] = {}
@@ -172,15 +214,17 @@ def load_config(
         instant_finality=_bool(chain.get("instant_finality", True), "[chain] instant_finality"),
         confirmations=_int(chain.get("confirmations", 12), "[chain] confirmations") or 0,
         timeout=float(chain.get("timeout", 10.0)),
+        gas_limit=_int(chain.get("gas_limit"), "[chain] gas_limit", low=21_000),
         embedded_host=str(embedded.get("host", "127.0.0.1")),
         embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,
-        keystore_dir=home_path / str(keys.get("dir", "keystores")),
+        keystore_dir=home_path / str(keys.get("dir", "keystores")) / selected,
         key_names={k: str(v) for k, v in keys.items() if k in ROLE_KEYS},
+        deployment=selected,
     )
 
-    deployment = read_deployment(cfg.deployment_file)
-    if deployment is not None:
-        cfg = cfg.with_deployment(deployment)
+    record = read_deployment(cfg.deployment_file)
+    if record is not None:
+        cfg = cfg.with_deployment(record)
         sources.append(str(cfg.deployment_file))
     if contract:
         cfg = replace(
@@ -204,9 +248,23 @@ def load_config(
         overrides["keystore_dir"] = Path(env["HEITJE_KEYSTORE_DIR"]).expanduser()
     if env.get("HEITJE_EMBEDDED_PORT"):
         overrides["embedded_port"] = _int(env["HEITJE_EMBEDDED_PORT"], "HEITJE_EMBEDDED_PORT")
+    if env.get("HEITJE_GAS_LIMIT"):
+        overrides["gas_limit"] = _int(env["HEITJE_GAS_LIMIT"], "HEITJE_GAS_LIMIT", low=21_000)
     if overrides:
         sources.append("environment")
     return replace(cfg, **overrides, source=" + ".join(sources))
+
+
+#: A deployment's name: a municipality, in lowercase (`heerlen`, `sittard-geleen`).
+DEPLOYMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def list_deployments(home: Path) -> list[str]:
+    """The names of the deployments recorded under `<home>/deployments/`, sorted."""
+    folder = home / "deployments"
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if DEPLOYMENT_NAME.match(p.stem))
 
 
 def read_deployment(path: Path) -> Deployment | None:
