@@ -382,7 +382,9 @@ class ClaimPublic(BaseModel):
             "note": "Park done: 4 bags.",
             "reason": None,
             "reward": money(1250),
+            "neighbourhood": "Schandelen",
             "payment": "paid",
+            "chain_job_id": "0x" + "3f1c" * 16,
             "payment_error": None,
             "tx_hash": TX_EXAMPLE,
             "photo": example_of(PhotoInfo),
@@ -399,7 +401,13 @@ class ClaimPublic(BaseModel):
     note: str | None
     reason: str | None
     reward: Money
+    neighbourhood: str = Field(description="the job's neighbourhood")
     payment: str | None = Field(None, description="pending, paid or refused")
+    chain_job_id: str | None = Field(
+        None,
+        description="the reward's job id on-chain (keccak-256 of its reference), once approved:"
+        " what an auditor matches against the ledger's JobRewarded events",
+    )
     payment_error: str | None = None
     tx_hash: str | None = None
     photo: PhotoInfo | None = None

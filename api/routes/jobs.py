@@ -27,6 +27,7 @@ from api.schemas import (
     Page,
     PhotoInfo,
 )
+from heitje_chain.client import job_id
 
 router = APIRouter(tags=["jobs"])
 Poster = Annotated[User, Depends(require("issuer", "admin"))]
@@ -96,7 +97,9 @@ def _claim_out(claim: Claim) -> ClaimPublic:
         note=claim.note,
         reason=claim.reason,
         reward=Money.of(claim.job.reward_cents),
+        neighbourhood=claim.job.neighbourhood,
         payment=reward.status if reward else None,
+        chain_job_id="0x" + job_id(reward.reference).hex() if reward else None,
         payment_error=reward.last_error if reward else None,
         tx_hash=reward.tx_hash if reward else None,
         photo=_photo_info(claim.photo),

@@ -34,6 +34,8 @@ def test_job_from_posting_to_reward_on_chain(service: Service) -> None:
     assert account["room_under_cap"]["cents"] == 1500_00 - 1250
     reward = s.client.find_reward(job_id(f"heitje/job-{job['id']}/claim-{claim['id']}"))
     assert reward is not None and reward.args["amount"] == 1250
+    assert mine["chain_job_id"] == "0x" + reward.args["jobId"].hex()  # what an auditor matches
+    assert mine["neighbourhood"] == "Schandelen" and queue["items"][0]["chain_job_id"] is None
     assert s.pay_rewards() == 0  # nothing left to pay
 
 
