@@ -547,9 +547,10 @@ def _csv_value(key: str, value: Any) -> tuple[str, Any]:
     return key, value
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...] = ()) -> None:
+    """Rows as CSV; the header is `first`, then every other key in first-seen order."""
     converted = [dict(_csv_value(k, v) for k, v in row.items()) for row in rows]
-    fields: list[str] = []
+    fields: list[str] = list(first)
     for row in converted:
         fields.extend(k for k in row if k not in fields)
     tmp = path.with_name(path.name + ".tmp")
@@ -573,7 +574,8 @@ def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
     written.append(path)
     for c in report["checks"]:
         path = folder / f"check-{c['name']}.csv"
-        write_csv(path, [{"check": c["name"], **r} for r in c["records"]])
+        rows = [{"check": c["name"], **r} for r in c["records"]]
+        write_csv(path, rows, ("check", "problem", "block", "tx", "log_index"))
         written.append(path)
     for name, rows in report["tables"].items():
         path = folder / f"{name.replace('_', '-')}.csv"

@@ -246,8 +246,8 @@ def _ahead(chunks: Iterator[list[dict[str, Any]]], depth: int) -> Iterator[list[
 # ------------------------------------------------------------------ the ledger export
 
 
-def _open_text(path: Path, mode: str) -> IO[str]:
-    if path.suffix == ".gz":
+def _open_text(path: Path, mode: str, gz: bool | None = None) -> IO[str]:
+    if path.suffix == ".gz" if gz is None else gz:
         return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
     return path.open(mode, encoding="utf-8")
 
@@ -261,7 +261,7 @@ class LedgerWriter:
     def __init__(self, path: Path, head: Head) -> None:
         self.path = path
         self._tmp = path.with_name(path.name + ".tmp")
-        self._file = _open_text(self._tmp, "w")
+        self._file = _open_text(self._tmp, "w", gz=path.suffix == ".gz")
         header = {"heitje_ledger": LEDGER_FORMAT, **head.__dict__}
         self._file.write(json.dumps(header) + "\n")
         self.count = 0

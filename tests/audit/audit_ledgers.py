@@ -29,7 +29,7 @@ from heitje_chain.artifacts import load_artifact
 from heitje_chain.audit import Exports, audit
 from heitje_chain.audit.stream import RpcLogSource
 from heitje_chain.client import HeitjeClient, role_id
-from heitje_chain.config import ROLE_KEYS
+from heitje_chain.config import ROLE_KEYS, Deployment
 from heitje_chain.deploy import ROLE_OF_KEY, deploy
 from heitje_chain.errors import ChainUnavailable, ErrorDecoder
 from heitje_chain.events import EventDecoder
@@ -221,6 +221,7 @@ def reward(f: Faulty, n: int | str, resident: str, cents: int, minter: str = "mi
 @dataclass
 class World:
     client: HeitjeClient
+    deployment: Deployment
     block: int
     signers: dict[str, LocalSigner]
     merchants: list[LocalSigner]
@@ -275,6 +276,7 @@ def make_world(rpc: Rpc) -> World:
     assert all(tx.error is None for tx in setup)
     return World(
         client=client,
+        deployment=deployment,
         block=deployment.block,
         signers={"admin": admin, **keys},
         merchants=merchants,
