@@ -14,12 +14,23 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api import errors
+from api import errors, web
 from api.audit import record
 from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.models import User
-from api.routes import audit, auth, jobs, merchants, payments, redemptions, residents, staff
+from api.routes import (
+    audit,
+    auth,
+    budgets,
+    jobs,
+    ledger,
+    merchants,
+    payments,
+    redemptions,
+    residents,
+    staff,
+)
 from api.schemas import ERRORS
 from api.security import hash_password
 from api.settings import Settings, load_settings
@@ -73,4 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit):
         app.include_router(module.router, responses=ERRORS)
+    for module in (ledger, budgets):  # read from the chain, for the web app's staff pages
+        app.include_router(module.router, responses=ERRORS)
+    web.install(app)  # the web app at /app/
     return app

@@ -7,6 +7,8 @@
 #   - .venv/bin/anvil   the native anvil binary from npm, so brownie finds it on the venv's PATH
 #   - .venv-fuzz/       schemathesis, which fuzzes the API from outside (a venv of its own: it
 #                       needs a newer hypothesis than brownie's exact pin allows)
+#   - web/dist/         the web app, bundled by esbuild from web/src (node web/build.mjs)
+#   - chromium          Debian's package, for the browser tests (apt-get, when it is missing)
 # Nothing is written to your home directory here; brownie itself keeps ~/.brownie.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +65,19 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.heitje-packages 2>/dev/null)"
   # `npm install`, not `npm ci`: the lock file lacks other platforms' optional anvil packages.
   npm install --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.heitje-packages
+fi
+
+# --- the web app and the browser for its tests ----------------------------------------------
+"$node_bin" web/build.mjs >/dev/null || fail "the web app does not build (node web/build.mjs)"
+if ! command -v chromium >/dev/null; then
+  # The browser tests drive Debian's Chromium (a test tool's own browser download fails here).
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Chromium (Debian's package) for the browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >/dev/null || say "WARNING: apt-get could not install chromium; the browser tests will fail"
+  else
+    say "WARNING: chromium is missing and cannot be installed here (apt-get as root); the browser tests will fail"
+  fi
 fi
 
 # --- solc wrapper ----------------------------------------------------------------------------

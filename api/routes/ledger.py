@@ -1,0 +1,211 @@
+"""The ledger, read-only, for auditors and admins: every event of the contract since its
+deployment, from the chain itself (heitje_chain's LedgerReader), searchable and paged, and a
+summary per event and per month for the charts.
+
+The events are read from the chain on each request, so what is shown never depends on the
+service's database. That is fine for a municipality (thousands of events a year); for a
+national roll-out an indexed copy of the events would be needed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import ChainDep, require
+from api.export import Format, Limit, Offset, listing_of
+from api.models import User
+from api.schemas import TX_EXAMPLE, Money, Page, example, example_of, money
+from heitje_chain.client import HeitjeClient, text_of
+from heitje_chain.events import Event
+from heitje_chain.rpc import RpcError
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+Reader = Annotated[User, Depends(require("auditor", "admin"))]
+
+#: bytes32 arguments that carry text (a receipt or a bank reference); others are shown as hex.
+_TEXT_ARGS = ("receipt", "reference", "bankReference", "paymentReference")
+
+
+RESIDENT = "0x52908400098527886E0F7030069857D2E4169EE7"
+SHOP = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+
+
+class LedgerEntry(BaseModel):
+    model_config = example(
+        {
+            "block": 412,
+            "at": "2026-11-14T10:32:07Z",
+            "tx_hash": TX_EXAMPLE,
+            "log_index": 1,
+            "event": "Payment",
+            "amount": money(475),
+            "args": {"from": RESIDENT, "merchant": SHOP, "amount": "475", "receipt": "KASSA-00017"},
+        }
+    )
+    block: int
+    at: datetime | None = Field(description="the block's time (UTC)")
+    tx_hash: str
+    log_index: int
+    event: str = Field(examples=["JobRewarded", "Payment", "RedemptionRequested"])
+    amount: Money | None = Field(None, description="the event's amount, where it has one")
+    args: dict[str, str] = Field(description="every argument of the event, as text")
+
+
+class EventCount(BaseModel):
+    model_config = example({"event": "JobRewarded", "count": 14, "amount": money(24250)})
+    event: str
+    count: int
+    amount: Money
+
+
+class MonthTotals(BaseModel):
+    model_config = example(
+        {
+            "month": "2026-11",
+            "rewards": money(24250),
+            "payments": money(6180),
+            "refunds": money(250),
+            "redemptions": money(4000),
+        }
+    )
+    month: str = Field(examples=["2026-11"])
+    rewards: Money
+    payments: Money
+    refunds: Money
+    redemptions: Money
+
+
+class LedgerSummary(BaseModel):
+    model_config = example(
+        {"head": 512, "events": [example_of(EventCount)], "months": [example_of(MonthTotals)]}
+    )
+    head: int
+    events: list[EventCount]
+    months: list[MonthTotals]
+
+
+def _text(name: str, value: Any) -> str:
+    if isinstance(value, bytes):
+        if name in _TEXT_ARGS:
+            return text_of(value)
+        return "0x" + value.hex()
+    return str(value)
+
+
+def _amount(event: Event) -> int | None:
+    for key in ("amount", "value"):
+        if key in event.args and isinstance(event.args[key], int):
+            return int(event.args[key])
+    return None
+
+
+def _block_times(client: HeitjeClient, blocks: set[int]) -> dict[int, datetime]:
+    """The timestamps of `blocks`, asked in batches of 500."""
+    ordered = sorted(blocks)
+    times: dict[int, datetime] = {}
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        answers = client.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in chunk])
+        for block, answer in zip(chunk, answers, strict=True):
+            if isinstance(answer, dict) and not isinstance(answer, RpcError):
+                times[block] = datetime.fromtimestamp(int(answer["timestamp"], 16), UTC)
+    return times
+
+
+def _entry(event: Event, times: dict[int, datetime]) -> LedgerEntry:
+    cents = _amount(event)
+    return LedgerEntry(
+        block=event.block_number,
+        at=times.get(event.block_number),
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        event=event.name,
+        amount=Money.of(cents) if cents is not None else None,
+        args={k: _text(k, v) for k, v in event.args.items()},
+    )
+
+
+def _matches(event: Event, needle: str) -> bool:
+    if needle in event.name.lower() or needle in event.tx_hash.lower():
+        return True
+    return any(needle in _text(k, v).lower() for k, v in event.args.items())
+
+
+@router.get("", response_model=Page[LedgerEntry])
+def ledger(
+    _: Reader,
+    chain: ChainDep,
+    event: Annotated[str | None, Query(max_length=64, description="only this event")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="text to find in an address, tx, receipt, ..."),
+    ] = None,
+    newest_first: bool = False,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    format: Format = "json",
+) -> Page[LedgerEntry] | Response:
+    """Every contract event from the chain, in chain order (or newest first), with the
+    block's time. `event` keeps one kind; `q` searches addresses, transaction hashes,
+    receipts and references. `?format=csv` exports every matching event."""
+    client = chain.client
+    reader = client.ledger()
+    events: list[Event] = []
+    if event is None:
+        events = list(reader.events())
+    elif event in client.events.topics:
+        events = list(reader.events(names=[event]))
+    if q and q.strip():
+        needle = q.strip().lower()
+        events = [e for e in events if _matches(e, needle)]
+    if newest_first:
+        events.reverse()
+    shown = events if format == "csv" else events[offset : offset + limit]
+    times = _block_times(client, {e.block_number for e in shown})
+    entries = [_entry(e, times) for e in shown]
+    if format == "csv":
+        return listing_of(entries, name="ledger", offset=0, limit=len(entries), format=format)
+    return Page[LedgerEntry](items=entries, total=len(events), offset=offset, limit=limit)
+
+
+@router.get("/summary", response_model=LedgerSummary)
+def summary(_: Reader, chain: ChainDep) -> LedgerSummary:
+    """Counts and amounts per event, and per month the euros rewarded, paid at merchants,
+    refunded and redeemed: what the auditor's charts show."""
+    client = chain.client
+    reader = client.ledger()
+    head = reader.head()
+    events = list(reader.events(end=head))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e in events:
+        counts[e.name][0] += 1
+        counts[e.name][1] += _amount(e) or 0
+    kinds = {
+        "JobRewarded": "rewards",
+        "Payment": "payments",
+        "Refund": "refunds",
+        "RedemptionRequested": "redemptions",
+    }
+    wanted = [e for e in events if e.name in kinds]
+    times = _block_times(client, {e.block_number for e in wanted})
+    months: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds.values(), 0))
+    for e in wanted:
+        at = times.get(e.block_number)
+        if at is not None:
+            months[f"{at:%Y-%m}"][kinds[e.name]] += _amount(e) or 0
+    return LedgerSummary(
+        head=head,
+        events=[
+            EventCount(event=name, count=c, amount=Money.of(a))
+            for name, (c, a) in sorted(counts.items())
+        ],
+        months=[
+            MonthTotals(month=month, **{k: Money.of(v) for k, v in totals.items()})
+            for month, totals in sorted(months.items())
+        ],
+    )

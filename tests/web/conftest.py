@@ -1,0 +1,230 @@
+"""Fixtures for the browser tests (`python -m pytest -p no:pytest-brownie tests/web`).
+
+One real service for the whole run: the embedded chain (anvil) on a free port, the token
+deployed with a key per role, and the API with its reward worker in its own process
+(`python -m api`), serving the web app built in web/dist. Debian's Chromium is driven
+headless by Playwright for Python through `executable_path`; Playwright's own browsers are
+never downloaded. Without Chromium or the built app the tests fail, saying what is missing:
+they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+_TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
+from support.service import free_port  # noqa: E402
+
+from api.demo import PASSWORD, demo_iban, ensure_deployed  # noqa: E402
+from heitje_chain.node import EmbeddedChain  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "reports" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1200, "height": 900}
+
+
+@dataclass
+class Served:
+    """The running service, and an HTTP client to set up what a test is not about."""
+
+    base: str
+    http: httpx.Client
+    issuer_id: int
+    shop_code: str
+    shop_id: int
+
+    def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
+        answer = self.http.post("/auth/login", json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def call(self, method: str, url: str, who: dict[str, str], expect: int = 200, **kw: Any) -> Any:
+        answer = self.http.request(method, url, headers=who, **kw)
+        assert answer.status_code == expect, answer.text
+        return answer.json()
+
+    def resident(self, pseudonym: str, neighbourhood: str = "Grasbroek") -> dict[str, str]:
+        body = {"pseudonym": pseudonym, "neighbourhood": neighbourhood, "password": PASSWORD}
+        self.call("POST", "/residents", {}, 201, json=body)
+        return self.login(pseudonym)
+
+    def fund(self, resident: dict[str, str], reward: str) -> None:
+        """A job for `resident`, done and approved; waits until the worker paid it."""
+        office, inspector = self.login("wijkzaken"), self.login("inspecteur")
+        job = self.call("POST", "/jobs", office, 201, json={
+            "title": "Helping at the food bank", "description": "Sorting parcels.",
+            "neighbourhood": "Palemig", "reward": reward, "deadline": "2099-12-31"})  # fmt: skip
+        claim = self.call("POST", f"/jobs/{job['id']}/claim", resident, 201)
+        self.call("POST", f"/claims/{claim['id']}/done", resident, json={"note": "done"})
+        self.call("POST", f"/claims/{claim['id']}/approve", inspector, json={})
+        wait_for(lambda: self.call("GET", "/claims", resident)["items"][-1]["payment"] == "paid")
+
+    def pay(self, resident: dict[str, str], amount: str, receipt: str) -> dict[str, Any]:
+        body = {"merchant_code": self.shop_code, "amount": amount, "receipt": receipt,
+                "request_id": f"test-{receipt}-{time.monotonic_ns()}"}  # fmt: skip
+        result: dict[str, Any] = self.call("POST", "/payments", resident, 201, json=body)
+        return result
+
+
+def wait_for(check: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = os.environ.get("HEITJE_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail(
+            "Debian's chromium is not installed: `make setup` installs it with apt-get as root "
+            "(apt-get install chromium), or set HEITJE_CHROMIUM to a Chromium binary"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if not (ROOT / "web" / "dist" / "index.html").is_file():
+        pytest.fail("the web app is not built: run `make setup` (node web/build.mjs)")
+    tmp = tmp_path_factory.mktemp("web")
+    chain = EmbeddedChain(tmp / "chain", port=free_port())
+    chain.start()
+    process = None
+    log = (tmp / "api.log").open("wb")
+    try:
+        home = tmp / "home"
+        ensure_deployed(home, chain.url)
+        env = {
+            **os.environ, "HEITJE_HOME": str(home), "HEITJE_RPC_URL": chain.url,
+            "HEITJE_PASSWORD": PASSWORD, "HEITJE_API_DATABASE_URL": f"sqlite:///{tmp / 'api.db'}",
+            "HEITJE_API_WALLET_KDF_ITERATIONS": "1000", "HEITJE_API_WORKER": "on",
+        }  # fmt: skip
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api", "--port", str(port)],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        http = httpx.Client(base_url=base, timeout=60)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http.get("/openapi.json")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, (tmp / "api.log").read_text()
+                assert time.monotonic() < deadline, "the API did not answer"
+                time.sleep(0.1)
+        served = seed(Served(base, http, 0, "", 0))
+        yield served
+        http.close()
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(20)
+        log.close()
+        chain.stop()
+
+
+def seed(s: Served) -> Served:
+    """Staff, an approved shop: what every test starts from."""
+    admin = s.login("admin", "development-admin")
+    office = s.call("POST", "/issuers", admin, 201, json={
+        "name": "Gemeente Heerlen, Wijkzaken", "key_name": "job-office"})  # fmt: skip
+    for username, role in (("wijkzaken", "issuer"), ("inspecteur", "inspector"),
+                           ("penningmeester", "treasurer"), ("accountant", "auditor")):  # fmt: skip
+        body: dict[str, Any] = {"username": username, "password": PASSWORD, "role": role}
+        if role == "issuer":
+            body["issuer_id"] = office["id"]
+        s.call("POST", "/staff", admin, 201, json=body)
+    shop = s.call("POST", "/merchants", {}, 201, json={
+        "name": "Bakkerij Op de Kamp", "neighbourhood": "Schandelen",
+        "iban": demo_iban(4_000_001), "password": PASSWORD})  # fmt: skip
+    s.call("POST", f"/merchants/{shop['id']}/approve", admin)
+    s.issuer_id, s.shop_code, s.shop_id = office["id"], shop["code"], shop["id"]
+    return s
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        yield launch(playwright, chromium)
+
+
+def launch(playwright: Playwright, chromium: str, *extra: str) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=chromium, headless=True, args=[*CHROMIUM_FLAGS, *extra]
+    )
+
+
+class App:
+    """One person's browser tab on the app, with the page errors it raised."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page, self.base = page, base
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str) -> Page:
+        self.page.goto(f"{self.base}/app/#{path}")
+        return self.page
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> Page:
+        page = self.page
+        if "#/login" not in page.url:
+            page.goto(f"{self.base}/app/#/login")
+        page.get_by_label("Gebruikersnaam").fill(username)
+        page.get_by_label("Wachtwoord").fill(password)
+        page.get_by_role("button", name="Inloggen").click()
+        page.wait_for_function("() => !location.hash.startsWith('#/login')")
+        return page
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def person(browser: Browser, served: Served) -> Iterator[Any]:
+    """`person(phone=True)`: a new browser context (its own sessionStorage) per person."""
+    contexts = []
+    apps: list[App] = []
+
+    def make(phone: bool = True) -> App:
+        context = browser.new_context(viewport=PHONE if phone else DESK, locale="nl-NL")
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        app = App(context.new_page(), served.base)
+        apps.append(app)
+        return app
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert [e for app in apps for e in app.errors] == [], "the page raised errors"

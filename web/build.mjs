@@ -1,0 +1,41 @@
+// Builds the web app into web/dist (git-ignored): `node web/build.mjs` (tools/setup.sh runs it).
+// esbuild bundles web/src/main.js with its npm packages (qrcode; jsqr in a chunk loaded only
+// when the camera scanner opens) and the stylesheet, minified, with content hashes in the
+// file names; index.html is written with those names. Nothing is fetched at run time.
+import { readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "dist");
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+const result = await esbuild.build({
+  entryPoints: { app: join(here, "src", "main.js"), style: join(here, "src", "app.css") },
+  outdir: join(dist, "assets"),
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  minify: true,
+  target: "es2020", // Android phones with Chrome 80+, iOS 14+
+  entryNames: "[name]-[hash]",
+  chunkNames: "[name]-[hash]",
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+});
+
+const outputs = Object.entries(result.metafile.outputs);
+const entry = (name) => {
+  const found = outputs.find(([, out]) => out.entryPoint && out.entryPoint.endsWith(name));
+  if (!found) throw new Error(`no output for ${name}`);
+  return "assets/" + relative(join(dist, "assets"), found[0]);
+};
+const html = readFileSync(join(here, "index.html"), "utf8")
+  .replace("%APP_JS%", entry("src/main.js"))
+  .replace("%APP_CSS%", entry("src/app.css"));
+writeFileSync(join(dist, "index.html"), html);
+const bytes = outputs.reduce((sum, [, out]) => sum + out.bytes, 0);
+console.log(`web app built into web/dist (${outputs.length} files, ${Math.round(bytes / 1024)} KiB)`);

@@ -1,0 +1,160 @@
+// The Heitje web app: a hash router over the pages, the menu per role, the language switch.
+// All rules live in the API; the pages only show what it says and send what people enter.
+import { session, whenSignedOut } from "./api.js";
+import { clear, h } from "./dom.js";
+import { language, setLanguage, t } from "./i18n.js";
+import { loginPage } from "./pages/login.js";
+import { accountPage, historyPage, jobsPage, payPage } from "./pages/resident.js";
+import { paymentsPage, redeemPage, tillPage } from "./pages/merchant.js";
+import {
+  budgetsPage,
+  manageJobsPage,
+  merchantsPage,
+  queuePage,
+  residentsPage,
+  treasuryPage,
+} from "./pages/municipality.js";
+import { auditPage, ledgerPage } from "./pages/auditor.js";
+import { title } from "./ui.js";
+
+const ROUTES = {
+  "/login": { page: loginPage },
+  "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
+  "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
+  "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
+  "/r/history": { page: historyPage, roles: ["resident"], nav: "nav_history" },
+  "/m": { page: tillPage, roles: ["merchant"], nav: "nav_till" },
+  "/m/payments": { page: paymentsPage, roles: ["merchant"], nav: "nav_payments" },
+  "/m/redeem": { page: redeemPage, roles: ["merchant"], nav: "nav_redeem" },
+  "/a/jobs": { page: manageJobsPage, roles: ["admin", "issuer"], nav: "nav_manage_jobs" },
+  "/i": { page: queuePage, roles: ["inspector"], nav: "nav_queue" },
+  "/a/merchants": { page: merchantsPage, roles: ["admin"], nav: "nav_merchants" },
+  "/a/residents": { page: residentsPage, roles: ["admin"], nav: "nav_residents" },
+  "/t": { page: treasuryPage, roles: ["treasurer"], nav: "nav_treasury" },
+  "/audit": { page: auditPage, roles: ["admin", "auditor"], nav: "nav_audit" },
+  "/ledger": { page: ledgerPage, roles: ["admin", "auditor"], nav: "nav_ledger" },
+  "/a/budgets": { page: budgetsPage, roles: ["admin", "issuer", "auditor"], nav: "nav_budgets" },
+};
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const langButton = document.getElementById("lang");
+const logoutButton = document.getElementById("logout");
+let cleanup = null;
+let notice = "";
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const at = raw.indexOf("?");
+  const path = at < 0 ? raw : raw.slice(0, at);
+  const params = new URLSearchParams(at < 0 ? "" : raw.slice(at + 1));
+  return { path, params };
+}
+
+function homeOf(role) {
+  const first = Object.entries(ROUTES).find(([, r]) => r.nav && r.roles.includes(role));
+  return first ? first[0] : "/login";
+}
+
+export function go(path) {
+  if (location.hash === `#${path}`) render();
+  else location.hash = path;
+}
+
+function renderShell(user) {
+  document.documentElement.lang = language();
+  document.querySelector(".skip").textContent = t("skip");
+  langButton.textContent = t("switch_language");
+  langButton.setAttribute("aria-label", t("switch_language_label"));
+  langButton.setAttribute("lang", language() === "nl" ? "en" : "nl");
+  logoutButton.textContent = t("logout");
+  logoutButton.hidden = !user;
+  const { path } = parseHash();
+  const items = user
+    ? Object.entries(ROUTES).filter(([, r]) => r.nav && r.roles.includes(user.role))
+    : [];
+  clear(
+    nav,
+    items.length
+      ? h(
+          "ul",
+          {},
+          items.map(([p, r]) =>
+            h("li", {}, h("a", { href: `#${p}`, "aria-current": p === path ? "page" : null }, t(r.nav))),
+          ),
+        )
+      : null,
+  );
+}
+
+async function render() {
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch {
+      /* a page's own clean-up never stops the next page */
+    }
+    cleanup = null;
+  }
+  const user = session.get();
+  let { path, params } = parseHash();
+  if (!user && path !== "/login") {
+    if (path !== "/" && path !== "") sessionStorage.setItem("heitje.next", location.hash);
+    location.replace("#/login");
+    return;
+  }
+  if (user && (path === "/" || path === "/login")) {
+    location.replace(`#${homeOf(user.role)}`);
+    return;
+  }
+  renderShell(user);
+  const route = ROUTES[path];
+  const root = h("div", { class: "page" });
+  clear(main, root);
+  if (!route) {
+    clear(root, title(t("not_found")));
+  } else if (route.roles && !route.roles.includes(user.role)) {
+    clear(
+      root,
+      title(t("refused_title")),
+      h(
+        "p",
+        { class: "error", role: "alert" },
+        t("refused_text", {
+          role: t(`role_${user.role}`),
+          roles: route.roles.map((r) => t(`role_${r}`)).join(", "),
+        }),
+      ),
+    );
+  } else {
+    const result = await route.page(root, { params, user, go, notice });
+    notice = "";
+    if (typeof result === "function") cleanup = result;
+  }
+  const heading = main.querySelector("h1");
+  document.title = heading ? `${heading.textContent} – Heitje` : "Heitje";
+  (heading || main).focus({ preventScroll: false });
+}
+
+export function signedIn(data) {
+  session.save(data);
+  const next = sessionStorage.getItem("heitje.next");
+  sessionStorage.removeItem("heitje.next");
+  const target = next && next.startsWith("#/") && next !== "#/login" ? next : `#${homeOf(data.role)}`;
+  location.replace(target);
+}
+
+whenSignedOut(() => {
+  notice = t("signed_out");
+  go("/login");
+});
+langButton.addEventListener("click", () => {
+  setLanguage(language() === "nl" ? "en" : "nl");
+  render();
+});
+logoutButton.addEventListener("click", () => {
+  session.clear();
+  go("/login");
+});
+window.addEventListener("hashchange", render);
+render();

@@ -1,0 +1,30 @@
+import { post } from "../api.js";
+import { field, h } from "../dom.js";
+import { t } from "../i18n.js";
+import { signedIn } from "../main.js";
+import { form, messages, title } from "../ui.js";
+
+export function loginPage(root, { notice }) {
+  const msg = messages();
+  const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  root.append(
+    title(t("login_title")),
+    h("p", {}, t("login_intro")),
+    notice ? h("p", { class: "ok", role: "status" }, notice) : null,
+    msg.el,
+    form(
+      [field(t("username"), username, t("username_hint")), field(t("password"), password)],
+      t("login"),
+      msg,
+      async () => {
+        const answer = await post("/auth/login", {
+          username: username.value.trim(),
+          password: password.value,
+        });
+        signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name: username.value.trim() });
+      },
+      { class: "narrow" },
+    ),
+  );
+}

@@ -1,0 +1,337 @@
+// The municipality's pages: jobs, the inspector's queue, shops, residents (wallet recovery),
+// budgets and the cap, and the treasurer's payouts.
+import { download, get, post, qs } from "../api.js";
+import { clear, day, field, h, saveBlob } from "../dom.js";
+import { eur, language, t } from "../i18n.js";
+import { busy, csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+
+function isoToday(plusDays = 0) {
+  const d = new Date(Date.now() + plusDays * 86_400_000);
+  return d.toISOString().slice(0, 10);
+}
+
+export async function manageJobsPage(root, { user }) {
+  const msg = messages();
+  const inputs = {
+    title: h("input", { name: "title", maxlength: 120, required: true }),
+    description: h("textarea", { name: "description", rows: 3, maxlength: 2000 }),
+    neighbourhood: h("input", { name: "neighbourhood", maxlength: 64, required: true }),
+    reward: h("input", { name: "reward", inputmode: "decimal", required: true }),
+    deadline: h("input", { name: "deadline", type: "date", min: isoToday(), value: isoToday(14), required: true }),
+    places: h("input", { name: "places", type: "number", min: 1, max: 1000, value: 1, required: true }),
+  };
+  const parts = [
+    field(t("title"), inputs.title),
+    field(t("description"), inputs.description),
+    field(t("neighbourhood"), inputs.neighbourhood, t("neighbourhood_hint")),
+    field(t("reward"), inputs.reward, t("amount_hint")),
+    field(t("deadline"), inputs.deadline),
+    field(t("places"), inputs.places),
+  ];
+  let issuer = null;
+  if (user.role === "admin") {
+    issuer = h("select", { name: "issuer" });
+    try {
+      const issuers = await get("/issuers");
+      clear(issuer, issuers.map((i) => h("option", { value: i.id }, i.name)));
+    } catch (error) {
+      msg.problem(error);
+    }
+    parts.push(field(t("issuer"), issuer));
+  }
+  const list = pagedList({
+    fetchPage: (offset, limit) => get(`/jobs${qs({ offset, limit, status: "all" })}`),
+    render: (job) =>
+      h(
+        "li",
+        { class: "card", "data-job": job.id },
+        h("h3", {}, job.title),
+        facts([
+          [t("where"), job.neighbourhood],
+          [t("reward"), eur(job.reward)],
+          [t("deadline"), day(job.deadline, language())],
+          [t("places_left"), `${job.places_left} / ${job.places}`],
+          [t("by"), job.issuer],
+          ["Status", t(`status_${job.status}`)],
+        ]),
+      ),
+  });
+  root.append(
+    title(t("nav_manage_jobs")),
+    h("h2", {}, t("post_job")),
+    msg.el,
+    form(parts, t("post"), msg, async (el) => {
+      const body = {
+        title: inputs.title.value.trim(),
+        description: inputs.description.value.trim(),
+        neighbourhood: inputs.neighbourhood.value.trim(),
+        reward: inputs.reward.value.trim(),
+        deadline: inputs.deadline.value,
+        places: Number.parseInt(inputs.places.value, 10) || 1,
+      };
+      if (issuer) body.issuer_id = Number.parseInt(issuer.value, 10);
+      const job = await post("/jobs", body);
+      el.reset();
+      inputs.deadline.value = isoToday(14);
+      msg.ok(`${t("posted")} (${job.title})`);
+      await list.restart();
+    }, { class: "narrow" }),
+    h("h2", {}, t("all_jobs")),
+    csvButton("/jobs?status=all&format=csv"),
+    list.el,
+  );
+  await list.reload();
+}
+
+async function showPhoto(claim, button, place) {
+  const { blob } = await download(`/claims/${claim.id}/photo`);
+  const url = URL.createObjectURL(blob);
+  const img = h("img", { src: url, alt: t("photo_alt", { title: claim.job_title }), class: "photo" });
+  img.addEventListener("load", () => URL.revokeObjectURL(url));
+  place.append(img);
+  button.remove();
+}
+
+export async function queuePage(root) {
+  const list = pagedList({
+    fetchPage: (offset, limit) => get(`/claims${qs({ status: "done", offset, limit })}`),
+    empty: t("queue_empty"),
+    render: (claim) => {
+      const msg = messages();
+      const reason = h("textarea", { rows: 2, maxlength: 2000, name: "reason" });
+      const approve = h("button", { type: "button", class: "primary" }, t("approve"));
+      const reject = h("button", { type: "button", class: "danger" }, t("reject"));
+      const photoPlace = h("div", {});
+      const card = h(
+        "li",
+        { class: "card", "data-claim": claim.id },
+        h("h3", {}, claim.job_title),
+        facts([
+          [t("resident"), claim.resident],
+          [t("reward"), eur(claim.reward)],
+          [t("note").replace(/ \(.*\)$/, ""), claim.note || "—"],
+        ]),
+        photoPlace,
+        field(t("reject_reason"), reason),
+        h("div", { class: "actions" }, approve, reject),
+        msg.el,
+      );
+      if (claim.photo) {
+        const show = h("button", { type: "button", class: "secondary" }, t("show_photo"));
+        show.addEventListener("click", () => busy(show, msg, () => showPhoto(claim, show, photoPlace)));
+        photoPlace.append(show);
+      }
+      const decided = (text) => {
+        card.querySelector(".actions").remove();
+        reason.disabled = true;
+        msg.ok(text);
+      };
+      approve.addEventListener("click", () =>
+        busy(approve, msg, async () => {
+          await post(`/claims/${claim.id}/approve`, reason.value.trim() ? { reason: reason.value.trim() } : {});
+          decided(t("approved_msg"));
+        }),
+      );
+      reject.addEventListener("click", () =>
+        busy(reject, msg, async () => {
+          if (!reason.value.trim()) {
+            reason.focus();
+            throw { code: "reason_needed" };
+          }
+          await post(`/claims/${claim.id}/reject`, { reason: reason.value.trim() });
+          decided(t("rejected_msg"));
+        }),
+      );
+      return card;
+    },
+  });
+  root.append(title(t("queue_title")), list.el);
+  await list.reload();
+}
+
+function shopCard(m, action, label, done) {
+  const msg = messages();
+  const button = h("button", { type: "button", class: action === "remove" ? "danger" : "primary" }, label);
+  button.addEventListener("click", () =>
+    busy(button, msg, async () => {
+      await post(`/merchants/${m.id}/${action}`);
+      button.remove();
+      msg.ok(done);
+    }),
+  );
+  return h(
+    "li",
+    { class: "card", "data-merchant": m.id },
+    h("h3", {}, m.name),
+    facts([
+      [t("neighbourhood"), m.neighbourhood],
+      [t("shop_code"), m.code],
+    ]),
+    button,
+    msg.el,
+  );
+}
+
+export async function merchantsPage(root) {
+  const applied = pagedList({
+    fetchPage: (offset, limit) => get(`/merchants${qs({ status: "applied", offset, limit })}`),
+    render: (m) => shopCard(m, "approve", t("approve_shop"), t("shop_approved", { shop: m.name })),
+    empty: t("no_applications"),
+  });
+  const approved = pagedList({
+    fetchPage: (offset, limit) => get(`/merchants${qs({ status: "approved", offset, limit })}`),
+    render: (m) => shopCard(m, "remove", t("remove_shop"), t("shop_removed", { shop: m.name })),
+  });
+  root.append(
+    title(t("merchants_title")),
+    h("h2", {}, t("applications")),
+    applied.el,
+    h("h2", {}, t("approved_shops")),
+    csvButton("/merchants?format=csv"),
+    approved.el,
+  );
+  await Promise.all([applied.reload(), approved.reload()]);
+}
+
+function recoveryForm(resident, place) {
+  const msg = messages();
+  const reason = h("textarea", { name: "reason", rows: 2, maxlength: 500, required: true });
+  const parts = [field(t("recover_reason"), reason)];
+  let wallet = null;
+  if (!resident.custodial) {
+    wallet = h("input", { name: "new_wallet", maxlength: 42, autocomplete: "off", spellcheck: "false" });
+    parts.push(field(t("new_wallet"), wallet));
+  }
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, t("recover_title")),
+    h("p", {}, t("recover_intro")),
+    msg.el,
+    form(parts, t("recover_do"), msg, async () => {
+      const body = { reason: reason.value.trim() };
+      if (wallet) body.new_wallet = wallet.value.trim();
+      const done = await post(`/residents/${resident.id}/recover`, body);
+      clear(place, h("p", { class: "ok", role: "status" }, t("recovered", { who: done.pseudonym })));
+    }),
+  );
+}
+
+export async function residentsPage(root) {
+  const msg = messages();
+  const pseudonym = h("input", { name: "pseudonym", maxlength: 64, autocomplete: "off", autocapitalize: "characters" });
+  const result = h("div", {});
+  root.append(
+    title(t("residents_title")),
+    msg.el,
+    form([field(t("pseudonym"), pseudonym, t("username_hint"))], t("find"), msg, async () => {
+      clear(result);
+      const page = await get(`/residents${qs({ pseudonym: pseudonym.value.trim() })}`);
+      if (!page.items.length) {
+        clear(result, h("p", { class: "error", role: "alert" }, t("no_resident_found")));
+        return;
+      }
+      const resident = page.items[0];
+      const place = h("div", {});
+      clear(
+        result,
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, resident.pseudonym),
+          facts([
+            [t("neighbourhood"), resident.neighbourhood],
+            ["", resident.custodial ? t("kept_wallet") : t("own_wallet")],
+          ]),
+        ),
+        place,
+      );
+      place.append(recoveryForm(resident, place));
+    }, { class: "narrow", role: "search" }),
+    result,
+    csvButton("/residents?format=csv"),
+  );
+}
+
+export async function budgetsPage(root) {
+  const msg = messages();
+  root.append(title(t("budgets_title")), msg.el);
+  try {
+    const b = await get("/budgets");
+    root.append(
+      facts([[t("cap", { year: b.year }), eur(b.yearly_cap)]]),
+      h("p", { class: b.paused ? "error" : "ok" }, b.paused ? t("paused") : t("running")),
+      h(
+        "table",
+        {},
+        h("caption", {}, t("budget_left")),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("issuer")), h("th", { scope: "col" }, t("budget_left")))),
+        h(
+          "tbody",
+          {},
+          b.issuers.map((i) => h("tr", {}, h("th", { scope: "row" }, i.name), h("td", { class: "num" }, i.budget_left ? eur(i.budget_left) : "—"))),
+        ),
+      ),
+      h("p", { class: "hint" }, t("budgets_note")),
+    );
+  } catch (error) {
+    msg.problem(error);
+  }
+}
+
+export async function treasuryPage(root) {
+  const msg = messages();
+  const sepa = h("button", { type: "button", class: "primary" }, t("sepa"));
+  sepa.addEventListener("click", () =>
+    busy(sepa, msg, async () => {
+      const { blob, name } = await download("/redemptions/sepa");
+      saveBlob(blob, name);
+    }),
+  );
+  const open = pagedList({
+    fetchPage: (offset, limit) => get(`/redemptions${qs({ open: true, offset, limit })}`),
+    empty: t("treasury_empty"),
+    render: (r) => {
+      const rowMsg = messages();
+      const reference = h("input", { name: "bank_reference", maxlength: 32, autocomplete: "off" });
+      return h(
+        "li",
+        { class: "card", "data-redemption": r.id },
+        h("h3", {}, `#${r.id} · ${r.merchant}`),
+        facts([
+          [t("amount"), eur(r.amount)],
+          [t("iban"), r.iban || "—"],
+        ]),
+        rowMsg.el,
+        form([field(t("bank_reference"), reference)], t("confirm_payout"), rowMsg, async () => {
+          await post(`/redemptions/${r.id}/payout`, { bank_reference: reference.value.trim() });
+          msg.ok(t("payout_done", { id: r.id }));
+          await Promise.all([open.reload(), all.reload()]);
+        }),
+      );
+    },
+  });
+  const all = pagedList({
+    fetchPage: (offset, limit) => get(`/redemptions${qs({ offset, limit })}`),
+    render: (r) =>
+      h(
+        "li",
+        { class: "row" },
+        h("span", { class: "what" }, `#${r.id} · ${r.merchant}`),
+        h("span", { class: "amount" }, eur(r.amount)),
+        h("span", { class: "state" }, r.paid ? t("paid_out", { ref: r.bank_reference }) : t("not_paid_out")),
+      ),
+    tag: "ul",
+    className: "rows",
+  });
+  root.append(
+    title(t("treasury_title")),
+    msg.el,
+    sepa,
+    open.el,
+    h("h2", {}, t("redemptions")),
+    csvButton("/redemptions?format=csv"),
+    all.el,
+  );
+  await Promise.all([open.reload(), all.reload()]);
+}

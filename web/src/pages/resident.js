@@ -1,0 +1,298 @@
+// The resident's pages: the account, jobs nearby, paying a shop, the history.
+import { api, get, post, qs } from "../api.js";
+import { clear, day, field, h, when } from "../dom.js";
+import { eur, language, t } from "../i18n.js";
+import { canScan, readPayCode } from "../paycode.js";
+import { busy, csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+
+function newRequestId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function claimCard(claim, reload) {
+  const msg = messages();
+  const status = h("p", { class: `badge ${claim.status}` }, t(`status_${claim.status}`));
+  const card = h(
+    "li",
+    { class: "card", "data-claim": claim.id },
+    h("h3", {}, claim.job_title),
+    status,
+    facts([
+      [t("reward"), eur(claim.reward)],
+      claim.payment ? [t("payout"), t(`payment_${claim.payment}`)] : null,
+      claim.reason ? [t("reason"), claim.reason] : null,
+    ]),
+    msg.el,
+  );
+  if (claim.status === "claimed" || (claim.status === "done" && !claim.photo)) {
+    const photo = h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment" });
+    const parts = [field(t("photo"), photo, t("photo_hint"))];
+    let note = null;
+    if (claim.status === "claimed") {
+      note = h("textarea", { rows: 3, maxlength: 2000 });
+      parts.unshift(field(t("note"), note));
+    }
+    card.append(
+      form(parts, claim.status === "claimed" ? t("mark_done") : t("photo"), msg, async () => {
+        if (photo.files.length) {
+          const data = new FormData();
+          data.append("photo", photo.files[0]);
+          await api("PUT", `/claims/${claim.id}/photo`, data);
+        }
+        if (note) await post(`/claims/${claim.id}/done`, { note: note.value.trim() });
+        await reload();
+        const again = document.querySelector(`[data-claim="${claim.id}"] .messages`);
+        if (again) again.append(h("p", { class: "ok", role: "status" }, note ? t("marked_done") : t("photo_sent")));
+      }),
+    );
+  }
+  return card;
+}
+
+export async function accountPage(root) {
+  const msg = messages();
+  const summary = h("div", { class: "summary" }, h("p", { class: "muted" }, t("loading")));
+  const claims = pagedList({
+    fetchPage: (offset, limit) => get(`/claims${qs({ offset, limit })}`),
+    render: (c) => claimCard(c, () => claims.reload()),
+    empty: t("no_claims"),
+  });
+  root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el);
+  try {
+    const me = await get("/residents/me");
+    clear(
+      summary,
+      h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, eur(me.balance))),
+      facts([
+        [t("earned", { year: me.year }), eur(me.earned_this_year)],
+        [t("room", { year: me.year }), h("span", { id: "room" }, eur(me.room_under_cap))],
+        [t("neighbourhood"), me.resident.neighbourhood],
+      ]),
+      h("p", { class: "hint" }, t("room_hint")),
+    );
+  } catch (error) {
+    clear(summary);
+    msg.problem(error);
+  }
+  await claims.reload();
+  const timer = setInterval(async () => {
+    // Rewards are paid on-chain a moment after approval: keep the balance current.
+    try {
+      const me = await get("/residents/me");
+      const el = document.getElementById("balance");
+      if (el) el.textContent = eur(me.balance);
+    } catch {
+      /* the next tick tries again */
+    }
+  }, 5000);
+  return () => clearInterval(timer);
+}
+
+export async function jobsPage(root, { params }) {
+  const msg = messages();
+  root.append(title(t("jobs_title_all")), msg.el);
+  let me;
+  try {
+    me = await get("/residents/me");
+  } catch (error) {
+    msg.problem(error);
+    return;
+  }
+  const everywhere = params.get("all") === "1";
+  const hood = me.resident.neighbourhood;
+  root.querySelector("h1").textContent = everywhere ? t("jobs_title_all") : t("jobs_title", { hood });
+  root.append(
+    h("p", {}, h("a", { href: everywhere ? "#/r/jobs" : "#/r/jobs?all=1" }, everywhere ? t("show_my_hood") : t("show_all_hoods"))),
+  );
+  const list = pagedList({
+    fetchPage: (offset, limit) =>
+      get(`/jobs${qs({ offset, limit, neighbourhood: everywhere ? "" : hood })}`),
+    render: (job) => {
+      const claim = h("button", { type: "button", class: "primary" }, t("claim"));
+      const jobMsg = messages();
+      claim.addEventListener("click", () =>
+        busy(claim, jobMsg, async () => {
+          await post(`/jobs/${job.id}/claim`);
+          jobMsg.ok(t("claimed"));
+          claim.remove();
+        }),
+      );
+      return h(
+        "li",
+        { class: "card", "data-job": job.id },
+        h("h3", {}, job.title),
+        h("p", {}, job.description),
+        facts([
+          [t("where"), job.neighbourhood],
+          [t("reward"), eur(job.reward)],
+          [t("deadline"), day(job.deadline, language())],
+          [t("places_left"), String(job.places_left)],
+          [t("by"), job.issuer],
+        ]),
+        jobMsg.el,
+        job.places_left > 0 ? claim : null,
+      );
+    },
+    empty: t("no_jobs"),
+  });
+  root.append(list.el);
+  await list.reload();
+}
+
+function plainAmount(text) {
+  const trimmed = text.trim().replace(/^€\s*/, "");
+  if (!/^\d{1,7}([.,]\d{1,2})?$/.test(trimmed)) return null;
+  return trimmed.replace(",", ".");
+}
+
+export async function payPage(root, { params }) {
+  const msg = messages();
+  const stage = h("div", {});
+  root.append(title(t("pay_title")), msg.el, stage);
+  let stopCamera = null;
+  const stop = () => {
+    if (stopCamera) stopCamera();
+    stopCamera = null;
+  };
+
+  function enter(prefill) {
+    stop();
+    const code = h("input", {
+      name: "merchant_code", autocomplete: "off", autocapitalize: "characters", maxlength: 12,
+      value: prefill.code || "", inputmode: "text", spellcheck: "false",
+    });
+    const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", value: prefill.amount || "" });
+    const receipt = h("input", { name: "receipt", maxlength: 32, autocomplete: "off", value: prefill.receipt || "" });
+    const video = h("video", { class: "camera", muted: true, playsinline: true, hidden: true, "aria-label": t("scan_hint") });
+    const scanMsg = messages();
+    const scanButton = h("button", { type: "button", class: "secondary" }, t("scan"));
+    scanButton.addEventListener("click", async () => {
+      if (stopCamera) {
+        stop();
+        video.hidden = true;
+        scanButton.textContent = t("scan");
+        return;
+      }
+      scanMsg.clear();
+      try {
+        const { startScanner } = await import("../scan.js");
+        video.hidden = false;
+        scanButton.textContent = t("scan_stop");
+        scanMsg.ok(t("scan_hint"));
+        stopCamera = await startScanner(video, (text) => {
+          stopCamera = null;
+          video.hidden = true;
+          scanButton.textContent = t("scan");
+          const found = readPayCode(text);
+          if (!found) {
+            clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_bad")));
+            return;
+          }
+          code.value = found.code;
+          if (found.amount) amount.value = found.amount;
+          if (found.receipt) receipt.value = found.receipt;
+          scanMsg.clear();
+          (found.amount ? code.form.querySelector("button[type=submit]") : amount).focus();
+        });
+      } catch {
+        video.hidden = true;
+        scanButton.textContent = t("scan");
+        clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_denied")));
+      }
+    });
+    clear(
+      stage,
+      canScan() ? h("div", { class: "scan" }, scanButton, video, scanMsg.el) : h("p", { class: "hint" }, t("scan_none")),
+      h("h2", {}, t("or_type")),
+      form(
+        [
+          field(t("merchant_code"), code, t("merchant_code_hint")),
+          field(t("amount"), amount, t("amount_hint")),
+          field(t("receipt"), receipt),
+        ],
+        t("next"),
+        msg,
+        async () => {
+          const shopCode = code.value.trim().toUpperCase();
+          const euros = plainAmount(amount.value);
+          if (!/^[A-Z0-9]{4,12}$/.test(shopCode)) {
+            code.focus();
+            throw { code: "no_merchant" };
+          }
+          if (euros === null) {
+            amount.focus();
+            throw { code: "InvalidAmount" };
+          }
+          // The shops that accept Heitjes (tens per municipality): find the name to confirm.
+          const shops = await get(`/merchants${qs({ limit: 1000 })}`);
+          const shop = shops.items.find((m) => m.code === shopCode);
+          if (!shop) {
+            clear(msg.el, h("p", { class: "error", role: "alert" }, t("unknown_shop", { code: shopCode })));
+            code.focus();
+            return;
+          }
+          confirm({ shop, amount: euros, receipt: receipt.value.trim() });
+        },
+        { class: "narrow" },
+      ),
+    );
+  }
+
+  function confirm({ shop, amount, receipt }) {
+    const requestId = newRequestId(); // the same id for every tap on this screen: paid once
+    const slip = receipt || `APP-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+    const pay = h("button", { type: "button", class: "primary big" }, t("pay_now", { amount: eur(amount) }));
+    const back = h("button", { type: "button", class: "secondary" }, t("cancel"));
+    back.addEventListener("click", () => enter({ code: shop.code, amount, receipt }));
+    pay.addEventListener("click", () =>
+      busy(pay, msg, async () => {
+        const done = await post("/payments", {
+          merchant_code: shop.code,
+          amount,
+          receipt: slip,
+          request_id: requestId,
+        });
+        clear(
+          stage,
+          h("p", { class: "ok big", role: "status" }, t("paid", { amount: eur(done.amount), shop: done.merchant, receipt: done.receipt })),
+          h("p", {}, h("a", { href: "#/r/history" }, t("nav_history"))),
+        );
+        stage.querySelector("p").setAttribute("tabindex", "-1");
+        stage.querySelector("p").focus();
+      }),
+    );
+    clear(
+      stage,
+      h("h2", { tabindex: "-1" }, t("confirm_title")),
+      h("p", { class: "big" }, t("confirm_text", { amount: eur(amount), shop: shop.name })),
+      h("p", {}, t("confirm_receipt", { receipt: slip }), " · ", t("shop_code"), " ", shop.code),
+      h("div", { class: "actions" }, pay, back),
+    );
+    stage.querySelector("h2").focus();
+  }
+
+  enter({ code: params.get("m") || "", amount: params.get("a") || "", receipt: params.get("r") || "" });
+  return stop;
+}
+
+export async function historyPage(root) {
+  const list = pagedList({
+    fetchPage: (offset, limit) => get(`/residents/me/history${qs({ offset, limit })}`),
+    render: (item) =>
+      h(
+        "li",
+        { class: `row ${item.kind}` },
+        h("span", { class: "when" }, when(item.at, language())),
+        h("span", { class: "what" }, h("strong", {}, t(`kind_${item.kind}`)), " ", item.description.replace(/^job: /, "")),
+        h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)),
+        h("span", { class: "state" }, t(`state_${item.status}`)),
+        item.tx_hash ? h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`) : null,
+      ),
+    tag: "ul",
+    className: "rows",
+  });
+  root.append(title(t("history_title")), csvButton("/residents/me/history?format=csv"), list.el);
+  await list.reload();
+}

@@ -1,0 +1,126 @@
+// Shared page pieces: messages, busy buttons, paged lists, CSV downloads.
+import { download } from "./api.js";
+import { clear, h, saveBlob } from "./dom.js";
+import { errorText, t } from "./i18n.js";
+
+/** A message area: role=status for good news, role=alert for problems. */
+export function messages() {
+  const el = h("div", { class: "messages" });
+  return {
+    el,
+    ok(text) {
+      clear(el, h("p", { class: "ok", role: "status" }, text));
+    },
+    problem(error) {
+      clear(el, h("p", { class: "error", role: "alert" }, errorText(error)));
+    },
+    clear() {
+      clear(el);
+    },
+  };
+}
+
+/** Runs `work` once per click: the button is disabled meanwhile, problems go to `msg`. */
+export async function busy(button, msg, work) {
+  if (button.disabled) return undefined;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  if (msg) msg.clear();
+  try {
+    return await work();
+  } catch (error) {
+    if (msg) msg.problem(error);
+    else throw error;
+    return undefined;
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+/** A form whose submit runs `work` with the submit button busy. */
+export function form(children, submitLabel, msg, work, attrs = {}) {
+  const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
+  const el = h("form", { novalidate: true, ...attrs }, children, submit);
+  el.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, msg, () => work(el));
+  });
+  return el;
+}
+
+/**
+ * A paged list: `fetchPage(offset, limit)` returns the API's {items, total, offset, limit};
+ * `render(item)` returns an element. Previous and next buttons page through it.
+ */
+export function pagedList({ fetchPage, render, empty, limit = 20, tag = "ul", className = "cards" }) {
+  const list = h(tag, { class: className });
+  const status = h("p", { class: "muted", "aria-live": "polite" });
+  const prev = h("button", { type: "button", class: "secondary" }, "←");
+  const next = h("button", { type: "button", class: "secondary" }, "→");
+  const msg = messages();
+  const el = h("div", { class: "paged" }, msg.el, list, h("div", { class: "pager" }, prev, status, next));
+  let offset = 0;
+  async function load() {
+    msg.clear();
+    status.textContent = t("loading");
+    try {
+      const page = await fetchPage(offset, limit);
+      clear(list, page.items.map(render));
+      if (!page.items.length) {
+        const text = empty || t("none");
+        clear(list, tag === "tbody" ? h("tr", {}, h("td", { colspan: 9 }, text)) : h("li", { class: "empty" }, text));
+        status.textContent = "";
+      } else {
+        status.textContent = t("page_of", {
+          from: page.offset + 1,
+          to: page.offset + page.items.length,
+          total: page.total,
+        });
+      }
+      prev.hidden = offset === 0;
+      next.hidden = offset + page.items.length >= page.total;
+    } catch (error) {
+      status.textContent = "";
+      msg.problem(error);
+    }
+  }
+  prev.addEventListener("click", () => {
+    offset = Math.max(0, offset - limit);
+    load();
+  });
+  next.addEventListener("click", () => {
+    offset += limit;
+    load();
+  });
+  return {
+    el,
+    reload: load,
+    restart() {
+      offset = 0;
+      return load();
+    },
+  };
+}
+
+/** A button that downloads `path` (the API's CSV export) with the signed-in token. */
+export function csvButton(path, label = t("csv")) {
+  const msg = messages();
+  const button = h("button", { type: "button", class: "secondary" }, label);
+  button.addEventListener("click", () =>
+    busy(button, msg, async () => {
+      const { blob, name } = await download(path);
+      saveBlob(blob, name);
+    }),
+  );
+  return h("div", { class: "export" }, button, msg.el);
+}
+
+export function title(text) {
+  return h("h1", { tabindex: "-1" }, text);
+}
+
+/** A definition list of [label, value] pairs. */
+export function facts(pairs) {
+  return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
