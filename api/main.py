@@ -30,6 +30,7 @@ from api.routes import (
     redemptions,
     residents,
     staff,
+    stats,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.chain = chain
     app.state.worker = worker
     errors.install(app)
-    for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit):
+    for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit, stats):
         app.include_router(module.router, responses=ERRORS)
     for module in (ledger, budgets):  # read from the chain, for the web app's staff pages
         app.include_router(module.router, responses=ERRORS)
