@@ -4,6 +4,7 @@
 #   2. contract tests  (brownie test: launches anvil from npm, compiles with solcjs)
 #   3. library tests   (plain pytest: heitje_chain and the `heitje` CLI against real anvils)
 #   4. service tests   (plain pytest: the FastAPI service over HTTP, on anvil)
+#   4b. browser tests  (plain pytest: the web app in headless Chromium, driven by Playwright)
 #   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
 set -uo pipefail
@@ -27,6 +28,9 @@ python -m pytest -p no:pytest-brownie tests/lib --junitxml="$out/lib.xml" || sta
 
 stage "service tests (the API over HTTP, on anvil)"
 python -m pytest -p no:pytest-brownie tests/api --junitxml="$out/api.xml" || status=1
+
+stage "browser tests (the web app in Debian's headless Chromium, through the service on anvil)"
+python -m pytest -p no:pytest-brownie tests/web --junitxml="$out/web.xml" || status=1
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1

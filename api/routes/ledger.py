@@ -20,6 +20,8 @@ from api.deps import ChainDep, require
 from api.export import Format, Limit, Offset, listing_of
 from api.models import User
 from api.schemas import TX_EXAMPLE, Money, Page, example, example_of, money
+from heitje_chain.audit import audit, rpc_source
+from heitje_chain.audit.html import render
 from heitje_chain.client import HeitjeClient, text_of
 from heitje_chain.events import Event
 from heitje_chain.rpc import RpcError
@@ -208,4 +210,25 @@ def summary(_: Reader, chain: ChainDep) -> LedgerSummary:
             MonthTotals(month=month, **{k: Money.of(v) for k, v in totals.items()})
             for month, totals in sorted(months.items())
         ],
+    )
+
+
+@router.get(
+    "/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "the report as one HTML file"}},
+)
+def report(_: Reader, chain: ChainDep) -> Response:
+    """The full audit of the ledger (heitje_chain.audit: supply, rewards, payments,
+    redemptions, roles, balances against the node) as an HTML file with its charts."""
+    client = chain.client
+    result = audit(rpc_source(client))
+    block = result.get("block", "")
+    return Response(
+        render(result),
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="heitje-audit-{block}.html"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, Served, wait_for
 from PIL import Image
 from playwright.sync_api import expect
+from support.web import ROOT, Served, wait_for
 
 from api.demo import demo_iban
 
@@ -304,6 +304,10 @@ def test_the_auditor_searches_the_audit_log_and_the_ledger(person: Any, served: 
     expect(rows).to_contain_text("Payment")
     expect(rows).to_contain_text("€ 1,25")
     auditor.shot("auditor-ledger")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download het volledige auditrapport (HTML)").click()
+    report = Path(download.value.path()).read_text()
+    assert report.lstrip().lower().startswith("<!doctype html") and "JobRewarded" in report
 
 
 def test_dutch_first_english_on_request_plain_errors_strict_headers(

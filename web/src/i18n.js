@@ -232,7 +232,8 @@ const nl = {
   chart_desc: "Staafdiagram: euro's per maand aan beloningen, betalingen en inwisselingen.",
   totals: "Totalen per gebeurtenis",
   count: "Aantal",
-  report_link: "Het volledige auditrapport",
+  report_link: "Download het volledige auditrapport (HTML)",
+  report_hint: "Alle controles op het grootboek, met grafieken; het maken duurt even.",
 };
 
 const en = {
@@ -447,7 +448,8 @@ const en = {
   chart_desc: "Bar chart: euros per month in rewards, payments and redemptions.",
   totals: "Totals per event",
   count: "Count",
-  report_link: "The full audit report",
+  report_link: "Download the full audit report (HTML)",
+  report_hint: "Every check of the ledger, with charts; making it takes a moment.",
 };
 
 const texts = { nl, en };

@@ -1,9 +1,9 @@
 // The auditor's pages: the service's audit log and the ledger read from the chain, both
 // searchable, with a chart of the euros per month.
-import { get, qs } from "../api.js";
-import { clear, field, h, when } from "../dom.js";
+import { download, get, qs } from "../api.js";
+import { clear, field, h, saveBlob, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
-import { csvButton, form, messages, pagedList, title } from "../ui.js";
+import { busy, csvButton, form, messages, pagedList, title } from "../ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -133,9 +133,17 @@ export async function ledgerPage(root) {
   );
   grid.append(list.el.querySelector("tbody"));
   list.el.prepend(h("div", { class: "scroll" }, grid));
+  const report = h("button", { type: "button", class: "primary" }, t("report_link"));
+  report.addEventListener("click", () =>
+    busy(report, msg, async () => {
+      const file = await download("/ledger/report");
+      saveBlob(file.blob, file.name);
+    }),
+  );
   root.append(
     title(t("ledger_title")),
     msg.el,
+    h("p", {}, report, " ", h("span", { class: "hint" }, t("report_hint"))),
     summary,
     form(
       [field(t("ledger_search"), q), field(t("ledger_event"), event), h("div", { class: "check" }, newest, h("label", { for: (newest.id = "newest") }, t("newest_first")))],
