@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # brownie keeps ~/.brownie; no .env is read.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards bench-api compile artifact clean
+.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards bench-api bench-audit ledger-gen compile artifact clean
 
 setup:
 	@bash tools/setup.sh
@@ -49,6 +49,18 @@ bench-api: setup
 # Rewarding 1,000 and 10,000 jobs: naive vs pipelined vs batched (issue 3's targets).
 bench-rewards: setup
 	python benchmarks/rewards.py
+
+# A large ledger on the embedded chain for the auditor's benchmark, kept in .bench/
+# (EVENTS=100000 by default; 1000000 takes about 20 minutes).
+ledger-gen: setup
+	python benchmarks/ledger_gen.py --events $(or $(EVENTS),100000)
+
+# The auditor on ledgers of 100,000 and 1,000,000 events, next to a naive baseline
+# (builds the ledgers first when they are missing).
+bench-audit: setup
+	python benchmarks/ledger_gen.py --events 100000
+	python benchmarks/ledger_gen.py --events 1000000
+	python benchmarks/audit.py
 
 clean:
 	rm -rf build reports crytic-export .hypothesis .schemathesis

@@ -3,6 +3,7 @@
 #   1. lint and types  (ruff, mypy --strict on the runtime library)
 #   2. contract tests  (brownie test: launches anvil from npm, compiles with solcjs)
 #   3. library tests   (plain pytest: heitje_chain and the `heitje` CLI against real anvils)
+#   3b. auditor tests (plain pytest: heitje audit on clean and faulty ledgers, on anvil)
 #   4. service tests   (plain pytest: the FastAPI service over HTTP, on anvil)
 #   4b. browser tests  (plain pytest: the web app in headless Chromium, driven by Playwright)
 #   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
@@ -25,6 +26,9 @@ brownie test tests/contracts --network anvil --junitxml="$out/contracts.xml" || 
 
 stage "library tests (heitje_chain and the heitje CLI on anvil)"
 python -m pytest -p no:pytest-brownie tests/lib --junitxml="$out/lib.xml" || status=1
+
+stage "auditor tests (heitje audit on clean and deliberately faulty ledgers, on anvil)"
+python -m pytest -p no:pytest-brownie tests/audit --junitxml="$out/audit.xml" || status=1
 
 stage "service tests (the API over HTTP, on anvil)"
 python -m pytest -p no:pytest-brownie tests/api --junitxml="$out/api.xml" || status=1

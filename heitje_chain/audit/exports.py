@@ -4,7 +4,9 @@ staff lists): the claims (approved jobs), the jobs (their neighbourhood) and the
 paged); a row that appears twice counts once.
 
 The reward of a claim is paid on-chain under the job id keccak("heitje/job-<job>/claim-<claim>")
-(the service's `api.routes.jobs.reward_reference`; a test checks that the two agree).
+(the service's `api.routes.jobs.reward_reference`; a test checks that the two agree); where
+the export has the `chain_job_id` column, it must be that hash. Its `neighbourhood` column
+(or the jobs export) gives the rewards per neighbourhood.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ClaimRow:
     cents: int
     payment: str  # the service's view of the reward: pending, paid, refused or empty
     source: str  # file and line
+    neighbourhood: str = ""  # the job's, when the export has the column
 
     @property
     def job_id(self) -> bytes:
@@ -92,7 +95,14 @@ def read_claims(paths: Iterable[Path]) -> dict[bytes, ClaimRow]:
                 cents=_cents(r["reward"], where),
                 payment=r.get("payment", ""),
                 source=where,
+                neighbourhood=r.get("neighbourhood", ""),
             )
+            given = r.get("chain_job_id", "")
+            if given and given.lower() != "0x" + row.job_id.hex():
+                raise AuditInputError(
+                    f"{where}: chain_job_id {given} is not the hash of "
+                    f"{reward_reference(row.job, row.claim)!r}; the export is not the service's"
+                )
             out[row.job_id] = row
     return out
 

@@ -468,13 +468,17 @@ def _role_history(a: Auditor) -> list[dict[str, Any]]:
 
 
 def _by_neighbourhood(a: Auditor, exports: Exports) -> dict[str, int] | None:
-    if exports.claims is None or exports.jobs is None:
+    claims = exports.claims
+    if claims is None or (
+        exports.jobs is None and not any(r.neighbourhood for r in claims.values())
+    ):
         return None
+    jobs = exports.jobs or {}
     totals: dict[str, int] = {}
-    for jid, row in exports.claims.items():
+    for jid, row in claims.items():
         paid = a.jobs.get(jid)
         if paid is not None:
-            place = exports.jobs.get(row.job, "(job not in the jobs export)")
+            place = row.neighbourhood or jobs.get(row.job, "(neighbourhood not exported)")
             totals[place] = totals.get(place, 0) + paid
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 

@@ -162,3 +162,18 @@ def test_bad_exports_are_refused_plainly(tmp_path: Path) -> None:
         read_claims([bad])
     with pytest.raises(AuditInputError, match="cannot read"):
         read_payouts([tmp_path / "nothing.csv"])
+
+
+def test_the_services_chain_job_id_and_neighbourhood_columns(paid: World, tmp_path: Path) -> None:
+    """The claims export names each claim's on-chain job id and the job's neighbourhood: the
+    auditor checks the id is the claim's and counts rewards per neighbourhood from it."""
+    row = claim(1, 10, "approved", "12.50") | {
+        "neighbourhood": "Palemig",
+        "chain_job_id": "0x" + job_id(reward_reference(10, 1)).hex(),
+    }
+    claims = write(tmp_path / "claims.csv", [row])
+    report = paid.audit(exports=Exports(read_claims([claims])))
+    assert report["figures"]["rewards_by_neighbourhood"] == {"Palemig": 12_50}
+    forged = write(tmp_path / "forged.csv", [row | {"chain_job_id": "0x" + "00" * 32}])
+    with pytest.raises(AuditInputError, match="is not the hash of 'heitje/job-10/claim-1'"):
+        read_claims([forged])
