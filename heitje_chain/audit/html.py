@@ -96,7 +96,11 @@ def line_chart(points: list[tuple[str, int]], width: int = 560, height: int = 22
         f'<text x="{left - 4}" y="{top_pad + 4}" text-anchor="end">{_money(top)}</text>'
         f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end">0</text>'
         f'<polyline fill="none" stroke="#0969da" stroke-width="2" points="{path}"/>'
-        f'<text x="{left}" y="{height - 10}">{escape(points[0][0])}</text>'
+        + "".join(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#0969da"/>'
+            for x, y in (xy if len(xy) <= 60 else [])
+        )
+        + f'<text x="{left}" y="{height - 10}">{escape(points[0][0])}</text>'
         f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">'
         f"{escape(points[-1][0])}</text></svg>"
     )
