@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, require
 from api.export import Format, csv_response
 from api.models import Claim, Job, Payment, Resident, Reward, User
+from api.schemas import example
 from heitje_chain.amounts import cents_to_decimal
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
@@ -40,6 +41,19 @@ MIN_RESIDENTS = 5
 
 
 class ParticipationRow(BaseModel):
+    model_config = example(
+        {
+            "neighbourhood": "Schandelen",
+            "month": "2026-10",
+            "jobs_posted": 14,
+            "jobs_claimed": 23,
+            "jobs_done": 21,
+            "residents": 17,
+            "earned": "262.50",
+            "spent": "198.40",
+            "suppressed": False,
+        }
+    )
     neighbourhood: str
     month: str = Field(description="YYYY-MM (UTC)")
     jobs_posted: int
