@@ -32,6 +32,8 @@ def connect(config: Config) -> HeitjeClient:
     """A client for the configured contract, after checking chain and contract."""
     address = config.require_contract()
     rpc = connect_rpc(config)
-    return HeitjeClient(
+    client = HeitjeClient(
         rpc, address, chain_id=config.chain_id, deployment_block=config.deployment_block
     )
+    client.tx.fallback_gas = config.gas_limit
+    return client

@@ -8,7 +8,10 @@ Rules that keep money safe:
   chain that charges gas, replaced by the same call with the same nonce and a higher fee. Both
   can be mined at most once between them, so a retry never pays twice.
 - Every transaction's gas is estimated before sending unless the caller gives it, so a call
-  the contract would refuse raises its typed error and nothing is sent.
+  the contract would refuse raises its typed error and nothing is sent. Where the node cannot
+  estimate (the method is off or unsupported), `fallback_gas` (the `gas_limit` setting) is
+  used instead, after an `eth_call` of the same transaction has checked that the contract
+  accepts it: a refusal still raises its typed error and sends nothing.
 """
 
 from __future__ import annotations
@@ -116,8 +119,10 @@ class Transactor:
         resend_after: float = 15.0,
         timeout: float = 120.0,
         send_timeout: float = 30.0,
+        fallback_gas: int | None = None,
     ) -> None:
         self.rpc = rpc
+        self.fallback_gas = fallback_gas
         self.chain_id = chain_id
         self.decoder = decoder
         self.gas_margin = gas_margin
@@ -187,7 +192,17 @@ class Transactor:
         except RpcError as exc:
             if exc.is_revert:
                 raise self.decoder.decode(exc.data) from None
-            raise
+            if self.fallback_gas is None:
+                raise TransactionFailed(
+                    f"the node cannot estimate gas ({exc.message}); set [chain] gas_limit "
+                    "(or HEITJE_GAS_LIMIT) to the gas to give each transaction instead"
+                ) from None
+            log.info("eth_estimateGas unavailable (%s); using %d gas", exc.message,
+                     self.fallback_gas)  # fmt: skip
+            # The same transaction as a call: the contract's refusal, without sending.
+            if to is not None:
+                self.call(to, data, sender)
+            return self.fallback_gas
         return int(gas * self.gas_margin) + 5_000
 
     # ------------------------------------------------------------------ sending
@@ -366,12 +381,21 @@ class Transactor:
                 except RpcError as exc:
                     results.append(exc)
             return results
-        return [
+        results = [
             a
             if isinstance(a, RpcError) and not any(k in a.message.lower() for k in _KNOWN)
             else None
             for a in answers
         ]
+        # "Nonce too low" for our own transaction: an earlier attempt of this same request
+        # reached a node that failed before answering, and the transaction is already in.
+        low = [i for i, a in enumerate(results) if a is not None and _nonce_low(a)]
+        if low:
+            known = self.rpc.batch([("eth_getTransactionByHash", [txs[i].hash]) for i in low])
+            for i, found in zip(low, known, strict=True):
+                if isinstance(found, dict):
+                    results[i] = None
+        return results
 
     def _fill_gap(self, signer: Signer, nonce: int, fees: dict[str, int]) -> None:
         filler = self._sign(signer, nonce, signer.address, "0x", 21_000, fees, "nonce filler")
@@ -393,6 +417,10 @@ class Transactor:
             except RpcError as exc:
                 if any(k in exc.message.lower() for k in _KNOWN):
                     break  # the node had it already: the earlier attempt arrived
+                if _nonce_low(exc) and self._known(tx):
+                    # An earlier attempt reached a node that failed before answering (the
+                    # request was then sent to the next node): the transaction is in.
+                    break
                 raise
             except ChainUnavailable:
                 if time.monotonic() > deadline:
@@ -403,6 +431,13 @@ class Transactor:
                         tx.hash,
                     ) from None
                 time.sleep(0.5)
+
+    def _known(self, tx: Tx) -> bool:
+        """True when the chain has this very transaction (pending or mined)."""
+        try:
+            return self.rpc.call("eth_getTransactionByHash", [tx.hash]) is not None
+        except (RpcError, ChainUnavailable):
+            return False
 
     # ------------------------------------------------------------------ waiting
 

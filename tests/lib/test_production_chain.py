@@ -1,0 +1,319 @@
+"""The library on a production-like chain, through a JSON-RPC proxy in front of anvil that
+behaves like the nodes of a Besu network: a 5,000-block `eth_getLogs` limit with Besu's own
+error, `eth_estimateGas` switched off, a node that goes away in the middle of a run (with
+several RPC URLs configured), a node that dies after taking a transaction but before
+answering; and 'latest' read as final only where the chain has instant finality."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from eth_utils import keccak
+
+from heitje_chain.cli import main
+from heitje_chain.client import RewardRow
+from heitje_chain.config import Config, write_deployment
+from heitje_chain.connect import connect
+from heitje_chain.deploy import deploy
+from heitje_chain.errors import NotMerchant, TransactionFailed
+from heitje_chain.keys import LocalSigner
+from heitje_chain.ledger import LedgerReader
+from heitje_chain.rpc import Rpc
+
+World = Any  # conftest.World
+
+BESU_RANGE_ERROR = {"code": -32005, "message": "Requested range exceeds maximum RPC range limit"}
+BESU_NONCE_TOO_LOW = {"code": -32001, "message": "Nonce too low"}
+
+
+class Proxy:
+    """A JSON-RPC endpoint that forwards to `upstream`, with a node's limits and failures."""
+
+    def __init__(self, upstream: str, *, max_log_range: int | None = None) -> None:
+        self.upstream = upstream
+        self.max_log_range = max_log_range
+        self.disabled: set[str] = set()  # methods answered with "method not found"
+        self.swallow_next_send = False  # forward one eth_sendRawTransaction, then hang up
+        # Like Besu: a transaction sent again after it was mined is refused, "Nonce too low"
+        # (anvil answers with its hash instead).
+        self.besu_resend = True
+        self.calls: list[str] = []
+        self.log_spans: list[int] = []
+        self._session = requests.Session()
+        self._session.trust_env = False
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                answer = proxy.handle(body)
+                if answer is None:  # the node "died" after taking the request
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def handle(self, body: Any) -> Any:
+        items = body if isinstance(body, list) else [body]
+        methods = [item["method"] for item in items]
+        self.calls.extend(methods)
+        local: dict[int, dict[str, Any]] = {}
+        for i, item in enumerate(items):
+            if item["method"] in self.disabled:
+                local[i] = {"code": -32601, "message": "Method not found"}
+            elif item["method"] == "eth_sendRawTransaction" and self.besu_resend:
+                tx_hash = "0x" + keccak(hexstr=item["params"][0]).hex()
+                if self._upstream("eth_getTransactionReceipt", [tx_hash]) is not None:
+                    local[i] = BESU_NONCE_TOO_LOW
+            elif item["method"] == "eth_getLogs" and self.max_log_range is not None:
+                query = item["params"][0]
+                span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+                if span > self.max_log_range:
+                    local[i] = BESU_RANGE_ERROR
+                else:
+                    self.log_spans.append(span)
+        forward = [item for i, item in enumerate(items) if i not in local]
+        answers: dict[Any, Any] = {}
+        if forward:
+            reply = self._session.post(self.upstream, json=forward, timeout=30).json()
+            answers = {a["id"]: a for a in reply}
+        if self.swallow_next_send and "eth_sendRawTransaction" in methods:
+            self.swallow_next_send = False
+            # The network mines what the node took; the node dies before it answers.
+            self._upstream("evm_mine", [])
+            return None
+        out = [
+            {"jsonrpc": "2.0", "id": item["id"], "error": local[i]}
+            if i in local
+            else answers[item["id"]]
+            for i, item in enumerate(items)
+        ]
+        return out if isinstance(body, list) else out[0]
+
+    def _upstream(self, method: str, params: list[Any]) -> Any:
+        request = {"jsonrpc": "2.0", "id": 0, "method": method, "params": params}
+        return self._session.post(self.upstream, json=request, timeout=30).json().get("result")
+
+    def stop(self) -> None:
+        """The node goes away: its port refuses connections from now on."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(anvil: Any) -> Iterator[Callable[..., Proxy]]:
+    made: list[Proxy] = []
+
+    def make(upstream: str | None = None, **options: Any) -> Proxy:
+        made.append(Proxy(upstream or anvil.url, **options))
+        return made[-1]
+
+    yield make
+    for p in made:
+        try:
+            p.stop()
+        except OSError:
+            pass
+
+
+def config_for(heitje: World, urls: tuple[str, ...], **changes: Any) -> Config:
+    base = Config(
+        home=Path("/nonexistent"),
+        rpc_urls=urls,
+        chain_id=heitje.deployment.chain_id,
+        contract=heitje.deployment.address,
+        deployment_block=heitje.deployment.block,
+    )
+    return replace(base, **changes)
+
+
+# ====================================================================== eth_getLogs
+
+
+def test_logs_are_read_in_ranges_within_besus_5000_block_limit(
+    start_chain: Callable[..., Any], proxy: Callable[..., Proxy]
+) -> None:
+    # An anvil of its own (mining thousands of blocks slows an anvil that keeps history).
+    chain = start_chain("--prune-history")
+    rpc = Rpc(chain.url, timeout=30)
+    admin, office, resident, shop = (LocalSigner.create() for _ in range(4))
+    c, deployment = deploy(rpc, admin, admin_delay=0)
+    c.grant_role(admin, "minter", office.address)
+    c.grant_role(admin, "merchant-manager", admin.address)
+    c.set_mint_allowance(admin, office.address, 100_00)
+    c.add_merchant(admin, shop.address)
+    c.reward_job(office, "before", resident.address, 10_00)
+    rpc.call("anvil_mine", [hex(7_000)])
+    c.pay(resident, shop.address, 4_00, "after 7,000 quiet blocks")
+    rpc.call("anvil_mine", [hex(6_000)])
+    c.reward_job(office, "after", resident.address, 3_00)
+    direct = list(c.ledger(max_range=10**9).events())
+    assert rpc.block_number() - deployment.block > 13_000
+
+    besu = proxy(upstream=chain.url, max_log_range=5000)
+    config = Config(
+        home=Path("/nonexistent"),
+        rpc_urls=(besu.url,),
+        contract=deployment.address,
+        deployment_block=deployment.block,
+    )
+    client = connect(config)
+    assert list(client.ledger(max_range=config.log_range).events()) == direct
+    assert max(besu.log_spans) == 5000 and len(besu.log_spans) == 3  # no refusal needed
+    totals = client.ledger(max_range=config.log_range).totals_at()
+    assert totals.supply == c.total_supply() == 13_00 and totals.rewards == 13_00
+
+    # A node with a smaller limit than configured: refused once, then read in smaller ranges.
+    small = proxy(upstream=chain.url, max_log_range=1000)
+    reader = LedgerReader(
+        Rpc(small.url), c.address, c.events, from_block=deployment.block, max_range=5000
+    )
+    assert list(reader.events()) == direct
+    assert max(small.log_spans) <= 1000
+    assert small.calls.count("eth_getLogs") > len(small.log_spans)  # the refusals
+
+
+# ====================================================================== no gas estimates
+
+
+def test_explicit_gas_where_the_node_cannot_estimate(
+    heitje: World, proxy: Callable[..., Proxy]
+) -> None:
+    node = proxy()
+    node.disabled.add("eth_estimateGas")
+    resident, shop = heitje.residents[1], heitje.merchants[1]
+    client = connect(config_for(heitje, (node.url,), gas_limit=2_000_000))
+    paid = client.reward_job(heitje.job_office, heitje.new_job(), resident.address, 20_00)
+    sent = heitje.rpc.call("eth_getTransactionByHash", [paid.tx_hash])
+    assert int(sent["gas"], 16) == 2_000_000 and paid.status == "paid"
+    client.pay(resident, shop.address, 5_00, "fixed gas")
+    assert client.balance(shop.address) == 5_00
+    results = client.reward_jobs(
+        heitje.job_office, [RewardRow(heitje.new_job(), resident.address, 1_00) for _ in range(3)]
+    )
+    assert [r.status for r in results] == ["paid"] * 3
+    # A refusal is still found before sending (by a call), with its typed error.
+    with heitje.unchanged(), pytest.raises(NotMerchant):
+        client.pay(resident, heitje.outsider.address, 1_00, "not a shop")
+    assert "eth_estimateGas" in node.calls and "eth_call" in node.calls
+    # Without the setting, the missing estimate is a plain-words error; nothing is sent.
+    bare = connect(config_for(heitje, (node.url,)))
+    with heitje.unchanged(), pytest.raises(TransactionFailed, match=r"\[chain\] gas_limit"):
+        bare.pay(resident, shop.address, 1_00, "no gas")
+
+
+# ====================================================================== failover
+
+
+def test_rewards_and_payments_go_on_when_a_node_goes_down(
+    heitje: World, proxy: Callable[..., Proxy]
+) -> None:
+    first, second = proxy(), proxy()
+    client = connect(config_for(heitje, (first.url, second.url)))
+    assert client.rpc.url == first.url
+    residents, shops = heitje.residents, heitje.merchants
+    paid = 0
+    for step in range(24):
+        if step == 9:
+            first.stop()  # one node of the network stops in the middle of the run
+        resident = residents[step % len(residents)]
+        client.reward_job(heitje.job_office, f"failover-{step}", resident.address, 3_00)
+        client.pay(resident, shops[step % len(shops)].address, 1_00, f"R-{step}")
+        paid += 1_00
+    rows = [RewardRow(f"failover-batch-{i}", residents[0].address, 50) for i in range(10)]
+    assert [r.status for r in client.reward_jobs(heitje.job_office, rows)] == ["paid"] * 10
+    assert client.rpc.url == second.url
+    assert "eth_sendRawTransaction" in first.calls and "eth_sendRawTransaction" in second.calls
+    # Everything happened exactly once: the ledger adds up.
+    ledger = heitje.client.ledger()
+    events = list(ledger.events(names=["JobRewarded", "Payment"]))
+    rewards = [e for e in events if e.name == "JobRewarded"]
+    assert len(rewards) == 24 + 10 and len(events) == 24 + 10 + 24
+    assert sum(client.balance(s.address) for s in shops) == paid
+    assert ledger.totals_at().supply == client.total_supply() == 24 * 3_00 + 10 * 50
+
+
+def test_a_node_that_dies_after_taking_a_payment_does_not_make_it_twice(
+    heitje: World, proxy: Callable[..., Proxy]
+) -> None:
+    """The first node takes the transaction and goes silent before answering; the client asks
+    the next node, where the transaction is already mined. It is the same payment: it must not
+    be signed again with a new nonce and paid twice."""
+    first, second = proxy(), proxy()
+    client = connect(config_for(heitje, (first.url, second.url)))
+    resident, shop = heitje.residents[2], heitje.merchants[2]
+    heitje.fund(resident, 10_00)
+    before = client.balance(shop.address)
+    first.swallow_next_send = True
+    done = client.pay(resident, shop.address, 4_00, "once")
+    assert client.balance(shop.address) - before == 4_00
+    assert client.balance(resident.address) == 6_00
+    assert done.event("Payment").args["amount"] == 4_00
+    assert client.rpc.url == second.url
+    second.swallow_next_send = True  # the same through a pipelined batch, back to the first
+    rows = [RewardRow(heitje.new_job(), resident.address, 1_00) for _ in range(4)]
+    sent = client.submit_many(
+        heitje.job_office,
+        "rewardJob",
+        [[r.job_id, r.resident, r.cents] for r in rows],
+        gas=200_000,
+    )
+    client.tx.wait_all(sent)
+    assert all(tx.error is None for tx in sent)
+    assert client.balance(resident.address) == 10_00
+    assert heitje.nonce(heitje.job_office) == heitje.nonce(heitje.job_office, "latest")
+
+
+# ====================================================================== finality
+
+
+def run(*argv: str) -> Any:
+    out = io.StringIO()
+    assert main(["--json", *argv], out=out) == 0, out.getvalue()
+    return json.loads(out.getvalue())
+
+
+def test_latest_is_final_only_with_instant_finality(
+    heitje: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEITJE_HOME", str(tmp_path))
+    monkeypatch.setenv("HEITJE_RPC_URL", heitje.rpc.url)
+    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID", "HEITJE_DEPLOYMENT"):
+        monkeypatch.delenv(var, raising=False)
+    write_deployment(tmp_path / "deployment.json", heitje.deployment)
+    heitje.fund(heitje.residents[3], 2_00)
+
+    def rewarded() -> int:
+        return len(run("ledger", "--event", "JobRewarded"))
+
+    assert rewarded() == 1  # instant finality (QBFT, the default): the head is final
+    (tmp_path / "heitje.toml").write_text("[chain]\ninstant_finality = false\nconfirmations = 3\n")
+    assert rewarded() == 0  # a chain that can reorganise: 3 blocks must follow
+    for _ in range(2):
+        heitje.mine()
+    assert rewarded() == 0
+    heitje.mine()
+    assert rewarded() == 1
