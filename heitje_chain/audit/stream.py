@@ -36,6 +36,8 @@ from heitje_chain.rpc import Rpc, RpcError
 LEDGER_FORMAT = 1
 #: Calls per batched JSON-RPC request (headers, senders, balances).
 BATCH = 500
+#: Blocks in the first `eth_getLogs` of an audit (the range then adapts to the answers).
+START_RANGE = 32
 _SELECTOR_TOTAL_SUPPLY = "0x18160ddd"
 _SELECTOR_BALANCE_OF = "0x70a08231"
 
@@ -106,6 +108,9 @@ class RpcLogSource:
         self.reader = reader
         self.rpc = reader.rpc
         self.prefetch = prefetch
+        # Start with a short range and let it grow while answers stay small: a ledger of full
+        # blocks is then never asked for in one answer of millions of logs.
+        reader.range = min(reader.range, START_RANGE)
         head_block = reader.head()
         block = head_block if at is None else at
         if block > head_block:
