@@ -343,7 +343,7 @@ class JobPublic(BaseModel):
     deadline: date
     places: int
     places_left: int
-    status: str
+    status: str = Field(description="open, closed (no new claims) or cancelled")
 
 
 class ClaimDone(Strict):
@@ -397,9 +397,12 @@ class ClaimPublic(BaseModel):
     job_id: int
     job_title: str
     resident: str
-    status: str
+    status: str = Field(
+        description="claimed, done (waiting for inspection), approved, rejected, expired (not"
+        " done by the deadline) or cancelled (the job was called off)"
+    )
     note: str | None
-    reason: str | None
+    reason: str | None = Field(description="why it was rejected or cancelled")
     reward: Money
     neighbourhood: str = Field(description="the job's neighbourhood")
     payment: str | None = Field(None, description="pending, paid or refused")
@@ -626,6 +629,8 @@ class HistoryItem(BaseModel):
             "at": "2026-11-23T10:15:00Z",
             "kind": "payment",
             "description": "Bakkerij Pelzer, receipt BON-2026-0815",
+            "counterparty": "Bakkerij Pelzer",
+            "receipt": "BON-2026-0815",
             "amount": money(-1240),
             "status": "paid",
             "tx_hash": TX_EXAMPLE,
@@ -633,7 +638,9 @@ class HistoryItem(BaseModel):
     )
     at: datetime
     kind: str = Field(description="reward, payment or refund")
-    description: str
+    description: str = Field(description="in English, for a statement; apps build their own")
+    counterparty: str = Field(description="the job's title (reward) or the shop's name")
+    receipt: str | None = Field(description="the shop's receipt number (payment, refund)")
     amount: Money = Field(description="into the wallet (positive) or out of it (negative)")
     status: str
     tx_hash: str | None

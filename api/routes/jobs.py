@@ -167,6 +167,46 @@ def get_job(job_id: Id, session: SessionDep, _: UserDep) -> JobPublic:
     return _job_out(session, job)
 
 
+def _own_job(session: Session, job_id: int, user: User) -> Job:
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None or (user.role == "issuer" and job.issuer_id != user.issuer_id):
+        raise ApiError(404, "no_job", f"your organisation has no job {job_id}")
+    if job.status != "open":
+        raise ApiError(409, "job_closed", f"this job is {job.status} already")
+    return job
+
+
+@router.post("/jobs/{job_id}/close", response_model=JobPublic)
+def close_job(job_id: Id, user: Poster, session: SessionDep) -> JobPublic:
+    """Take no more claims for this job (e.g. enough people signed up). Residents who claimed
+    it finish it as usual, and their work is inspected and paid."""
+    job = _own_job(session, job_id, user)
+    job.status = "closed"
+    record(session, user, "job.close", f"job:{job.id}", title=job.title)
+    return _job_out(session, job)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: Id, body: Decision, user: Poster, session: SessionDep) -> JobPublic:
+    """Call the job off, with a reason: no more claims, and claims not yet marked done are
+    cancelled (they free the residents' room under the cap). Work already reported done still
+    goes to the inspector."""
+    job = _own_job(session, job_id, user)
+    if not body.reason:
+        raise ApiError(422, "reason_needed", "say why the job is called off (reason)")
+    job.status = "cancelled"
+    cancelled = session.execute(
+        update(Claim)
+        .where(Claim.job_id == job.id, Claim.status == "claimed")
+        .values(status="cancelled", reason=body.reason, decided_at=now(), decided_by=user.id)
+    ).rowcount  # type: ignore[attr-defined]
+    record(
+        session, user, "job.cancel", f"job:{job.id}", title=job.title, reason=body.reason,
+        claims_cancelled=cancelled,
+    )  # fmt: skip
+    return _job_out(session, job)
+
+
 @router.post("/jobs/{job_id}/claim", response_model=ClaimPublic, status_code=201)
 def claim_job(job_id: Id, user: ResidentUser, session: SessionDep, chain: ChainDep) -> ClaimPublic:
     """Claim a place on an open job. Refused when no place is left, the deadline has passed,
@@ -307,7 +347,7 @@ def list_claims(
     user: UserDep,
     session: SessionDep,
     status: Annotated[
-        str | None, Query(pattern="^(claimed|done|approved|rejected|expired)$")
+        str | None, Query(pattern="^(claimed|done|approved|rejected|expired|cancelled)$")
     ] = None,
     offset: Offset = 0,
     limit: Limit = 50,

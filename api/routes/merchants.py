@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -103,6 +103,23 @@ def list_merchants(
         session, query.order_by(Merchant.name, Merchant.id), merchant_out,
         name="merchants", offset=offset, limit=limit, format=format,
     )  # fmt: skip
+
+
+@router.get("/by-code/{code}", response_model=MerchantPublic)
+def by_code(
+    code: Annotated[str, Path(min_length=4, max_length=12, examples=["K7M2QX"])],
+    _: UserDep,
+    session: SessionDep,
+) -> MerchantPublic:
+    """The shop with this code (from its sticker or QR code), if it accepts Heitjes: so an app
+    can show whom a resident is about to pay."""
+    merchant = session.scalar(select(Merchant).where(Merchant.code == code.strip().upper()))
+    if merchant is None or merchant.status != "approved":
+        raise ApiError(
+            404, "no_merchant", f"there is no shop with code {code!r} that accepts Heitjes; "
+            "check the code on the shop's sticker"
+        )  # fmt: skip
+    return merchant_out(merchant)
 
 
 def _decide(session: Session, merchant_id: int) -> Merchant:

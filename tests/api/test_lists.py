@@ -40,6 +40,16 @@ def test_merchants_page_by_page_and_as_csv(service: Service) -> None:
     applied = s.call("GET", "/merchants?status=applied", p.admin)
     assert [m["name"] for m in applied["items"]] == SHOPS[:2]
 
+    # A shop by the code on its sticker: only one that accepts Heitjes.
+    zuivel = s.call("GET", "/merchants?status=approved&limit=1000", p.admin)["items"][-1]
+    found = s.call("GET", f"/merchants/by-code/{zuivel['code'].lower()}", p.resident)
+    assert found == zuivel
+    applied_code = s.call("GET", "/merchants?status=applied", p.admin)["items"][0]["code"]
+    for code in (applied_code, "ZZZZZZ"):
+        answer = s.http.get(f"/merchants/by-code/{code}", headers=p.resident)
+        assert answer.status_code == 404 and "sticker" in answer.json()["message"]
+    assert s.http.get(f"/merchants/by-code/{zuivel['code']}").status_code == 401
+
     # CSV: the whole list, not the page.
     answer = s.http.get("/merchants?format=csv&limit=1", headers=p.admin)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
@@ -83,6 +93,12 @@ def test_redemptions_and_history_page(service: Service) -> None:
     # The resident's history: 2 rewards and 4 payments, newest first, adding up to the balance.
     history = s.call("GET", "/residents/me/history?limit=4", p.resident)
     assert history["total"] == 6 and len(history["items"]) == 4
+    newest = history["items"][0]
+    assert (newest["kind"], newest["counterparty"], newest["receipt"]) == (
+        "payment",
+        "Bakkerij",
+        "B-3",
+    )
     everything = rows(s.http.get("/residents/me/history?format=csv", headers=p.resident).text)
     assert sum(int(r["amount"].replace(".", "")) for r in everything) == 40_00 - 10_00
     assert s.call("GET", "/residents/me", p.resident)["balance"]["cents"] == 30_00
@@ -101,3 +117,12 @@ def test_residents_list_is_for_admins(service: Service) -> None:
     for who in (p.resident, p.inspector, p.issuer):
         answer = s.http.get("/residents", headers=who)
         assert answer.status_code == 403 and answer.json()["error"] == "wrong_role"
+
+
+def test_large_answers_are_compressed(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    answer = s.http.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert answer.headers["content-encoding"] == "gzip" and answer.json()["paths"]
+    small = s.http.get("/residents/me", headers=p.resident | {"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # not worth it under 1,000 bytes

@@ -169,3 +169,60 @@ def test_a_claim_not_done_by_the_deadline_expires_and_frees_its_place(service: S
     assert s.call("GET", f"/jobs/{job['id']}", p.resident)["places_left"] == 1
     late = s.http.post(f"/claims/{claim['id']}/done", headers=p.resident, json={"note": "late"})
     assert late.status_code == 409 and late.json()["error"] == "not_claimed"
+
+
+def test_closing_and_cancelling_a_job(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    other = {"pseudonym": "R-0002", "neighbourhood": "Palemig", "password": PASSWORD}
+    s.call("POST", "/residents", {}, 201, json=other)
+    second = s.login("R-0002", PASSWORD)
+
+    # Closed: no new claims, but a claim already made is finished and paid as usual.
+    job = post_job(s, p, places=3)
+    claim = s.call("POST", f"/jobs/{job['id']}/claim", p.resident, 201)
+    assert s.call("POST", f"/jobs/{job['id']}/close", p.issuer)["status"] == "closed"
+    late = s.http.post(f"/jobs/{job['id']}/claim", headers=second)
+    assert late.status_code == 409 and late.json()["error"] == "job_closed"
+    s.call("POST", f"/claims/{claim['id']}/done", p.resident, json={"note": "done"})
+    s.call("POST", f"/claims/{claim['id']}/approve", p.inspector, json={})
+    assert s.pay_rewards() == 1
+
+    # Cancelled, with a reason: open claims are cancelled, work reported done is inspected.
+    job = post_job(s, p, places=2)
+    finished = finished_claim(s, p, job)
+    open_claim = s.call("POST", f"/jobs/{job['id']}/claim", second, 201)
+    no_reason = s.http.post(f"/jobs/{job['id']}/cancel", headers=p.issuer, json={})
+    assert no_reason.status_code == 422 and no_reason.json()["error"] == "reason_needed"
+    body = {"reason": "The park is closed for tree felling."}
+    assert s.call("POST", f"/jobs/{job['id']}/cancel", p.issuer, json=body)["status"] == (
+        "cancelled"
+    )
+    mine = s.call("GET", "/claims", second)["items"]
+    assert [(c["id"], c["status"], c["reason"]) for c in mine] == [
+        (open_claim["id"], "cancelled", body["reason"])
+    ]
+    assert (
+        s.http.post(f"/claims/{open_claim['id']}/done", headers=second, json={}).status_code == 409
+    )
+    queue = s.call("GET", "/claims?status=done", p.inspector)["items"]
+    assert [c["id"] for c in queue] == [finished["id"]]
+    again = s.http.post(f"/jobs/{job['id']}/close", headers=p.issuer)
+    assert again.status_code == 409 and again.json()["error"] == "job_closed"
+    cancelled = s.call("GET", "/claims?status=cancelled", p.admin)
+    assert cancelled["total"] == 1
+    actions = [e["action"] for e in s.call("GET", "/audit?limit=1000", p.admin)["items"]]
+    assert "job.close" in actions and "job.cancel" in actions
+
+    # Only the job's own issuer (or an admin) may; residents and inspectors may not.
+    job = post_job(s, p)
+    for who, status in ((p.resident, 403), (p.inspector, 403)):
+        assert s.http.post(f"/jobs/{job['id']}/close", headers=who).status_code == status
+    s.call("POST", "/issuers", p.admin, 201, json={"name": "Partner", "key_name": "partner"})
+    partner_id = s.call("GET", "/issuers", p.admin)[-1]["id"]
+    s.call("POST", "/staff", p.admin, 201,
+           json={"username": "partner", "password": PASSWORD, "role": "issuer",
+                 "issuer_id": partner_id})  # fmt: skip
+    stranger = s.http.post(f"/jobs/{job['id']}/close", headers=s.login("partner", PASSWORD))
+    assert stranger.status_code == 404
+    assert s.call("POST", f"/jobs/{job['id']}/close", p.admin)["status"] == "closed"
