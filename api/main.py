@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy import select
 
 from api import errors, web
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.chain = chain
     app.state.worker = worker
     errors.install(app)
+    # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit, stats):
         app.include_router(module.router, responses=ERRORS)
     for module in (ledger, budgets):  # read from the chain, for the web app's staff pages
