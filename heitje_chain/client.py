@@ -207,6 +207,10 @@ class HeitjeClient:
         self.events = EventDecoder(self.artifact.abi)
         self.tx = transactor or Transactor(rpc, actual_chain, self.errors)
         self.deployment_block = deployment_block
+        # How the ledger is read (`connect` sets them from the configuration): blocks per
+        # eth_getLogs, and blocks behind the head read as final (0: instant finality).
+        self.log_range = 5000
+        self.confirmations = 0
         self._functions: dict[str, tuple[bytes, list[str], list[str]]] = {}
         for item in self.artifact.abi:
             if item.get("type") == "function":
@@ -314,16 +318,20 @@ class HeitjeClient:
         """Send one contract call and wait for it."""
         return self.result(self.submit(signer, function, *args, what=what or function))
 
-    def ledger(self, max_range: int = 5000, confirmations: int = 0) -> LedgerReader:
+    def ledger(
+        self, max_range: int | None = None, confirmations: int | None = None
+    ) -> LedgerReader:
         """A reader of this contract's events since its deployment, up to `confirmations`
-        blocks behind the head (0 on chains with instant finality)."""
+        blocks behind the head (0 on chains with instant finality). Both default to the
+        client's settings (`log_range`, `confirmations`), which `connect` takes from the
+        configuration."""
         return LedgerReader(
             self.rpc,
             self.address,
             self.events,
             from_block=self.deployment_block,
-            max_range=max_range,
-            confirmations=confirmations,
+            max_range=self.log_range if max_range is None else max_range,
+            confirmations=self.confirmations if confirmations is None else confirmations,
         )
 
     # ------------------------------------------------------------------ reads
@@ -586,19 +594,31 @@ class HeitjeClient:
         return result
 
     def find_reward(self, jid: bytes) -> Event | None:
-        """The `JobRewarded` event of a job id (an indexed topic: one log query)."""
-        topic = self.events.topics["JobRewarded"]
-        logs = self.rpc.call(
-            "eth_getLogs",
-            [
-                {
-                    "address": self.address,
-                    "fromBlock": hex(self.deployment_block),
-                    "toBlock": "latest",
-                    "topics": [topic, "0x" + jid.hex()],
-                }
-            ],
-        )
+        """The `JobRewarded` event of a job id (an indexed topic: one log query; on a node
+        that limits the block range of a query, such as Besu's 5,000 blocks, the chain is
+        searched from the newest block back, one range at a time)."""
+        topics: list[str | list[str]] = [self.events.topics["JobRewarded"], "0x" + jid.hex()]
+        try:
+            logs = self.rpc.call(
+                "eth_getLogs",
+                [
+                    {
+                        "address": self.address,
+                        "fromBlock": hex(self.deployment_block),
+                        "toBlock": "latest",
+                        "topics": topics,
+                    }
+                ],
+            )
+        except RpcError as exc:
+            log.info("one log query over the whole chain refused (%s); paging", exc.message)
+            reader = self.ledger(confirmations=0)
+            end = self.rpc.block_number()
+            logs = []
+            while end >= self.deployment_block and not logs:
+                start = max(self.deployment_block, end - self.log_range + 1)
+                logs = list(reader.logs(start, end, topics))
+                end = start - 1
         for raw in logs or []:
             event = self.events.decode(raw)
             if event is not None:

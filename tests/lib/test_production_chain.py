@@ -20,7 +20,7 @@ import requests
 from eth_utils import keccak
 
 from heitje_chain.cli import main
-from heitje_chain.client import RewardRow
+from heitje_chain.client import RewardRow, job_id
 from heitje_chain.config import Config, write_deployment
 from heitje_chain.connect import connect
 from heitje_chain.deploy import deploy
@@ -90,7 +90,7 @@ class Proxy:
                     local[i] = BESU_NONCE_TOO_LOW
             elif item["method"] == "eth_getLogs" and self.max_log_range is not None:
                 query = item["params"][0]
-                span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+                span = self._block(query["toBlock"]) - self._block(query["fromBlock"]) + 1
                 if span > self.max_log_range:
                     local[i] = BESU_RANGE_ERROR
                 else:
@@ -112,6 +112,11 @@ class Proxy:
             for i, item in enumerate(items)
         ]
         return out if isinstance(body, list) else out[0]
+
+    def _block(self, tag: str) -> int:
+        if tag in ("latest", "pending", "safe", "finalized"):
+            return int(self._upstream("eth_blockNumber", []), 16)
+        return 0 if tag == "earliest" else int(tag, 16)
 
     def _upstream(self, method: str, params: list[Any]) -> Any:
         request = {"jsonrpc": "2.0", "id": 0, "method": method, "params": params}
@@ -183,8 +188,17 @@ def test_logs_are_read_in_ranges_within_besus_5000_block_limit(
     client = connect(config)
     assert list(client.ledger(max_range=config.log_range).events()) == direct
     assert max(besu.log_spans) == 5000 and len(besu.log_spans) == 3  # no refusal needed
-    totals = client.ledger(max_range=config.log_range).totals_at()
+    totals = client.ledger().totals_at()  # the client's range comes from the config
     assert totals.supply == c.total_supply() == 13_00 and totals.rewards == 13_00
+    # A job's reward is found by its id although the chain is longer than one query may ask
+    # for (searched from the head back), so paying it again is reported as already paid.
+    refused = besu.calls.count("eth_getLogs") - len(besu.log_spans)
+    found = client.find_reward(job_id("before"))
+    assert found is not None and found.args["amount"] == 10_00
+    assert besu.calls.count("eth_getLogs") - len(besu.log_spans) == refused + 1
+    again = client.reward_job(office, "before", resident.address, 10_00)
+    assert again.status == "already_paid" and again.matches_earlier is True
+    assert client.find_reward(job_id("never paid")) is None
 
     # A node with a smaller limit than configured: refused once, then read in smaller ranges.
     small = proxy(upstream=chain.url, max_log_range=1000)
@@ -317,3 +331,8 @@ def test_latest_is_final_only_with_instant_finality(
     assert rewarded() == 0
     heitje.mine()
     assert rewarded() == 1
+    # The library's own readers (the service's) follow the same settings through connect.
+    instant = connect(config_for(heitje, (heitje.rpc.url,)))
+    assert instant.ledger().head() == heitje.block()
+    slow = connect(config_for(heitje, (heitje.rpc.url,), instant_finality=False, log_range=7))
+    assert slow.ledger().head() == heitje.block() - 12 and slow.ledger().max_range == 7
