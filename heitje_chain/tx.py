@@ -42,6 +42,17 @@ _KNOWN = ("already known", "known transaction", "already imported", "alreadyknow
 _NONCE_LOW = ("nonce too low", "nonce is too low", "old nonce", "transaction nonce too low")
 
 
+def _refusal(error: RpcError, sender: str, description: str) -> str:
+    """Plain words for a transaction the node refused (not a contract revert)."""
+    text = f"the node refused the transaction ({description or 'transaction'}): {error.message}"
+    if "not authorized" in error.message.lower() or "not permitted" in error.message.lower():
+        text += (
+            f". The account {sender} is not on the network's accounts allowlist: add it with "
+            "`heitje network allow-account` and reload the allowlist on every node"
+        )
+    return text
+
+
 def _nonce_low(error: RpcError) -> bool:
     return any(k in error.message.lower() for k in _NONCE_LOW)
 
@@ -241,10 +252,7 @@ class Transactor:
                         continue
                     if exc.is_revert:
                         raise self.decoder.decode(exc.data) from None
-                    raise TransactionFailed(
-                        f"the node refused the transaction ({description or 'transaction'}): "
-                        f"{exc.message}"
-                    ) from None
+                    raise TransactionFailed(_refusal(exc, address, description)) from None
                 self._nonces[address] = nonce + 1
                 return tx
         raise TransactionFailed(
@@ -302,10 +310,7 @@ class Transactor:
                     tx.error = (
                         self.decoder.decode(answer.data)
                         if answer.is_revert
-                        else TransactionFailed(
-                            f"the node refused the transaction ({description or 'transaction'})"
-                            f": {answer.message}"
-                        )
+                        else TransactionFailed(_refusal(answer, address, description))
                     )
                     if i < last:  # a gap before accepted transactions: fill it
                         self._fill_gap(signer, tx.nonce, fees)

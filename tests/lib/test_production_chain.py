@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from eth_account import Account
 from eth_utils import keccak
 
 from heitje_chain.cli import main
@@ -33,6 +34,10 @@ World = Any  # conftest.World
 
 BESU_RANGE_ERROR = {"code": -32005, "message": "Requested range exceeds maximum RPC range limit"}
 BESU_NONCE_TOO_LOW = {"code": -32001, "message": "Nonce too low"}
+BESU_NOT_AUTHORIZED = {
+    "code": -32007,
+    "message": "Sender account not authorized to send transactions",
+}
 
 
 class Proxy:
@@ -46,6 +51,7 @@ class Proxy:
         # Like Besu: a transaction sent again after it was mined is refused, "Nonce too low"
         # (anvil answers with its hash instead).
         self.besu_resend = True
+        self.allowed_senders: set[str] | None = None  # Besu's local accounts allowlist
         self.calls: list[str] = []
         self.log_spans: list[int] = []
         self._session = requests.Session()
@@ -84,6 +90,12 @@ class Proxy:
         for i, item in enumerate(items):
             if item["method"] in self.disabled:
                 local[i] = {"code": -32601, "message": "Method not found"}
+            elif (
+                item["method"] == "eth_sendRawTransaction"
+                and self.allowed_senders is not None
+                and Account.recover_transaction(item["params"][0]) not in self.allowed_senders
+            ):
+                local[i] = BESU_NOT_AUTHORIZED
             elif item["method"] == "eth_sendRawTransaction" and self.besu_resend:
                 tx_hash = "0x" + keccak(hexstr=item["params"][0]).hex()
                 if self._upstream("eth_getTransactionReceipt", [tx_hash]) is not None:
@@ -237,6 +249,24 @@ def test_explicit_gas_where_the_node_cannot_estimate(
     bare = connect(config_for(heitje, (node.url,)))
     with heitje.unchanged(), pytest.raises(TransactionFailed, match=r"\[chain\] gas_limit"):
         bare.pay(resident, shop.address, 1_00, "no gas")
+
+
+def test_an_account_off_the_allowlist_is_told_so(
+    heitje: World, proxy: Callable[..., Proxy]
+) -> None:
+    node = proxy()
+    node.allowed_senders = {heitje.job_office.address}
+    client = connect(config_for(heitje, (node.url,)))
+    resident, shop = heitje.residents[0], heitje.merchants[0]
+    client.reward_job(heitje.job_office, heitje.new_job(), resident.address, 5_00)
+    with heitje.unchanged(), pytest.raises(TransactionFailed) as refused:
+        client.pay(resident, shop.address, 1_00, "not allowed to send")
+    assert "not authorized" in str(refused.value)
+    assert f"{resident.address} is not on the network's accounts allowlist" in str(refused.value)
+    sent = client.submit_many(resident, "pay", [[shop.address, 1_00, b"r".ljust(32, b"\0")]],
+                              gas=200_000)  # fmt: skip
+    assert isinstance(sent[0].error, TransactionFailed)
+    assert "heitje network allow-account" in str(sent[0].error)
 
 
 # ====================================================================== failover
