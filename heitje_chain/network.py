@@ -249,6 +249,11 @@ def init_network(
         besu_image=besu_image,
     )
     _write(out / "genesis.json", json.dumps(genesis(network), indent=2) + "\n")
+    # The kit goes under version control; the node keys never do.
+    _write(
+        out / ".gitignore",
+        "# node keys: keep them offline, never in version control\nkeys/\nkey\n*.key\n",
+    )
     save(out, network)
     return network
 

@@ -148,6 +148,7 @@ def test_init_writes_a_consistent_kit(tmp_path: Path) -> None:
     assert cfg.rpc_urls == tuple(n.rpc_url for n in network.nodes)
     assert cfg.chain_id == 4587 and cfg.log_range == 5000 and cfg.instant_finality
     assert net.load(kit) == network
+    assert "keys/" in (kit / ".gitignore").read_text().splitlines()
 
 
 def test_hosts_ports_and_loopback_rpc(tmp_path: Path) -> None:
