@@ -121,9 +121,36 @@ def seed(s: Served) -> Served:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield launch(playwright, chromium)
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
+    browser = launch(playwright, chromium)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def camera_browser(playwright: Playwright, chromium: str) -> Iterator[Any]:
+    """`camera_browser(video)`: a Chromium whose camera is Chromium's fake device playing
+    `video` (a .y4m or .mjpeg file) over and over, with the camera permission granted."""
+    browsers: list[Browser] = []
+
+    def make(video: Path) -> Browser:
+        browser = launch(
+            playwright, chromium,
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        )  # fmt: skip
+        browsers.append(browser)
+        return browser
+
+    yield make
+    for browser in browsers:
+        browser.close()
 
 
 def launch(playwright: Playwright, chromium: str, *extra: str) -> Browser:
@@ -161,12 +188,16 @@ class App:
 
 @pytest.fixture
 def person(browser: Browser, served: Served) -> Iterator[Any]:
-    """`person(phone=True)`: a new browser context (its own sessionStorage) per person."""
+    """`person(phone=True)`: a new browser context (its own sessionStorage) per person;
+    `person(on=camera_browser(video))` for one whose phone has a (fake) camera."""
     contexts = []
     apps: list[App] = []
 
-    def make(phone: bool = True) -> App:
-        context = browser.new_context(viewport=PHONE if phone else DESK, locale="nl-NL")
+    def make(phone: bool = True, on: Browser | None = None) -> App:
+        context = (on or browser).new_context(
+            viewport=PHONE if phone else DESK, locale="nl-NL",
+            permissions=["camera"] if on else [],
+        )  # fmt: skip
         context.set_default_timeout(20_000)
         contexts.append(context)
         app = App(context.new_page(), served.base)
