@@ -40,7 +40,8 @@ class Settings:
 
     @property
     def wallet_dir(self) -> Path:
-        return self.chain.home / "wallets"
+        """The custodial wallets: per deployment, so two municipalities never share one."""
+        return self.chain.instance_dir / "wallets"
 
 
 def load_settings(
@@ -64,7 +65,7 @@ def load_settings(
         return value
 
     database = env.get("HEITJE_API_DATABASE_URL") or (
-        f"sqlite:///{chain_config.home / 'heitje.db'}"
+        f"sqlite:///{chain_config.instance_dir / 'heitje.db'}"
     )
     try:
         hours = int(env.get("HEITJE_API_TOKEN_HOURS", "12"))

@@ -135,6 +135,12 @@ def test_the_service_settings_follow_heitje_deployment(home: Path) -> None:
     sittard = load_config(home=home, environ={}, deployment="sittard-geleen")
     assert settings.chain.contract == sittard.contract
     assert settings.chain.keystore_dir == home / "keystores" / "sittard-geleen"
+    # Its own database and custodial wallets: two services never share them.
+    own = home / "deployments" / "sittard-geleen"
+    assert settings.database_url == f"sqlite:///{own / 'heitje.db'}"
+    assert settings.wallet_dir == own / "wallets"
+    single = load_settings(environ={"HEITJE_HOME": str(home)})
+    assert single.wallet_dir == home / "wallets"  # the single deployment.json: as before
 
 
 def test_gas_limit_setting(tmp_path: Path) -> None:
