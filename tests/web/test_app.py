@@ -166,12 +166,26 @@ def test_a_shop_refunds_part_of_a_payment(person: Any, served: Served) -> None:
     expect(card).to_contain_text("Al terugbetaald: € 2,50")
     shop.shot("merchant-payments")
     assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 6_50
+    refund = card.locator("[data-refund]")
+    expect(refund).to_have_count(1)
+    expect(refund).to_contain_text("€ 2,50 terug")
+    expect(refund).to_contain_text("gelukt")
 
     card.get_by_role("button", name="Terugbetalen").click()
     card.get_by_label("Bedrag terug").fill("9")
     card.get_by_role("button", name="Betaal terug").click()
     expect(card.get_by_role("alert")).to_contain_text("Zoveel kan niet terug")
     assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 6_50
+    expect(card.locator("[data-refund]")).to_have_count(1)
+
+    # The resident's history: the payment and the refund, each with the shop and the receipt.
+    resident = person()
+    page = resident.sign_in("HRL-0103")
+    resident.open("/r/history")
+    expect(page.locator("li.refund")).to_have_count(1)
+    expect(page.locator("li.refund")).to_contain_text("Bakkerij Op de Kamp · bon KASSA-0103")
+    expect(page.locator("li.refund")).to_contain_text("€ 2,50")
+    expect(page.locator("li.payment")).to_contain_text("Bakkerij Op de Kamp · bon KASSA-0103")
 
 
 def test_a_redemption_and_its_payout(person: Any, served: Served) -> None:
@@ -274,6 +288,8 @@ def test_the_municipality_admits_a_shop(person: Any, served: Served) -> None:
     assert shop["id"] in [m["id"] for m in approved["items"]]
     admin.open("/a/budgets")
     expect(page.locator("table")).to_contain_text("Gemeente Heerlen, Wijkzaken")
+    for command in ("heitje allowance set", "heitje cap set", "heitje pause"):
+        expect(page.locator("ul.commands")).to_contain_text(command)
     admin.shot("municipality-budgets")
 
 
@@ -344,3 +360,128 @@ def test_dutch_first_english_on_request_plain_errors_strict_headers(
     assert served.http.get("/").headers["location"] == "/app/"
     built = (ROOT / "web" / "dist" / "index.html").read_text()
     assert "%APP_JS%" not in built
+
+
+def test_a_resident_signs_up_and_a_shop_applies(person: Any, served: Served) -> None:
+    served.resident("HRL-0109")  # a pseudonym that is taken
+    newcomer = person()
+    page = newcomer.open("/login")
+    page.get_by_role("link", name="Aanmelden als inwoner").click()
+    expect(page.locator("h1")).to_have_text("Aanmelden als inwoner")
+    page.get_by_label("Pseudoniem").fill("HRL-0109")
+    page.get_by_label("Wijk").fill("Grasbroek")
+    page.get_by_label("Kies een wachtwoord").fill("kort")
+    page.get_by_label("Wachtwoord nog een keer").fill("kort")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Het wachtwoord is te kort. Kies er een van minstens 8 tekens."
+    )
+    expect(page.get_by_label("Kies een wachtwoord")).to_be_focused()
+    page.get_by_label("Kies een wachtwoord").fill("lange zin als wachtwoord")
+    page.get_by_label("Wachtwoord nog een keer").fill("lange zin als wachtwoord!")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "De twee wachtwoorden zijn niet gelijk. Typ ze opnieuw."
+    )
+    page.get_by_label("Wachtwoord nog een keer").fill("lange zin als wachtwoord")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Dit pseudoniem is al in gebruik. Kies een ander."
+    )
+    expect(page.get_by_label("Pseudoniem")).to_have_attribute("aria-invalid", "true")
+    newcomer.shot("resident-sign-up")
+    page.get_by_label("Pseudoniem").fill("Merel-17")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.locator("h1")).to_have_text("Mijn Heitjes")  # signed in at once
+    expect(page.locator("#balance")).to_have_text("€ 0,00")
+    expect(page.locator(".summary")).to_contain_text("Grasbroek")
+    assert (
+        served.http.post(
+            "/auth/login", json={"username": "Merel-17", "password": "lange zin als wachtwoord"}
+        ).json()["role"]
+        == "resident"
+    )
+
+    owner = person()
+    page = owner.open("/login")
+    page.get_by_role("link", name="Uw winkel aanmelden").click()
+    expect(page.locator("h1")).to_have_text("Winkel aanmelden")
+    page.get_by_label("Naam van de winkel").fill("Fietsenmaker Hoensbroek")
+    page.get_by_label("Wijk").fill("Hoensbroek")
+    page.get_by_label("IBAN").fill("NL91 ABNA 0417 1643 01")  # one digit off: mod-97 fails
+    page.get_by_label("Kies een wachtwoord").fill("fietsen en banden")
+    page.get_by_label("Wachtwoord nog een keer").fill("fietsen en banden")
+    page.get_by_role("button", name="Meld de winkel aan").click()
+    expect(page.get_by_role("alert")).to_contain_text("Dit rekeningnummer (IBAN) klopt niet.")
+    expect(page.get_by_label("IBAN")).to_be_focused()
+    page.get_by_label("IBAN").fill(demo_iban(4_000_011))
+    page.get_by_role("button", name="Meld de winkel aan").click()
+    expect(page.get_by_role("status")).to_contain_text("Aangemeld: Fietsenmaker Hoensbroek.")
+    code = page.locator("#shop-code").inner_text()
+    assert len(code) == 6
+    expect(page.locator("#shop-username")).to_have_text(f"merchant-{code.lower()}")
+    expect(page.get_by_text("kan pas als de gemeente uw winkel heeft toegelaten")).to_be_visible()
+    owner.shot("merchant-apply-done")
+    admin = served.login("admin", "development-admin")
+    applied = served.call("GET", "/merchants?status=applied", admin)["items"]
+    assert [m["code"] for m in applied if m["name"] == "Fietsenmaker Hoensbroek"] == [code]
+
+    page.get_by_role("link", name="Naar inloggen").click()
+    owner.sign_in(f"merchant-{code.lower()}", "fietsen en banden")
+    expect(page.locator("h1")).to_have_text("Kassa")
+    expect(page.get_by_role("alert")).to_contain_text("wacht nog op toelating door de gemeente")
+
+
+def test_an_issuer_closes_a_job_and_calls_another_off(person: Any, served: Served) -> None:
+    early, late, other = (served.resident(f"HRL-011{i}", "Palemig") for i in (2, 3, 4))
+    office_api = served.login("wijkzaken")
+
+    def job(title: str, places: int) -> dict[str, Any]:
+        return dict(served.call("POST", "/jobs", office_api, 201, json={
+            "title": title, "description": "Met koffie.", "neighbourhood": "Palemig",
+            "reward": "8.00", "deadline": "2099-12-31", "places": places}))  # fmt: skip
+
+    enough, called_off = job("Stoelen klaarzetten", 3), job("Paasontbijt helpen", 2)
+    served.call("POST", f"/jobs/{enough['id']}/claim", early, 201)
+    done = served.call("POST", f"/jobs/{called_off['id']}/claim", early, 201)
+    served.call("POST", f"/claims/{done['id']}/done", early, json={"note": "eieren gekookt"})
+    lapsed = served.call("POST", f"/jobs/{called_off['id']}/claim", late, 201)
+
+    office = person(phone=False)
+    page = office.sign_in("wijkzaken")
+    card = page.locator(f"[data-job='{enough['id']}']")
+    card.get_by_text("Sluiten of afgelasten").click()
+    card.get_by_role("button", name="Sluiten: geen nieuwe aanmeldingen").click()
+    card = page.locator(f"[data-job='{enough['id']}']")
+    expect(card.get_by_role("status")).to_have_text("De klus is gesloten. Er kan niemand meer bij.")
+    expect(card).to_contain_text("gesloten (geen nieuwe aanmeldingen)")
+    expect(card.get_by_role("button")).to_have_count(0)
+    refused = served.http.post(f"/jobs/{enough['id']}/claim", headers=other)
+    assert refused.status_code == 409 and refused.json()["error"] == "job_closed"
+
+    card = page.locator(f"[data-job='{called_off['id']}']")
+    card.get_by_text("Sluiten of afgelasten").click()
+    card.get_by_role("button", name="Klus afgelasten").click()
+    expect(card.get_by_role("alert")).to_have_text(
+        "Schrijf waarom de klus niet doorgaat; de inwoners lezen dit."
+    )
+    expect(card.get_by_label("Reden van afgelasten")).to_be_focused()
+    card.get_by_label("Reden van afgelasten").fill("Het buurthuis is dicht wegens lekkage.")
+    office.shot("municipality-job-cancel")
+    card.get_by_role("button", name="Klus afgelasten").click()
+    card = page.locator(f"[data-job='{called_off['id']}']")
+    expect(card.get_by_role("status")).to_have_text(
+        "De klus is afgelast; de inwoners zien de reden."
+    )
+    expect(card).to_contain_text("afgelast")
+
+    # The open claim lapsed with the reason; the work reported done still goes to inspection.
+    resident = person()
+    page = resident.sign_in("HRL-0113")
+    mine = page.locator(f"[data-claim='{lapsed['id']}']")
+    expect(mine).to_contain_text("Afgelast")
+    expect(mine).to_contain_text("Het buurthuis is dicht wegens lekkage.")
+    expect(mine.get_by_role("button")).to_have_count(0)
+    resident.shot("resident-claim-cancelled")
+    queue = served.call("GET", "/claims?status=done", served.login("inspecteur"))["items"]
+    assert done["id"] in [c["id"] for c in queue]

@@ -4,6 +4,7 @@ import { session, whenSignedOut } from "./api.js";
 import { clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { loginPage } from "./pages/login.js";
+import { applyPage, signupPage } from "./pages/signup.js";
 import { accountPage, historyPage, jobsPage, payPage } from "./pages/resident.js";
 import { paymentsPage, redeemPage, tillPage } from "./pages/merchant.js";
 import {
@@ -18,7 +19,9 @@ import { auditPage, ledgerPage } from "./pages/auditor.js";
 import { title } from "./ui.js";
 
 const ROUTES = {
-  "/login": { page: loginPage },
+  "/login": { page: loginPage, open: true },
+  "/signup": { page: signupPage, open: true },
+  "/apply": { page: applyPage, open: true },
   "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
   "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
   "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
@@ -98,7 +101,8 @@ async function render() {
   }
   const user = session.get();
   let { path, params } = parseHash();
-  if (!user && path !== "/login") {
+  const open = ROUTES[path] && ROUTES[path].open;
+  if (!user && !open) {
     if (path !== "/" && path !== "") sessionStorage.setItem("heitje.next", location.hash);
     location.replace("#/login");
     return;
@@ -113,7 +117,7 @@ async function render() {
   clear(main, root);
   if (!route) {
     clear(root, title(t("not_found")));
-  } else if (route.roles && !route.roles.includes(user.role)) {
+  } else if (route.roles && (!user || !route.roles.includes(user.role))) {
     clear(
       root,
       title(t("refused_title")),

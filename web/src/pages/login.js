@@ -26,5 +26,16 @@ export function loginPage(root, { notice }) {
       },
       { class: "narrow" },
     ),
+    h(
+      "section",
+      { class: "newcomers", "aria-labelledby": "new-here" },
+      h("h2", { id: "new-here" }, t("new_here")),
+      h(
+        "ul",
+        {},
+        h("li", {}, h("a", { href: "#/signup" }, t("signup_link"))),
+        h("li", {}, h("a", { href: "#/apply" }, t("apply_link"))),
+      ),
+    ),
   );
 }

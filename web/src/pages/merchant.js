@@ -38,6 +38,29 @@ function paymentRow(p) {
   );
 }
 
+/** The refunds of one payment, each with its own state (sending, paid or failed). */
+function refundList(refunds) {
+  if (!refunds.length) return null;
+  return h(
+    "section",
+    { class: "refunds" },
+    h("h4", {}, t("refunds")),
+    h(
+      "ul",
+      { class: "rows" },
+      refunds.map((r) =>
+        h(
+          "li",
+          { "data-refund": r.id },
+          h("span", { class: "what" }, t("refund_row", { amount: eur(r.amount), when: when(r.created_at, language()) })),
+          h("span", { class: `state ${r.status}` }, t(`state_${r.status}`)),
+          r.reason ? h("span", { class: "reason" }, `${t("reason")}: ${r.reason}`) : null,
+        ),
+      ),
+    ),
+  );
+}
+
 export async function tillPage(root) {
   const msg = messages();
   root.append(title(t("till_title")), msg.el);
@@ -53,6 +76,7 @@ export async function tillPage(root) {
   const live = h("div", { class: "arrivals", "aria-live": "assertive" });
   const recent = h("ul", { class: "rows" });
   root.append(
+    shop.status === "approved" ? null : h("p", { class: "error", role: "alert" }, t("shop_waiting")),
     h("p", {}, t("till_intro", { code: shop.code })),
     facts([
       [t("shop"), shop.name],
@@ -150,6 +174,7 @@ export async function paymentsPage(root) {
           ["Status", t(`state_${p.status}`)],
           p.refunded.cents ? [t("refund"), t("refunded_so_far", { amount: eur(p.refunded) })] : null,
         ]),
+        refundList(p.refunds || []),
         msg.el,
       );
       if (p.status === "paid" && left > 0n) {

@@ -41,20 +41,7 @@ export async function manageJobsPage(root, { user }) {
   }
   const list = pagedList({
     fetchPage: (offset, limit) => get(`/jobs${qs({ offset, limit, status: "all" })}`),
-    render: (job) =>
-      h(
-        "li",
-        { class: "card", "data-job": job.id },
-        h("h3", {}, job.title),
-        facts([
-          [t("where"), job.neighbourhood],
-          [t("reward"), eur(job.reward)],
-          [t("deadline"), day(job.deadline, language())],
-          [t("places_left"), `${job.places_left} / ${job.places}`],
-          [t("by"), job.issuer],
-          ["Status", t(`status_${job.status}`)],
-        ]),
-      ),
+    render: (job) => jobCard(job, () => list.reload()),
   });
   root.append(
     title(t("nav_manage_jobs")),
@@ -81,6 +68,64 @@ export async function manageJobsPage(root, { user }) {
     list.el,
   );
   await list.reload();
+}
+
+/** A job as its issuer or an admin sees it: while open, it can be closed (no new claims) or
+ *  called off with a reason (open claims lapse; work reported done is still inspected). */
+function jobCard(job, reload) {
+  const msg = messages();
+  const card = h(
+    "li",
+    { class: "card", "data-job": job.id },
+    h("h3", {}, job.title),
+    facts([
+      [t("where"), job.neighbourhood],
+      [t("reward"), eur(job.reward)],
+      [t("deadline"), day(job.deadline, language())],
+      [t("places_left"), `${job.places_left} / ${job.places}`],
+      [t("by"), job.issuer],
+      ["Status", h("span", { class: "job-status" }, t(`job_status_${job.status}`))],
+    ]),
+    msg.el,
+  );
+  if (job.status !== "open") return card;
+  const done = async (text) => {
+    await reload();
+    const again = document.querySelector(`[data-job="${job.id}"] .messages`);
+    if (again) again.append(h("p", { class: "ok", role: "status" }, text));
+  };
+  const close = h("button", { type: "button", class: "secondary" }, t("close_job"));
+  close.addEventListener("click", () =>
+    busy(close, msg, async () => {
+      await post(`/jobs/${job.id}/close`);
+      await done(t("job_closed_msg"));
+    }),
+  );
+  const reason = h("textarea", { name: "cancel_reason", rows: 2, maxlength: 2000 });
+  const cancel = h("button", { type: "button", class: "danger" }, t("cancel_job"));
+  cancel.addEventListener("click", () =>
+    busy(cancel, msg, async () => {
+      reason.removeAttribute("aria-invalid");
+      if (!reason.value.trim()) {
+        reason.setAttribute("aria-invalid", "true");
+        reason.focus();
+        throw { code: "cancel_reason_needed" };
+      }
+      await post(`/jobs/${job.id}/cancel`, { reason: reason.value.trim() });
+      await done(t("job_cancelled_msg"));
+    }),
+  );
+  card.append(
+    h("details", { class: "manage" },
+      h("summary", {}, t("manage_job")),
+      h("p", { class: "hint" }, t("close_job_hint")),
+      close,
+      h("p", { class: "hint" }, t("cancel_job_hint")),
+      field(t("cancel_reason"), reason),
+      cancel,
+    ),
+  );
+  return card;
 }
 
 async function showPhoto(claim, button, place) {
@@ -273,6 +318,15 @@ export async function budgetsPage(root) {
         ),
       ),
       h("p", { class: "hint" }, t("budgets_note")),
+      h("h2", {}, t("budgets_how")),
+      h("p", {}, t("budgets_how_intro")),
+      h(
+        "ul",
+        { class: "commands" },
+        h("li", {}, h("code", {}, "heitje allowance set job-office 5000"), " – ", t("budgets_how_allowance")),
+        h("li", {}, h("code", {}, "heitje cap set 1500"), " – ", t("budgets_how_cap")),
+        h("li", {}, h("code", {}, "heitje pause"), " / ", h("code", {}, "heitje unpause"), " – ", t("budgets_how_pause")),
+      ),
     );
   } catch (error) {
     msg.problem(error);

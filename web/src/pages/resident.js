@@ -225,14 +225,18 @@ export async function payPage(root, { params }) {
             amount.focus();
             throw { code: "InvalidAmount" };
           }
-          // The shops that accept Heitjes (tens per municipality): find the name to confirm.
-          const shops = await get(`/merchants${qs({ limit: 1000 })}`);
-          const shop = shops.items.find((m) => m.code === shopCode);
-          if (!shop) {
+          // The shop behind the code, to show whom the resident is about to pay.
+          let shop;
+          try {
+            shop = await get(`/merchants/by-code/${encodeURIComponent(shopCode)}`);
+          } catch (error) {
+            if (error.code !== "no_merchant") throw error;
             clear(msg.el, h("p", { class: "error", role: "alert" }, t("unknown_shop", { code: shopCode })));
+            code.setAttribute("aria-invalid", "true");
             code.focus();
             return;
           }
+          code.removeAttribute("aria-invalid");
           confirm({ shop, amount: euros, receipt: receipt.value.trim() });
         },
         { class: "narrow" },
@@ -285,7 +289,14 @@ export async function historyPage(root) {
         "li",
         { class: `row ${item.kind}` },
         h("span", { class: "when" }, when(item.at, language())),
-        h("span", { class: "what" }, h("strong", {}, t(`kind_${item.kind}`)), " ", item.description.replace(/^job: /, "")),
+        h(
+          "span",
+          { class: "what" },
+          h("strong", {}, t(`kind_${item.kind}`)),
+          " ",
+          item.counterparty,
+          item.receipt ? h("span", { class: "receipt" }, ` · ${t("receipt_short", { receipt: item.receipt })}`) : null,
+        ),
         h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)),
         h("span", { class: "state" }, t(`state_${item.status}`)),
         item.tx_hash ? h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`) : null,
