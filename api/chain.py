@@ -10,6 +10,7 @@ from heitje_chain.client import HeitjeClient
 from heitje_chain.connect import connect
 from heitje_chain.errors import ConfigError
 from heitje_chain.keys import KeyStore, LocalSigner, env_password, password_variable
+from heitje_chain.network import allow_on_nodes
 
 
 class ChainAccess:
@@ -49,8 +50,11 @@ class ChainAccess:
             return self._signers[name]
 
     def new_wallet(self) -> str:
-        """A new custodial wallet, stored encrypted under its own address; its address."""
+        """A new custodial wallet, stored encrypted under its own address; its address. On a
+        network whose nodes accept only listed senders it is listed on every node first."""
         signer = LocalSigner.create()
+        if self.settings.chain.account_allowlist:
+            allow_on_nodes(self.settings.chain.urls, [signer.address], self.settings.chain.timeout)
         self.wallets.store(signer.address, signer, self.settings.wallet_password)
         with self._lock:
             self._signers[signer.address] = signer

@@ -19,6 +19,8 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       confirmations = 12        # blocks behind the head read as final when not instant
       gas_limit = 8000000       # gas per transaction when the node cannot estimate (unset:
                                 # estimates are required)
+      account_allowlist = false # true: nodes accept only listed senders (Besu local
+                                # permissioning); new wallets are added on every node
 
       [contract]
       address = "0x..."
@@ -70,6 +72,7 @@ _SECTIONS: dict[str, set[str]] = {
         "confirmations",
         "timeout",
         "gas_limit",
+        "account_allowlist",
     },
     "contract": {"address", "deployment_block"},
     "embedded": {"port", "host"},
@@ -110,6 +113,7 @@ class Config:
     source: str = "defaults"
     deployment: str = ""  # the selected deployment's name; "" for the single deployment.json
     gas_limit: int | None = None  # gas per transaction where the node cannot estimate
+    account_allowlist: bool = False  # nodes accept only listed senders: list new wallets
 
     @property
     def embedded(self) -> bool:
@@ -215,6 +219,7 @@ def load_config(
         confirmations=_int(chain.get("confirmations", 12), "[chain] confirmations") or 0,
         timeout=float(chain.get("timeout", 10.0)),
         gas_limit=_int(chain.get("gas_limit"), "[chain] gas_limit", low=21_000),
+        account_allowlist=_bool(chain.get("account_allowlist", False), "[chain] account_allowlist"),
         embedded_host=str(embedded.get("host", "127.0.0.1")),
         embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,
         keystore_dir=home_path / str(keys.get("dir", "keystores")) / selected,
@@ -250,6 +255,10 @@ def load_config(
         overrides["embedded_port"] = _int(env["HEITJE_EMBEDDED_PORT"], "HEITJE_EMBEDDED_PORT")
     if env.get("HEITJE_GAS_LIMIT"):
         overrides["gas_limit"] = _int(env["HEITJE_GAS_LIMIT"], "HEITJE_GAS_LIMIT", low=21_000)
+    if env.get("HEITJE_ACCOUNT_ALLOWLIST"):
+        overrides["account_allowlist"] = _env_bool(
+            env["HEITJE_ACCOUNT_ALLOWLIST"], "HEITJE_ACCOUNT_ALLOWLIST"
+        )
     if overrides:
         sources.append("environment")
     return replace(cfg, **overrides, source=" + ".join(sources))
@@ -336,6 +345,15 @@ def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{what} must be true or false, not {value!r}")
     return value
+
+
+def _env_bool(value: str, what: str) -> bool:
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{what} must be true or false, not {value!r}")
 
 
 def _address(value: Any, what: str) -> str:

@@ -41,7 +41,7 @@ import coincurve
 import rlp  # type: ignore[import-untyped]
 from eth_account import Account
 
-from heitje_chain.errors import ConfigError, InvalidInput, KeystoreError
+from heitje_chain.errors import ChainUnavailable, ConfigError, InvalidInput, KeystoreError
 from heitje_chain.keys import NAME, KeyStore, LocalSigner, check_address
 from heitje_chain.rpc import Rpc, RpcError
 
@@ -564,6 +564,7 @@ rpc_urls = {_toml_list([n.rpc_url for n in network.nodes])}
 chain_id = {network.chain_id}
 log_range = {LOG_RANGE}          # Besu's rpc-max-logs-range
 instant_finality = true    # QBFT: a block is final once it is on the chain
+account_allowlist = {str(bool(network.accounts)).lower()}  # true: new wallets listed on all nodes
 """
 
 
@@ -588,3 +589,32 @@ def validators_at(url: str, block: str = "latest") -> list[str]:
     """The validators of a block, from a node's QBFT API."""
     answer = Rpc(url, timeout=10).call("qbft_getValidatorsByBlockNumber", [block])
     return [check_address(a, "validator") for a in answer or []]
+
+
+# ------------------------------------------------------------------ accounts on running nodes
+
+
+def allow_on_nodes(urls: Sequence[str], addresses: Sequence[str], timeout: float = 10.0) -> None:
+    """Add `addresses` to the account allowlist of every running node (Besu local
+    permissioning: `perm_addAccountsToAllowlist`, which also writes the node's file). One
+    already listed counts as done. Raises ChainUnavailable naming each node that did not
+    take them: a sender must be listed on every node, or its transactions may be refused."""
+    wanted = [check_address(a, "account") for a in addresses]
+    failed = []
+    for url in urls:
+        try:
+            answer = Rpc(url, timeout=timeout).call("perm_addAccountsToAllowlist", [wanted])
+        except RpcError as exc:
+            if "existing" in str(exc).lower() or "already" in str(exc).lower():
+                continue
+            failed.append(f"{url}: {exc}")
+        except ChainUnavailable as exc:
+            failed.append(f"{url}: {exc}")
+        else:
+            if answer != "Success":
+                failed.append(f"{url}: answered {answer!r}")
+    if failed:
+        raise ChainUnavailable(
+            "could not add the account to every node's allowlist, so it was not created: "
+            + "; ".join(failed)
+        )

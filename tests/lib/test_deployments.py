@@ -152,3 +152,16 @@ def test_gas_limit_setting(tmp_path: Path) -> None:
     (tmp_path / "heitje.toml").write_text("[chain]\ngas_limit = 100\n")
     with pytest.raises(ConfigError, match="gas_limit must be a whole number of at least 21000"):
         load_config(home=tmp_path, environ={})
+
+
+def test_account_allowlist_setting(tmp_path: Path) -> None:
+    assert load_config(home=tmp_path, environ={}).account_allowlist is False
+    (tmp_path / "heitje.toml").write_text("[chain]\naccount_allowlist = true\n")
+    assert load_config(home=tmp_path, environ={}).account_allowlist is True
+    off = {"HEITJE_ACCOUNT_ALLOWLIST": "off"}
+    assert load_config(home=tmp_path, environ=off).account_allowlist is False
+    with pytest.raises(ConfigError, match="HEITJE_ACCOUNT_ALLOWLIST must be true or false"):
+        load_config(home=tmp_path, environ={"HEITJE_ACCOUNT_ALLOWLIST": "maybe"})
+    (tmp_path / "heitje.toml").write_text("[chain]\naccount_allowlist = 'yes'\n")
+    with pytest.raises(ConfigError, match="account_allowlist must be true or false"):
+        load_config(home=tmp_path, environ={})

@@ -232,8 +232,11 @@ def test_add_and_remove_a_validator(tmp_path: Path) -> None:
 
 def test_allow_accounts_switches_account_permissioning_on(tmp_path: Path) -> None:
     kit, _ = make_kit(tmp_path)
+    assert toml(kit / "heitje.toml")["chain"]["account_allowlist"] is False
     first, second = BESU_DOC_VALIDATORS[1], BESU_DOC_VALIDATORS[2]
     net.allow_accounts(kit, [first])
+    # ... and the service then lists each new wallet on every node itself.
+    assert toml(kit / "heitje.toml")["chain"]["account_allowlist"] is True
     network = net.allow_accounts(kit, [second, first])  # no duplicates
     assert network.accounts == (to_checksum_address(first), to_checksum_address(second))
     besu = toml(kit / "nodes" / "gemeente" / "config.toml")

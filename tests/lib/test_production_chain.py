@@ -25,9 +25,10 @@ from heitje_chain.client import RewardRow, job_id
 from heitje_chain.config import Config, write_deployment
 from heitje_chain.connect import connect
 from heitje_chain.deploy import deploy
-from heitje_chain.errors import NotMerchant, TransactionFailed
+from heitje_chain.errors import ChainUnavailable, NotMerchant, TransactionFailed
 from heitje_chain.keys import LocalSigner
 from heitje_chain.ledger import LedgerReader
+from heitje_chain.network import allow_on_nodes
 from heitje_chain.rpc import Rpc
 
 World = Any  # conftest.World
@@ -90,6 +91,8 @@ class Proxy:
         for i, item in enumerate(items):
             if item["method"] in self.disabled:
                 local[i] = {"code": -32601, "message": "Method not found"}
+            elif item["method"] == "perm_addAccountsToAllowlist":
+                local[i] = self._allow(item["params"][0])
             elif (
                 item["method"] == "eth_sendRawTransaction"
                 and self.allowed_senders is not None
@@ -118,12 +121,23 @@ class Proxy:
             self._upstream("evm_mine", [])
             return None
         out = [
-            {"jsonrpc": "2.0", "id": item["id"], "error": local[i]}
+            {"jsonrpc": "2.0", "id": item["id"], "result": local[i]["result"]}
+            if i in local and "result" in local[i]
+            else {"jsonrpc": "2.0", "id": item["id"], "error": local[i]}
             if i in local
             else answers[item["id"]]
             for i, item in enumerate(items)
         ]
         return out if isinstance(body, list) else out[0]
+
+    def _allow(self, accounts: list[str]) -> dict[str, Any]:
+        """Besu's perm_addAccountsToAllowlist (its answers, as results or errors)."""
+        if self.allowed_senders is None:
+            return {"code": -32000, "message": "Account allowlist has not been enabled"}
+        if any(a in self.allowed_senders for a in accounts):
+            return {"code": -32000, "message": "Cannot add existing account to allowlist"}
+        self.allowed_senders.update(accounts)
+        return {"result": "Success"}
 
     def _block(self, tag: str) -> int:
         if tag in ("latest", "pending", "safe", "finalized"):
@@ -267,6 +281,38 @@ def test_an_account_off_the_allowlist_is_told_so(
                               gas=200_000)  # fmt: skip
     assert isinstance(sent[0].error, TransactionFailed)
     assert "heitje network allow-account" in str(sent[0].error)
+
+
+def test_the_service_lists_each_new_wallet_on_every_node(
+    heitje: World, proxy: Callable[..., Proxy], tmp_path: Path
+) -> None:
+    """With `account_allowlist`, a custodial wallet the service creates is listed on every
+    node before it is stored, so the resident can pay; a node that does not take it stops the
+    registration, and nothing is stored."""
+    from api.chain import ChainAccess
+    from api.settings import load_settings
+
+    a, b = proxy(), proxy()
+    a.allowed_senders, b.allowed_senders = {heitje.job_office.address}, set()
+    env = {"HEITJE_HOME": str(tmp_path), "HEITJE_RPC_URL": f"{a.url},{b.url}",
+           "HEITJE_CONTRACT": heitje.client.address, "HEITJE_ACCOUNT_ALLOWLIST": "yes",
+           "HEITJE_API_WALLET_KDF_ITERATIONS": "1000"}  # fmt: skip
+    access = ChainAccess(load_settings(environ=env))
+    address = access.new_wallet()
+    assert address in a.allowed_senders and address in b.allowed_senders
+    client = connect(config_for(heitje, (a.url, b.url)))
+    client.reward_job(heitje.job_office, heitje.new_job(), address, 5_00)
+    client.pay(access.wallet(address), heitje.merchants[0].address, 1_00, "allowed now")
+    allow_on_nodes([a.url, b.url], [address])  # listed already: fine
+
+    b.stop()
+    stored = set(access.wallets.names())
+    with pytest.raises(ChainUnavailable, match=b.url):
+        access.new_wallet()
+    assert set(access.wallets.names()) == stored
+    c = proxy()  # a node without account permissioning: its refusal is named
+    with pytest.raises(ChainUnavailable, match="has not been enabled"):
+        allow_on_nodes([c.url], [LocalSigner.create().address])
 
 
 # ====================================================================== failover
