@@ -343,6 +343,8 @@ def test_dutch_first_english_on_request_plain_errors_strict_headers(
     page.get_by_role("button", name="Switch to English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text("Sign in to Heitje")
+    expect(page.get_by_role("link", name="Sign up as a resident")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign up your shop to accept Heitjes")).to_be_visible()
     page.get_by_label("User name").fill("HRL-9999")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()

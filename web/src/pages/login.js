@@ -14,7 +14,7 @@ export function loginPage(root, { notice }) {
     notice ? h("p", { class: "ok", role: "status" }, notice) : null,
     msg.el,
     form(
-      [field(t("username"), username, t("username_hint")), field(t("password"), password)],
+      [field(t("username"), username, t("login_hint")), field(t("password"), password)],
       t("login"),
       msg,
       async () => {
