@@ -101,6 +101,7 @@ def environment(home: Path, url: str) -> dict[str, str]:
         "HEITJE_PASSWORD": PASSWORD,
         "HEITJE_API_ENV": "development",
         "HEITJE_API_DATABASE_URL": f"sqlite:///{home / 'heitje.db'}",
+        "HEITJE_API_NEIGHBOURHOODS": ",".join(NEIGHBOURHOODS),
     }
 
 

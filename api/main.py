@@ -28,6 +28,7 @@ from api.routes import (
     ledger,
     merchants,
     payments,
+    places,
     redemptions,
     residents,
     staff,
@@ -86,9 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    for module in (auth, staff, residents, jobs, merchants, payments, redemptions, audit, stats):
-        app.include_router(module.router, responses=ERRORS)
-    for module in (ledger, budgets):  # read from the chain, for the web app's staff pages
+    workflow = (auth, staff, residents, jobs, merchants, payments, redemptions, places)
+    reports = (audit, stats, ledger, budgets)  # the audit log, statistics, chain reads
+    for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/
     return app

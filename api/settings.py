@@ -33,6 +33,8 @@ class Settings:
     run_worker: bool = True
     worker_interval: float = 1.0
     wallet_kdf_iterations: int | None = None
+    #: the municipality's neighbourhoods; when set, residents, shops and jobs must use one
+    neighbourhoods: tuple[str, ...] = ()
 
     @property
     def development(self) -> bool:
@@ -72,6 +74,11 @@ def load_settings(
     except ValueError:
         raise ConfigError("HEITJE_API_TOKEN_HOURS must be a whole number") from None
     iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
+    hoods = [n.strip() for n in env.get("HEITJE_API_NEIGHBOURHOODS", "").split(",") if n.strip()]
+    if any(len(n) > 64 for n in hoods):
+        raise ConfigError(
+            "HEITJE_API_NEIGHBOURHOODS: a neighbourhood's name is at most 64 characters"
+        )
     return Settings(
         environment=environment,
         database_url=database,
@@ -82,4 +89,5 @@ def load_settings(
         chain=chain_config,
         run_worker=env.get("HEITJE_API_WORKER", "on").lower() not in ("off", "0", "no"),
         wallet_kdf_iterations=int(iterations) if iterations else None,
+        neighbourhoods=tuple(dict.fromkeys(hoods)),
     )

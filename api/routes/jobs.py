@@ -11,11 +11,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, UserDep, require
+from api.deps import ChainDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
 from api.models import Claim, ClaimPhoto, Issuer, Job, Resident, Reward, User, now
 from api.photos import MAX_BYTES, PhotoError, PhotoTooLarge, clean_photo
+from api.routes.places import neighbourhood
 from api.schemas import (
     ClaimDone,
     ClaimPublic,
@@ -110,7 +111,9 @@ def _claim_out(claim: Claim) -> ClaimPublic:
 
 
 @router.post("/jobs", response_model=JobPublic, status_code=201)
-def post_job(body: JobCreate, user: Poster, session: SessionDep) -> JobPublic:
+def post_job(
+    body: JobCreate, user: Poster, session: SessionDep, settings: SettingsDep
+) -> JobPublic:
     """Post a job. An issuer posts for its own organisation; an admin names the issuer."""
     issuer_id = user.issuer_id if user.role == "issuer" else body.issuer_id
     if user.role == "issuer" and body.issuer_id not in (None, user.issuer_id):
@@ -124,7 +127,7 @@ def post_job(body: JobCreate, user: Poster, session: SessionDep) -> JobPublic:
         issuer_id=issuer.id,
         title=body.title,
         description=body.description,
-        neighbourhood=body.neighbourhood,
+        neighbourhood=neighbourhood(settings, body.neighbourhood),
         reward_cents=int(body.reward),  # validated into cents
         deadline=body.deadline,
         places=body.places,

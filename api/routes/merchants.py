@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, UserDep, require
+from api.deps import ChainDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
 from api.models import Merchant, User
+from api.routes.places import neighbourhood
 from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money, Page
 from api.security import hash_password
 from api.sepa import SepaError, validate_iban
@@ -45,7 +46,9 @@ def merchant_out(merchant: Merchant) -> MerchantPublic:
 
 
 @router.post("", response_model=MerchantPublic, status_code=201)
-def apply(body: MerchantApply, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+def apply(
+    body: MerchantApply, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> MerchantPublic:
     """A shop applies to accept Heitjes. The municipality approves it before it can."""
     if (body.password is None) == (body.wallet is None):
         raise ApiError(
@@ -57,11 +60,12 @@ def apply(body: MerchantApply, session: SessionDep, chain: ChainDep) -> Merchant
         raise ApiError(422, "bad_iban", str(exc)) from None
     if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
+    hood = neighbourhood(settings, body.neighbourhood)
     code = _new_code(session)
     merchant = Merchant(
         name=body.name,
         code=code,
-        neighbourhood=body.neighbourhood,
+        neighbourhood=hood,
         iban=iban,
         address=body.wallet or chain.new_wallet(),
         custodial=body.wallet is None,

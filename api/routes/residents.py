@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, require
+from api.deps import ChainDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing, listing_of
 from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
+from api.routes.places import neighbourhood
 from api.schemas import (
     HistoryItem,
     Id,
@@ -30,7 +31,9 @@ Admin = Annotated[User, Depends(require("admin"))]
 
 
 @router.post("", response_model=ResidentPublic, status_code=201)
-def register(body: ResidentRegister, session: SessionDep, chain: ChainDep) -> Resident:
+def register(
+    body: ResidentRegister, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Resident:
     """Register with a pseudonymous id and a neighbourhood (no name or BSN is stored).
     Give a password to get a wallet kept by the municipality, or your own wallet address."""
     if (body.password is None) == (body.wallet is None):
@@ -41,10 +44,11 @@ def register(body: ResidentRegister, session: SessionDep, chain: ChainDep) -> Re
         raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another")
     if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
+    hood = neighbourhood(settings, body.neighbourhood)
     address = body.wallet or chain.new_wallet()
     resident = Resident(
         pseudonym=body.pseudonym,
-        neighbourhood=body.neighbourhood,
+        neighbourhood=hood,
         address=address,
         custodial=body.wallet is None,
     )

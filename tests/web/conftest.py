@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # no
 from support.service import free_port  # noqa: E402
 from support.web import ROOT, Served  # noqa: E402
 
-from api.demo import PASSWORD, demo_iban, ensure_deployed  # noqa: E402
+from api.demo import NEIGHBOURHOODS, PASSWORD, demo_iban, ensure_deployed  # noqa: E402
 from heitje_chain.node import EmbeddedChain  # noqa: E402
 
 SCREENSHOTS = ROOT / "reports" / "screenshots"
@@ -73,6 +73,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             **os.environ, "HEITJE_HOME": str(home), "HEITJE_RPC_URL": chain.url,
             "HEITJE_PASSWORD": PASSWORD, "HEITJE_API_DATABASE_URL": f"sqlite:///{tmp / 'api.db'}",
             "HEITJE_API_WALLET_KDF_ITERATIONS": "1000", "HEITJE_API_WORKER": "on",
+            "HEITJE_API_NEIGHBOURHOODS": ",".join(NEIGHBOURHOODS),
         }  # fmt: skip
         port = free_port()
         base = f"http://127.0.0.1:{port}"

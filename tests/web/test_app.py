@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from support.web import ROOT, Served, wait_for
 
-from api.demo import demo_iban
+from api.demo import NEIGHBOURHOODS, demo_iban
 
 
 def test_a_job_from_posting_to_the_reward(person: Any, served: Served, tmp_path: Path) -> None:
@@ -392,7 +392,17 @@ def test_a_resident_signs_up_and_a_shop_applies(person: Any, served: Served) -> 
     )
     expect(page.get_by_label("Pseudoniem")).to_have_attribute("aria-invalid", "true")
     newcomer.shot("resident-sign-up")
+    # The neighbourhoods are offered as you type; a name the municipality does not know is
+    # refused with a sentence, and any capitals are fine.
+    options = page.locator("#heitje-neighbourhoods option")
+    expect(options).to_have_count(len(NEIGHBOURHOODS))
+    assert "Schaesbergerveld" in options.evaluate_all("all => all.map(o => o.value)")
     page.get_by_label("Pseudoniem").fill("Merel-17")
+    page.get_by_label("Wijk").fill("Grasbroeck")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.get_by_role("alert")).to_contain_text("Deze wijk kent de gemeente niet")
+    expect(page.get_by_label("Wijk")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Wijk").fill("grasbroek")
     page.get_by_role("button", name="Meld mij aan").click()
     expect(page.locator("h1")).to_have_text("Mijn Heitjes")  # signed in at once
     expect(page.locator("#balance")).to_have_text("€ 0,00")

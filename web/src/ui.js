@@ -1,5 +1,5 @@
 // Shared page pieces: messages, busy buttons, paged lists, CSV downloads.
-import { download } from "./api.js";
+import { download, get } from "./api.js";
 import { clear, h, saveBlob } from "./dom.js";
 import { errorText, t } from "./i18n.js";
 
@@ -123,4 +123,21 @@ export function title(text) {
 /** A definition list of [label, value] pairs. */
 export function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+/**
+ * A neighbourhood field: typed, with the municipality's neighbourhoods offered as suggestions
+ * (GET /neighbourhoods, asked again each time a form is shown). When the municipality keeps a
+ * fixed list the API refuses other names with a sentence that lists them.
+ */
+export function neighbourhoodInput() {
+  let list = document.getElementById("heitje-neighbourhoods");
+  if (!list) {
+    list = h("datalist", { id: "heitje-neighbourhoods" });
+    document.body.append(list);
+  }
+  get("/neighbourhoods")
+    .then((answer) => list.replaceChildren(...answer.names.map((name) => h("option", { value: name }))))
+    .catch(() => {}); // only suggestions: typing the name still works without them
+  return h("input", { name: "neighbourhood", maxlength: 64, required: true, autocomplete: "off", list: list.id });
 }

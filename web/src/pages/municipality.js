@@ -3,7 +3,7 @@
 import { download, get, post, qs } from "../api.js";
 import { clear, day, field, h, saveBlob } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
-import { busy, csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+import { busy, csvButton, facts, form, messages, neighbourhoodInput, pagedList, title } from "../ui.js";
 
 function isoToday(plusDays = 0) {
   const d = new Date(Date.now() + plusDays * 86_400_000);
@@ -15,7 +15,7 @@ export async function manageJobsPage(root, { user }) {
   const inputs = {
     title: h("input", { name: "title", maxlength: 120, required: true }),
     description: h("textarea", { name: "description", rows: 3, maxlength: 2000 }),
-    neighbourhood: h("input", { name: "neighbourhood", maxlength: 64, required: true }),
+    neighbourhood: neighbourhoodInput(),
     reward: h("input", { name: "reward", inputmode: "decimal", required: true }),
     deadline: h("input", { name: "deadline", type: "date", min: isoToday(), value: isoToday(14), required: true }),
     places: h("input", { name: "places", type: "number", min: 1, max: 1000, value: 1, required: true }),

@@ -5,7 +5,7 @@ import { post } from "../api.js";
 import { clear, field, h } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { signedIn } from "../main.js";
-import { form, messages, title } from "../ui.js";
+import { form, messages, neighbourhoodInput, title } from "../ui.js";
 
 const MIN_PASSWORD = 8; // the API's minimum (api/schemas.py Password)
 
@@ -74,7 +74,7 @@ function backToLogin() {
 export function signupPage(root) {
   const msg = messages();
   const pseudonym = h("input", { name: "pseudonym", maxlength: 64, required: true, autocomplete: "username", autocapitalize: "none", spellcheck: "false" });
-  const neighbourhood = h("input", { name: "neighbourhood", maxlength: 64, required: true, autocomplete: "off" });
+  const neighbourhood = neighbourhoodInput();
   const pw = passwords();
   const inputs = [pseudonym, neighbourhood, pw.password, pw.again];
   root.append(
@@ -98,7 +98,7 @@ export function signupPage(root) {
         await post("/residents", { pseudonym: name, neighbourhood: neighbourhood.value.trim(), password: pw.password.value });
         const answer = await post("/auth/login", { username: name, password: pw.password.value });
         signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name });
-      }, { pseudonym_taken: pseudonym, username_taken: pseudonym }),
+      }, { pseudonym_taken: pseudonym, username_taken: pseudonym, unknown_neighbourhood: neighbourhood }),
       { class: "narrow" },
     ),
     backToLogin(),
@@ -109,7 +109,7 @@ export function applyPage(root) {
   const msg = messages();
   const stage = h("div", {});
   const name = h("input", { name: "name", maxlength: 120, required: true, autocomplete: "organization" });
-  const neighbourhood = h("input", { name: "neighbourhood", maxlength: 64, required: true, autocomplete: "off" });
+  const neighbourhood = neighbourhoodInput();
   const iban = h("input", { name: "iban", maxlength: 42, required: true, autocomplete: "off", autocapitalize: "characters", spellcheck: "false" });
   const pw = passwords();
   const inputs = [name, neighbourhood, iban, pw.password, pw.again];
@@ -156,7 +156,7 @@ export function applyPage(root) {
           h("p", {}, h("a", { href: "#/login" }, t("to_login"))),
         );
         stage.querySelector("p").focus();
-      }, { bad_iban: iban }),
+      }, { bad_iban: iban, unknown_neighbourhood: neighbourhood }),
       { class: "narrow" },
     ),
     backToLogin(),
