@@ -114,6 +114,7 @@ def test_a_resident_pays_a_shop_by_its_code(person: Any, served: Served) -> None
     shop = person()
     till = shop.sign_in(f"merchant-{served.shop_code.lower()}")
     expect(till.locator("h1")).to_have_text("Kassa")
+    expect(till.locator("main")).not_to_contain_text("null")  # no missing value shown as text
     till.get_by_label("Bedrag in euro").fill("4,75")
     till.get_by_role("button", name="Toon QR-code").click()
     expect(

@@ -76,7 +76,7 @@ export async function tillPage(root) {
   const live = h("div", { class: "arrivals", "aria-live": "assertive" });
   const recent = h("ul", { class: "rows" });
   root.append(
-    shop.status === "approved" ? null : h("p", { class: "error", role: "alert" }, t("shop_waiting")),
+    ...(shop.status === "approved" ? [] : [h("p", { class: "error", role: "alert" }, t("shop_waiting"))]),
     h("p", {}, t("till_intro", { code: shop.code })),
     facts([
       [t("shop"), shop.name],
