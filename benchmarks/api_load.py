@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,16 +37,10 @@ from heitje_chain.client import RewardRow
 from heitje_chain.config import load_config
 from heitje_chain.connect import connect
 from heitje_chain.keys import KeyStore, LocalSigner
-from heitje_chain.node import EmbeddedChain
+from heitje_chain.node import EmbeddedChain, free_port
 
 DATABASES = ["sqlite", "postgresql"]
 Result = tuple[str, int, float, list[float]]  # operation, N, seconds, latencies
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def timed(calls: list[Callable[[], None]], clients: int) -> tuple[float, list[float]]:

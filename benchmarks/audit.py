@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,16 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from heitje_chain.node import EmbeddedChain  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    assert port not in (8000, 8545, 8546, 8547)
-    return port
-
+from heitje_chain.node import EmbeddedChain, free_port  # noqa: E402
 
 # ------------------------------------------------------------------ one run (child process)
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from heitje_chain.client import HeitjeClient, RewardRow, reference32, role_id
 from heitje_chain.deploy import deploy
 from heitje_chain.keys import LocalSigner
-from heitje_chain.node import EmbeddedChain
+from heitje_chain.node import EmbeddedChain, free_port
 from heitje_chain.rpc import Rpc
 from heitje_chain.tx import Tx
 
@@ -52,14 +51,6 @@ GAS = {
     "removeMerchant": 80_000,
 }
 CAP = 1_500_00
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    assert port not in (8000, 8545, 8546, 8547)
-    return port
 
 
 @dataclass

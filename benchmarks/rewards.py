@@ -18,7 +18,6 @@ batched at least 10x the naive baseline; batched at least 1,000 jobs/s.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from heitje_chain.client import GAS_REWARD, HeitjeClient, RewardRow, job_id
 from heitje_chain.deploy import deploy, grant_roles
 from heitje_chain.keys import LocalSigner
-from heitje_chain.node import EmbeddedChain
+from heitje_chain.node import EmbeddedChain, free_port
 from heitje_chain.rpc import Rpc
 
 REWARD = 5_00  # cents per job
@@ -48,12 +47,6 @@ class Outcome:
     @property
     def rate(self) -> float:
         return self.jobs / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def naive(client: HeitjeClient, minter: LocalSigner, rows: list[RewardRow]) -> int:

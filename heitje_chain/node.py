@@ -109,6 +109,21 @@ class ChainStatus:
     log_file: Path
 
 
+#: Ports never handed out by `free_port`: the embedded chain's and the service's defaults.
+RESERVED_PORTS: Final = frozenset({8000, 8545, 8546, 8547})
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now (the system picks it; never
+    one of RESERVED_PORTS), for chains and services started side by side (tests, benchmarks)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in RESERVED_PORTS:
+            return port
+
+
 def find_anvil(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Locate the anvil binary.
 

@@ -1,34 +1,25 @@
-"""Fixtures for the API tests (plain pytest: `python -m pytest -p no:pytest-brownie tests/api`).
-
-Other fixtures go below; this file starts with only the PostgreSQL one.
-"""
+"""Fixtures for the API tests (plain pytest: `python -m pytest -p no:pytest-brownie tests/api`):
+a throwaway PostgreSQL per session, the database each test runs on (SQLite and PostgreSQL), one
+embedded chain per session and a freshly deployed token and service per test."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from support import pg
+from support.service import PASSWORD, Service
 
-# `tests/` is not a package: put it on sys.path so that this conftest and the test modules can
-# import the shared helpers in `tests/support/` as `support.<module>` (`from support import pg`).
-_TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
-from fastapi.testclient import TestClient  # noqa: E402
-from support import pg  # noqa: E402
-from support.service import PASSWORD, Service, free_port  # noqa: E402
-
-from api.main import create_app  # noqa: E402
-from api.settings import load_settings  # noqa: E402
-from heitje_chain.config import load_config, write_deployment  # noqa: E402
-from heitje_chain.deploy import deploy, grant_roles  # noqa: E402
-from heitje_chain.keys import KeyStore  # noqa: E402
-from heitje_chain.node import EmbeddedChain  # noqa: E402
-from heitje_chain.rpc import Rpc  # noqa: E402
+from api.main import create_app
+from api.settings import load_settings
+from heitje_chain.config import load_config, write_deployment
+from heitje_chain.deploy import deploy, grant_roles
+from heitje_chain.keys import KeyStore
+from heitje_chain.node import EmbeddedChain, free_port
+from heitje_chain.rpc import Rpc
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.service import PASSWORD, free_port
+from support.service import PASSWORD
 
 from api.demo import ensure_deployed
 from heitje_chain.config import load_config
 from heitje_chain.connect import connect
-from heitje_chain.node import EmbeddedChain
+from heitje_chain.node import EmbeddedChain, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 6

@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from support.service import free_port
 
 from api import demo
 from heitje_chain.config import read_deployment
+from heitje_chain.node import EmbeddedChain, free_port
 from heitje_chain.rpc import Rpc
 
 
@@ -45,7 +45,6 @@ def test_demo_seeds_once_and_restarts_with_its_data(
     assert counts() == first
     assert not (home / "chain" / "anvil.pid").exists()  # the chain was stopped again
     # The chain kept its state across the restart: the token is still there.
-    from heitje_chain.node import EmbeddedChain
 
     chain = EmbeddedChain(home / "chain", port=port)
     chain.start()

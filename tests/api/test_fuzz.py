@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from support.service import Service, finished_claim, free_port, post_job, setup_people
+from support.service import Service, finished_claim, post_job, setup_people
+
+from heitje_chain.node import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = ROOT / ".venv-fuzz" / "bin" / "schemathesis"

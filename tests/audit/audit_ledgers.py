@@ -12,16 +12,10 @@ so state at past blocks can be read.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
@@ -31,7 +25,7 @@ from heitje_chain.audit.stream import RpcLogSource
 from heitje_chain.client import HeitjeClient, role_id
 from heitje_chain.config import ROLE_KEYS, Deployment
 from heitje_chain.deploy import ROLE_OF_KEY, deploy
-from heitje_chain.errors import ChainUnavailable, ErrorDecoder
+from heitje_chain.errors import ErrorDecoder
 from heitje_chain.events import EventDecoder
 from heitje_chain.keys import LocalSigner
 from heitje_chain.ledger import LedgerReader
@@ -41,74 +35,6 @@ from heitje_chain.tx import Transactor
 ROOT = Path(__file__).resolve().parents[2]
 FAULTY_SOURCE = Path(__file__).resolve().parent / "contracts" / "FaultyHeitje.sol"
 BUDGET = 100_000_00
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    assert port not in (8000, 8545, 8546, 8547)
-    return port
-
-
-@dataclass
-class Anvil:
-    process: subprocess.Popen[bytes]
-    url: str
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def start_anvil() -> Anvil:
-    binary = ROOT / ".venv" / "bin" / "anvil"
-    anvil = str(binary) if binary.exists() else shutil.which("anvil")
-    if anvil is None:
-        pytest.fail("anvil is not installed: run `make setup`")
-    for _attempt in range(3):
-        port = _free_port()
-        process = subprocess.Popen(
-            [
-                anvil,
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                "--base-fee",
-                "0",
-                "--gas-price",
-                "0",
-                "--hardfork",
-                "cancun",
-                "--gas-limit",
-                "30000000",
-                "--accounts",
-                "1",
-                "--order",
-                "fifo",
-                "--silent",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "RUST_LOG": "off"},
-        )
-        node = Anvil(process, f"http://127.0.0.1:{port}")
-        rpc = Rpc(node.url, timeout=2)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                rpc.chain_id()
-                return node
-            except ChainUnavailable:
-                time.sleep(0.02)
-        node.stop()
-    raise RuntimeError("anvil did not start")
 
 
 # ------------------------------------------------------------------ auditing helpers

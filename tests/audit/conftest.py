@@ -8,15 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from audit_ledgers import (
-    Anvil,
-    Faulty,
-    World,
-    compile_faulty,
-    deploy_faulty,
-    make_world,
-    start_anvil,
-)
+from audit_ledgers import Faulty, World, compile_faulty, deploy_faulty, make_world
+from support.anvil import Anvil, start_anvil
 
 from heitje_chain.rpc import Rpc
 

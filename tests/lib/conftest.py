@@ -9,101 +9,24 @@ the shared anvil to mine on demand and restores automine (and empties the pool) 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.anvil import ANVIL_FLAGS, Anvil, start_anvil
 
 from heitje_chain.client import HeitjeClient, role_id
 from heitje_chain.config import ROLE_KEYS, Deployment
 from heitje_chain.deploy import ROLE_OF_KEY, deploy
 from heitje_chain.errors import ChainUnavailable
 from heitje_chain.keys import LocalSigner
+from heitje_chain.node import free_port
 from heitje_chain.rpc import Rpc, RpcError
 
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL_FLAGS = (
-    "--base-fee",
-    "0",
-    "--gas-price",
-    "0",
-    "--hardfork",
-    "cancun",
-    "--gas-limit",
-    "30000000",
-    "--silent",
-    "--accounts",
-    "1",
-    # Pool order = arrival order, so tests that mine several pending txs know their order.
-    "--order",
-    "fifo",
-)
 BUDGET = 100_000_00  # each minter's mint allowance in the fixture: EUR 100,000
-
-
-def anvil_binary() -> str:
-    local = ROOT / ".venv" / "bin" / "anvil"
-    if local.exists():
-        return str(local)
-    found = shutil.which("anvil")
-    if found is None:
-        pytest.fail("anvil is not installed: run `make setup`")
-    return found
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (never 8545-8547: the OS picks >= 32768)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    assert port not in (8545, 8546, 8547)
-    return port
-
-
-@dataclass
-class Anvil:
-    process: subprocess.Popen[bytes]
-    url: str
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def start_anvil(*extra: str, flags: tuple[str, ...] = ANVIL_FLAGS) -> Anvil:
-    """Start an anvil on a free port and wait until it answers `eth_chainId`; `flags`
-    replace the usual free-gas flags, `extra` are added to them."""
-    for _attempt in range(3):
-        port = free_port()
-        process = subprocess.Popen(
-            [anvil_binary(), "--port", str(port), "--host", "127.0.0.1", *flags, *extra],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "RUST_LOG": "off"},
-        )
-        anvil = Anvil(process, f"http://127.0.0.1:{port}")
-        rpc = Rpc(anvil.url, timeout=2)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                rpc.chain_id()
-                return anvil
-            except ChainUnavailable:
-                time.sleep(0.02)
-        anvil.stop()  # the port was taken meanwhile, or anvil did not come up: try again
-    raise RuntimeError("anvil did not start")
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from heitje_chain.node import (
     ChainStatus,
     EmbeddedChain,
     PortInUse,
+    free_port,
 )
 
 # Init code of a tiny contract: it emits LOG1(topic 0x11..11, data uint256(42)) while being
@@ -31,13 +32,6 @@ from heitje_chain.node import (
 TOPIC = "0x" + "11" * 32
 LOG_INIT_CODE = "0x602a600052" + "7f" + TOPIC[2:] + "60206000a1" + "00"
 RECIPIENT = to_checksum_address("0x" + "ab" * 20)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rpc(url: str, method: str, *params: Any) -> Any:

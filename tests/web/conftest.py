@@ -21,17 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from support.web import ROOT, Served
 
-_TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
-
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
-from support.service import free_port  # noqa: E402
-from support.web import ROOT, Served  # noqa: E402
-
-from api.demo import NEIGHBOURHOODS, PASSWORD, demo_iban, ensure_deployed  # noqa: E402
-from heitje_chain.node import EmbeddedChain  # noqa: E402
+from api.demo import NEIGHBOURHOODS, PASSWORD, demo_iban, ensure_deployed
+from heitje_chain.node import EmbeddedChain, free_port
 
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 CHROMIUM_FLAGS = [
