@@ -192,3 +192,37 @@ def test_ledger_and_budgets_refuse_other_roles(service: Service) -> None:
         assert answer.status_code == 401 and answer.json()["error"] == "not_signed_in"
         answer = s.http.get(path, headers={"Authorization": "Bearer not-a-token"})
         assert answer.status_code == 401
+
+
+def test_an_admin_sets_a_budget_and_the_cap(service: Service, monkeypatch: Any) -> None:
+    s = service
+    p = setup_people(s)
+    budget = s.call("PUT", f"/budgets/issuers/{p.issuer_id}", p.admin, json={"budget": "250.00"})
+    row = budget["issuers"][0]
+    assert row["budget_left"]["cents"] == 250_00 == s.client.mint_allowance(row["address"])
+    capped = s.call("PUT", "/budgets/cap", p.admin, json={"cap": "1200.00"})
+    assert capped["yearly_cap"]["cents"] == 1200_00 == s.client.yearly_cap()
+    actions = [e["action"] for e in s.call("GET", "/audit?limit=1000", p.admin)["items"]]
+    assert "budget.set" in actions and "cap.set" in actions
+
+    for bad, code in (({"budget": 250}, "invalid_input"), ({"budget": "-1"}, "invalid_input")):
+        answer = s.http.put(f"/budgets/issuers/{p.issuer_id}", headers=p.admin, json=bad)
+        assert answer.status_code == 422 and answer.json()["error"] == code, answer.text
+    answer = s.http.put("/budgets/cap", headers=p.admin, json={"cap": "0"})
+    assert answer.status_code == 422 and s.client.yearly_cap() == 1200_00
+    assert (
+        s.http.put("/budgets/issuers/999", headers=p.admin, json={"budget": "1"}).json()["error"]
+        == "no_issuer"
+    )
+    for who in (p.issuer, p.inspector, p.resident, staff(s, p, "accountant", "auditor")):
+        answer = s.http.put("/budgets/cap", headers=who, json={"cap": "1.00"})
+        assert answer.status_code == 403 and answer.json()["error"] == "wrong_role"
+
+    # A service without the admin key refuses, and says which command to use instead.
+    chain = s.app.state.chain
+    chain._signers.clear()
+    monkeypatch.delenv("HEITJE_PASSWORD")
+    answer = s.http.put("/budgets/cap", headers=p.admin, json={"cap": "1500.00"})
+    assert answer.status_code == 409 and answer.json()["error"] == "admin_key_offline"
+    assert "`heitje cap set 1500.00`" in answer.json()["message"]
+    assert s.client.yearly_cap() == 1200_00

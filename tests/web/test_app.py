@@ -291,6 +291,15 @@ def test_the_municipality_admits_a_shop(person: Any, served: Served) -> None:
     expect(page.locator("table")).to_contain_text("Gemeente Heerlen, Wijkzaken")
     for command in ("heitje allowance set", "heitje cap set", "heitje pause"):
         expect(page.locator("ul.commands")).to_contain_text(command)
+    # This server holds the admin key (the demo's set-up): the admin changes both here.
+    page.get_by_label("Klusaanbieder").select_option(label="Gemeente Heerlen, Wijkzaken")
+    page.get_by_label("Nieuw budget in euro").fill("60000")
+    page.get_by_role("button", name="Budget vastleggen").click()
+    expect(page.get_by_role("status")).to_contain_text("Het budget staat op de blockchain.")
+    expect(page.locator("table")).to_contain_text("€ 60.000,00")
+    page.get_by_label("Nieuw maximum per inwoner per jaar").fill("1500,00")
+    page.get_by_role("button", name="Maximum vastleggen").click()
+    expect(page.get_by_role("status")).to_contain_text("Het maximum staat op de blockchain.")
     admin.shot("municipality-budgets")
 
 

@@ -73,6 +73,7 @@ export async function api(method, path, body) {
 
 export const get = (path) => api("GET", path);
 export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+export const put = (path, body) => api("PUT", path, body);
 
 /** A file answer (CSV, the SEPA XML, a photo) as a Blob, with its suggested file name. */
 export async function download(path) {

@@ -1,6 +1,6 @@
 // The municipality's pages: jobs, the inspector's queue, shops, residents (wallet recovery),
 // budgets and the cap, and the treasurer's payouts.
-import { download, get, post, qs } from "../api.js";
+import { download, get, post, put, qs } from "../api.js";
 import { clear, day, field, h, saveBlob } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { busy, csvButton, facts, form, messages, neighbourhoodInput, pagedList, title } from "../ui.js";
@@ -298,12 +298,15 @@ export async function residentsPage(root) {
   );
 }
 
-export async function budgetsPage(root) {
+export async function budgetsPage(root, { user }) {
   const msg = messages();
   root.append(title(t("budgets_title")), msg.el);
-  try {
+  const shown = h("div", {});
+  root.append(shown);
+  async function show() {
     const b = await get("/budgets");
-    root.append(
+    clear(
+      shown,
       facts([[t("cap", { year: b.year }), eur(b.yearly_cap)]]),
       h("p", { class: b.paused ? "error" : "ok" }, b.paused ? t("paused") : t("running")),
       h(
@@ -318,19 +321,48 @@ export async function budgetsPage(root) {
         ),
       ),
       h("p", { class: "hint" }, t("budgets_note")),
-      h("h2", {}, t("budgets_how")),
-      h("p", {}, t("budgets_how_intro")),
-      h(
-        "ul",
-        { class: "commands" },
-        h("li", {}, h("code", {}, "heitje allowance set job-office 5000"), " – ", t("budgets_how_allowance")),
-        h("li", {}, h("code", {}, "heitje cap set 1500"), " – ", t("budgets_how_cap")),
-        h("li", {}, h("code", {}, "heitje pause"), " / ", h("code", {}, "heitje unpause"), " – ", t("budgets_how_pause")),
-      ),
     );
+    return b;
+  }
+  let b;
+  try {
+    b = await show();
   } catch (error) {
     msg.problem(error);
+    return;
   }
+  if (user.role === "admin") {
+    // Changed on-chain with the admin key, when this server holds it; otherwise the API says
+    // which heitje command to use, and that sentence is shown.
+    const issuer = h("select", { name: "issuer" }, b.issuers.map((i) => h("option", { value: i.id }, i.name)));
+    const budget = h("input", { name: "budget", inputmode: "decimal", autocomplete: "off", required: true });
+    const cap = h("input", { name: "cap", inputmode: "decimal", autocomplete: "off", required: true });
+    root.append(
+      h("h2", {}, t("budget_set_title")),
+      form([field(t("budget_issuer"), issuer), field(t("budget_new"), budget, t("amount_hint"))], t("budget_set"), msg, async () => {
+        await put(`/budgets/issuers/${issuer.value}`, { budget: budget.value.trim() });
+        await show();
+        msg.ok(t("budget_done"));
+      }),
+      h("h2", {}, t("cap_set_title")),
+      form([field(t("cap_new"), cap, t("amount_hint"))], t("cap_set"), msg, async () => {
+        await put("/budgets/cap", { cap: cap.value.trim() });
+        await show();
+        msg.ok(t("cap_done"));
+      }),
+    );
+  }
+  root.append(
+    h("h2", {}, t("budgets_how")),
+    h("p", {}, t("budgets_how_intro")),
+    h(
+      "ul",
+      { class: "commands" },
+      h("li", {}, h("code", {}, "heitje allowance set job-office 5000"), " – ", t("budgets_how_allowance")),
+      h("li", {}, h("code", {}, "heitje cap set 1500"), " – ", t("budgets_how_cap")),
+      h("li", {}, h("code", {}, "heitje pause"), " / ", h("code", {}, "heitje unpause"), " – ", t("budgets_how_pause")),
+    ),
+  );
 }
 
 export async function treasuryPage(root) {
