@@ -216,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {counts['residents']} residents, {counts['merchants']} merchants, "
                     f"{counts['jobs']} jobs, {counts['payments']} payments"
                 )
+            token = http.post(
+                "/auth/login", json={"username": "admin", "password": settings.admin_password}
+            ).json()["token"]
+            shops = http.get(
+                "/merchants?status=approved&limit=3", headers={"Authorization": f"Bearer {token}"}
+            ).json()["items"]
         print(f"\nThe chain runs at {chain.url}; the demo's data is in {home}.")
         print("Sign in with (password for all but admin: " + PASSWORD + "):")
         print("  admin (password development-admin)   the municipality's administrator")
@@ -224,11 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         print("  penningmeester                        the treasurer")
         print("  accountant                            an auditor")
         print("  HRL-0001 ... HRL-0030                 residents")
+        for shop in shops:
+            print(f"  merchant-{shop['code'].lower():<28}{shop['name']} (a shop)")
         if args.no_serve:
             return 0
         import uvicorn
 
-        print(f"\nThe API: http://127.0.0.1:{args.port}/docs  (Ctrl-C stops the demo)\n")
+        print(f"\nThe web app: http://127.0.0.1:{args.port}/app/")
+        print(f"The API:     http://127.0.0.1:{args.port}/docs  (Ctrl-C stops the demo)\n")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port)
     return 0
 

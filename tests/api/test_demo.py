@@ -21,7 +21,10 @@ def test_demo_seeds_once_and_restarts_with_its_data(
     monkeypatch.setenv("HEITJE_PASSWORD", "restored after the test")  # the demo sets its own
     home, port = tmp_path / "demo", free_port()
     assert demo.main(["--home", str(home), "--chain-port", str(port), "--no-serve"]) == 0
-    assert "30 residents, 12 merchants, 24 jobs, 14 payments" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "30 residents, 12 merchants, 24 jobs, 14 payments" in out
+    shop_lines = [line for line in out.splitlines() if line.strip().startswith("merchant-")]
+    assert len(shop_lines) == 3 and all("(a shop)" in line for line in shop_lines)
 
     def counts() -> dict[str, int]:
         with sqlite3.connect(home / "heitje.db") as db:
