@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,6 +196,10 @@ class Seeder:
                 "payments": payments}  # fmt: skip
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.demo", description=__doc__)
     parser.add_argument("--home", default=".demo", help="the demo's folder (default .demo)")
@@ -203,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="seed, summarise, stop")
     args = parser.parse_args(argv)
     home = Path(args.home).resolve()
+    # A stop by a service manager (SIGTERM) ends the demo like Ctrl-C does: the embedded chain
+    # saves its state and stops. (uvicorn handles the signal first, then raises it again.)
+    signal.signal(signal.SIGTERM, _stop)
     with running_chain(home, args.chain_port) as chain:
         ensure_deployed(home, chain.url)
         env = environment(home, chain.url)
@@ -231,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  accountant                            an auditor")
         print("  HRL-0001 ... HRL-0030                 residents")
         for shop in shops:
-            print(f"  merchant-{shop['code'].lower():<28}{shop['name']} (a shop)")
+            print(f"  merchant-{shop['code'].lower():<29}{shop['name']} (a shop)")
         if args.no_serve:
             return 0
         import uvicorn

@@ -3,13 +3,19 @@ second start reuses the chain and the data without seeding again."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api import demo
 from heitje_chain.config import read_deployment
+from heitje_chain.errors import ChainUnavailable
 from heitje_chain.node import EmbeddedChain, free_port
 from heitje_chain.rpc import Rpc
 
@@ -55,3 +61,34 @@ def test_demo_seeds_once_and_restarts_with_its_data(
         assert Rpc(chain.url).code_at(deployment.address)
     finally:
         chain.stop()
+
+
+def test_a_stopped_demo_stops_its_chain(tmp_path: Path) -> None:
+    """`make demo` stopped by a service manager (SIGTERM) stops the API and the embedded chain,
+    which saves its state, as Ctrl-C does."""
+    home, chain_port, port = tmp_path / "demo", free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.demo", "--home", str(home), "--chain-port", str(chain_port),
+         "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/neighbourhoods").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the demo did not start serving")
+        assert (home / "chain" / "anvil.pid").exists()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not (home / "chain" / "anvil.pid").exists()
+    with pytest.raises(ChainUnavailable):
+        Rpc(f"http://127.0.0.1:{chain_port}", timeout=2).chain_id()
+    assert (home / "chain" / "state.json").exists()
