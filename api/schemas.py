@@ -3,9 +3,11 @@ never as JSON numbers (a float is not money), and go out as cents and euros both
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+from eth_utils import keccak
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -47,7 +49,8 @@ def example(values: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [values]})
 
 
-TX_EXAMPLE = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+#: A transaction hash for the examples (the hash of a made-up text, not a real transaction).
+TX_EXAMPLE = "0x" + keccak(text="Heitje example transaction").hex()
 
 
 class Money(BaseModel):
@@ -361,7 +364,7 @@ class PhotoInfo(BaseModel):
         {
             "content_type": "image/jpeg",
             "size": 1843200,
-            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "sha256": hashlib.sha256(b"a photo of four bags of litter").hexdigest(),
             "url": "/claims/41/photo",
         }
     )

@@ -13,7 +13,7 @@ ones nobody asked about again (`settle_stale`).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,32 +25,21 @@ from heitje_chain.client import text_of
 
 log = logging.getLogger(__name__)
 
-
-def _topic(address: str) -> str:
-    return "0x" + "0" * 24 + address[2:].lower()
-
-
-def _nothing_in_flight(chain: ChainAccess, address: str) -> bool:
-    latest, pending = chain.client.rpc.batch(
-        [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
-    )
-    return bool(latest == pending)
+#: How far before a row's creation its transaction's block is looked for (clocks differ).
+CLOCK_MARGIN = timedelta(minutes=10)
 
 
-def _matching_event(
+def _on_chain(
     chain: ChainAccess, event: str, sender: str, receiver: str, cents: int, reference: str,
-    taken: set[str | None],
+    created: datetime, taken: set[str | None],
 ) -> str | None:  # fmt: skip
-    """The hash of the first transaction with this `event` from `sender` to `receiver` for
-    `cents` and `reference` that no other row has claimed yet."""
-    client = chain.client
-    ledger = client.ledger()
-    topics = [client.events.topics[event], _topic(sender), _topic(receiver)]
-    for raw in ledger.logs(ledger.from_block, ledger.head(), topics):
-        found = client.events.decode(raw)
+    """The hash of the transaction with this `event` from `sender` to `receiver` for `cents`
+    and `reference`, made after the row was `created` and claimed by no other row; None if
+    there is none."""
+    since = int((created - CLOCK_MARGIN).timestamp())
+    for found in chain.client.find_events(event, sender, receiver, since=since):
         if (
-            found is not None
-            and found.tx_hash not in taken
+            found.tx_hash not in taken
             and int(found.args["amount"]) == cents
             and text_of(found.args["receipt"]) == reference
         ):
@@ -63,13 +52,13 @@ def settle_payment(
 ) -> None:
     """Settle a payment left `sending` from the chain's Payment events (see the module)."""
     taken = set(session.scalars(select(Payment.tx_hash).where(Payment.tx_hash.is_not(None))))
-    tx_hash = _matching_event(
+    tx_hash = _on_chain(
         chain, "Payment", resident.address, merchant.address, payment.cents, payment.receipt,
-        taken,
+        payment.created_at, taken,
     )  # fmt: skip
     if tx_hash is not None:
         payment.status, payment.tx_hash, payment.reason = "paid", tx_hash, None
-    elif _nothing_in_flight(chain, resident.address):
+    elif not chain.client.tx.in_flight(resident.address):
         payment.status = "failed"
         payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
 
@@ -80,13 +69,13 @@ def settle_refund(
     """Settle a refund left `sending` from the chain's Refund events (see the module). One that
     never arrived is taken off the payment's refunded amount, so it can be refunded again."""
     taken = set(session.scalars(select(Refund.tx_hash).where(Refund.tx_hash.is_not(None))))
-    tx_hash = _matching_event(
+    tx_hash = _on_chain(
         chain, "Refund", merchant.address, resident.address, refund.cents, refund.reference,
-        taken,
+        refund.created_at, taken,
     )  # fmt: skip
     if tx_hash is not None:
         refund.status, refund.tx_hash, refund.reason = "paid", tx_hash, None
-    elif _nothing_in_flight(chain, merchant.address):
+    elif not chain.client.tx.in_flight(merchant.address):
         fail_refund(refund, "the refund did not reach the chain and nothing was refunded")
 
 

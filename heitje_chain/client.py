@@ -612,18 +612,37 @@ class HeitjeClient:
             )
         except RpcError as exc:
             log.info("one log query over the whole chain refused (%s); paging", exc.message)
-            reader = self.ledger(confirmations=0)
-            end = self.rpc.block_number()
-            logs = []
-            while end >= self.deployment_block and not logs:
-                start = max(self.deployment_block, end - self.log_range + 1)
-                logs = list(reader.logs(start, end, topics))
-                end = start - 1
+            found = self.find_events("JobRewarded", "0x" + jid.hex(), first_found=True)
+            return found[0] if found else None
         for raw in logs or []:
             event = self.events.decode(raw)
             if event is not None:
                 return event
         return None
+
+    def find_events(
+        self, name: str, *indexed: str, since: int | None = None, first_found: bool = False
+    ) -> list[Event]:
+        """The `name` events whose first indexed arguments are `indexed` (addresses, or
+        32-byte values as hex), in chain order. The chain is searched from the newest block
+        back, `log_range` blocks at a time, down to the deployment block; it stops early at
+        the first range that began before `since` (unix seconds: something done after then
+        is found without reading the whole chain), or with `first_found` at the first range
+        with a match."""
+        topics: list[str | list[str]] = [self.events.topics[name], *map(_topic, indexed)]
+        reader = self.ledger(confirmations=0)
+        end = self.rpc.block_number()
+        found: list[Event] = []
+        while end >= self.deployment_block:
+            start = max(self.deployment_block, end - self.log_range + 1)
+            decoded = (self.events.decode(raw) for raw in reader.logs(start, end, topics))
+            found[:0] = [event for event in decoded if event is not None]
+            if first_found and found:
+                break
+            if since is not None and self.rpc.block_times([start]).get(start, 0) < since:
+                break
+            end = start - 1
+        return found
 
     # ------------------------------------------------------------------ merchants
 
@@ -723,6 +742,17 @@ class HeitjeClient:
         if rid == bytes(32):
             raise Refused("the default admin is not revoked; it is handed over in two steps")
         return self.transact(admin, "revokeRole", rid, check_address(account, "account"))
+
+
+def _topic(value: str) -> str:
+    """An indexed argument as a log topic: an address left-padded to 32 bytes, or a 32-byte
+    value as it is."""
+    text = value.lower()
+    if len(text) == 42:
+        return "0x" + text[2:].rjust(64, "0")
+    if len(text) != 66:
+        raise InvalidInput(f"{value!r} is neither an address nor a 32-byte value")
+    return text
 
 
 def role_id(role: str) -> bytes:

@@ -45,8 +45,9 @@ from heitje_chain.errors import ChainUnavailable, ConfigError, InvalidInput, Key
 from heitje_chain.keys import NAME, KeyStore, LocalSigner, check_address
 from heitje_chain.rpc import Rpc, RpcError
 
-#: QBFT's fixed mixHash ("Istanbul" block identification), from Besu's documentation.
-QBFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
+#: QBFT's fixed mixHash ("Istanbul" block identification), from Besu's documentation: the
+#: 32 bytes of the text "ctical byzantine fault tolerance".
+QBFT_MIX_HASH = "0x" + b"ctical byzantine fault tolerance".hex()
 #: The Besu release the compose files run; pin the release you have tested.
 BESU_IMAGE = "hyperledger/besu:24.12.2"
 #: Where a node keeps its configuration and its chain data (systemd and compose alike).
@@ -166,10 +167,6 @@ class Network:
             return cls(nodes=nodes, **data)
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{where} is damaged ({exc}); restore it from the backup") from None
-
-    @property
-    def validator_addresses(self) -> list[str]:
-        return [n.address for n in self.nodes]
 
 
 # ------------------------------------------------------------------ making and changing a kit

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import requests
@@ -199,6 +199,19 @@ class Rpc:
 
     def block_number(self) -> int:
         return int(self.call("eth_blockNumber"), 16)
+
+    def block_times(self, blocks: Iterable[int]) -> dict[int, int]:
+        """The timestamps (unix seconds) of `blocks`, read in batched requests of 500. A block
+        the node does not have is left out."""
+        wanted = sorted(set(blocks))
+        times: dict[int, int] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            answers = self.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
+            for block, answer in zip(part, answers, strict=True):
+                if isinstance(answer, dict):
+                    times[block] = int(answer["timestamp"], 16)
+        return times
 
     def code_at(self, address: str, block: str = "latest") -> bytes:
         return bytes.fromhex(str(self.call("eth_getCode", [address, block]))[2:])

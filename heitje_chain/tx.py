@@ -174,6 +174,14 @@ class Transactor:
     def _chain_nonce(self, address: str, block: str = "pending") -> int:
         return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
 
+    def in_flight(self, address: str) -> bool:
+        """True while the node holds a transaction of `address` that is not mined yet (its
+        pending nonce is ahead of its mined one): one batched request."""
+        latest, pending = self.rpc.batch(
+            [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
+        )
+        return bool(latest != pending)
+
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction."""
         with self._lock(address):

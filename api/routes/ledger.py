@@ -24,7 +24,6 @@ from heitje_chain.audit import audit, rpc_source
 from heitje_chain.audit.html import render
 from heitje_chain.client import HeitjeClient, text_of
 from heitje_chain.events import Event
-from heitje_chain.rpc import RpcError
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 Reader = Annotated[User, Depends(require("auditor", "admin"))]
@@ -107,16 +106,8 @@ def _amount(event: Event) -> int | None:
 
 
 def _block_times(client: HeitjeClient, blocks: set[int]) -> dict[int, datetime]:
-    """The timestamps of `blocks`, asked in batches of 500."""
-    ordered = sorted(blocks)
-    times: dict[int, datetime] = {}
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        answers = client.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in chunk])
-        for block, answer in zip(chunk, answers, strict=True):
-            if isinstance(answer, dict) and not isinstance(answer, RpcError):
-                times[block] = datetime.fromtimestamp(int(answer["timestamp"], 16), UTC)
-    return times
+    """The times of `blocks`."""
+    return {b: datetime.fromtimestamp(t, UTC) for b, t in client.rpc.block_times(blocks).items()}
 
 
 def _entry(event: Event, times: dict[int, datetime]) -> LedgerEntry:

@@ -19,6 +19,7 @@ from api.models import Merchant, User
 from api.schemas import Id, Money, Page, Payout, RedemptionCreate, RedemptionPublic
 from api.sepa import Debtor, SepaError, Transfer, build_pain001
 from heitje_chain.amounts import cents_to_decimal
+from heitje_chain.client import Redemption
 
 router = APIRouter(prefix="/redemptions", tags=["redemptions"])
 MerchantUser = Annotated[User, Depends(require("merchant"))]
@@ -36,34 +37,24 @@ def redeem(
     if not merchant.custodial:
         raise ApiError(409, "own_wallet", "redeem from your own wallet app")
     done = chain.client.redeem(chain.wallet(merchant.address), int(body.amount))
+    return _public(done, merchant)
+
+
+def _public(r: Redemption, shop: Merchant | None) -> RedemptionPublic:
     return RedemptionPublic(
-        id=done.id,
-        merchant=merchant.name,
-        merchant_code=merchant.code,
-        iban=merchant.iban,
-        amount=Money.of(done.cents),
-        paid=False,
-        bank_reference="",
+        id=r.id,
+        merchant=shop.name if shop else r.merchant,
+        merchant_code=shop.code if shop else None,
+        iban=shop.iban if shop else None,
+        amount=Money.of(r.cents),
+        paid=r.paid,
+        bank_reference=r.payment_reference,
     )
 
 
 def _all(session: SessionDep, chain: ChainDep) -> list[RedemptionPublic]:
     merchants = {m.address: m for m in session.scalars(select(Merchant))}
-    out = []
-    for r in chain.client.redemptions():
-        shop = merchants.get(r.merchant)
-        out.append(
-            RedemptionPublic(
-                id=r.id,
-                merchant=shop.name if shop else r.merchant,
-                merchant_code=shop.code if shop else None,
-                iban=shop.iban if shop else None,
-                amount=Money.of(r.cents),
-                paid=r.paid,
-                bank_reference=r.payment_reference,
-            )
-        )
-    return out
+    return [_public(r, merchants.get(r.merchant)) for r in chain.client.redemptions()]
 
 
 @router.get("", response_model=Page[RedemptionPublic])
@@ -147,7 +138,5 @@ def confirm_payout(
         session, user, "redemption.payout", f"redemption:{redemption_id}",
         bank_reference=body.bank_reference,
     )  # fmt: skip
-    for row in _all(session, chain):
-        if row.id == redemption_id:
-            return row
-    raise ApiError(404, "no_redemption", f"there is no redemption {redemption_id}")
+    paid = chain.client.redemption(redemption_id)
+    return _public(paid, session.scalar(select(Merchant).where(Merchant.address == paid.merchant)))

@@ -210,13 +210,7 @@ def recover(
 
 
 def _earlier_replacement(chain: ChainDep, lost: str) -> str | None:
-    """The wallet a retired wallet was moved to, from its WalletRecovered event (one log
-    query on the indexed `lost` topic)."""
-    client = chain.client
-    ledger = client.ledger()
-    topics = [client.events.topics["WalletRecovered"], "0x" + "0" * 24 + lost[2:].lower()]
-    for raw in ledger.logs(ledger.from_block, ledger.head(), topics):
-        event = client.events.decode(raw)
-        if event is not None:
-            return str(event.args["replacement"])
-    return None
+    """The wallet a retired wallet was moved to, from its WalletRecovered event (searched by
+    the indexed `lost` topic)."""
+    found = chain.client.find_events("WalletRecovered", lost, first_found=True)
+    return str(found[-1].args["replacement"]) if found else None

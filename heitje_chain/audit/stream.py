@@ -148,14 +148,12 @@ class RpcLogSource:
         headers of the chunk are read in one batched request and the time filled in."""
         for chunk in chunks:
             if chunk and "blockTimestamp" not in chunk[0]:
-                wanted = sorted({log["blockNumber"] for log in chunk} - set(self._timestamps))
-                for start in range(0, len(wanted), BATCH):
-                    part = wanted[start : start + BATCH]
-                    answers = self.rpc.batch([("eth_getBlockByNumber", [n, False]) for n in part])
-                    for number, answer in zip(part, answers, strict=True):
-                        if not isinstance(answer, dict):
-                            raise AuditInputError(f"the node has no header of block {number}")
-                        self._timestamps[number] = answer["timestamp"]
+                wanted = {log["blockNumber"] for log in chunk} - set(self._timestamps)
+                times = self.rpc.block_times(int(n, 16) for n in wanted)
+                for number in wanted:
+                    if int(number, 16) not in times:
+                        raise AuditInputError(f"the node has no header of block {number}")
+                    self._timestamps[number] = hex(times[int(number, 16)])
                 for log in chunk:
                     log["blockTimestamp"] = self._timestamps[log["blockNumber"]]
                 if len(self._timestamps) > 100_000:

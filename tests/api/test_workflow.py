@@ -181,6 +181,8 @@ def test_closing_and_cancelling_a_job(service: Service) -> None:
     # Closed: no new claims, but a claim already made is finished and paid as usual.
     job = post_job(s, p, places=3)
     claim = s.call("POST", f"/jobs/{job['id']}/claim", p.resident, 201)
+    listed = {j["id"]: j for j in s.call("GET", "/jobs?status=all", p.admin)["items"]}
+    assert (listed[job["id"]]["places_left"], listed[job["id"]]["issuer"]) == (2, "Job office")
     assert s.call("POST", f"/jobs/{job['id']}/close", p.issuer)["status"] == "closed"
     late = s.http.post(f"/jobs/{job['id']}/claim", headers=second)
     assert late.status_code == 409 and late.json()["error"] == "job_closed"

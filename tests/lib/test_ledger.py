@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from heitje_chain.client import text_of
 from heitje_chain.errors import InvalidInput
 from heitje_chain.ledger import LedgerError, LedgerReader
 from heitje_chain.rpc import Rpc, RpcError
@@ -163,3 +164,48 @@ def test_confirmations_hold_back_the_newest_blocks(heitje: World) -> None:
     assert newest == head - 2 == blocks[-3]  # the refund and the redemption are not final
     assert ledger.totals_at().redemptions == 0
     assert heitje.client.ledger().totals_at().redemptions == 15_00
+
+
+def test_events_are_found_by_indexed_arguments_from_the_newest_block_back(
+    heitje: World,
+) -> None:
+    c = heitje.client
+    r, shops = heitje.residents, heitje.merchants
+    for resident in r[:2]:
+        c.reward_job(heitje.job_office, heitje.new_job(), resident.address, 20_00)
+    c.log_range = 1  # one block per query: the search really walks back
+    a = c.pay(r[0], shops[0].address, 1_00, "A")
+    c.pay(r[1], shops[0].address, 1_00, "Y")  # another payer in between
+    c.rpc.call("evm_increaseTime", [120])
+    x = c.pay(r[1], shops[0].address, 1_00, "X")
+    b = c.pay(r[0], shops[0].address, 2_00, "B")
+    c.pay(r[0], shops[1].address, 3_00, "other shop")
+
+    every = c.find_events("Payment", r[0].address, shops[0].address)
+    assert [e.tx_hash for e in every] == [a.tx_hash, b.tx_hash]  # in chain order
+    assert [text_of(e.args["receipt"]) for e in every] == ["A", "B"]
+    newest = c.find_events("Payment", r[0].address, shops[0].address, first_found=True)
+    assert [e.tx_hash for e in newest] == [b.tx_hash]
+    # Since X's time: the walk stops at the first block before it (Y's), never reaching A.
+    since = c.rpc.block_times([x.block_number])[x.block_number]
+    recent = c.find_events("Payment", r[0].address, shops[0].address, since=since)
+    assert [e.tx_hash for e in recent] == [b.tx_hash]
+    assert c.find_events("Payment", r[2].address) == []
+    with pytest.raises(InvalidInput, match="neither an address nor a 32-byte value"):
+        c.find_events("Payment", "0x1234")
+
+
+def test_block_times_and_transactions_in_flight(heitje: World) -> None:
+    c = heitje.client
+    head = c.rpc.block_number()
+    times = c.rpc.block_times([head, head - 1, head, 10**9])
+    assert set(times) == {head, head - 1} and times[head] >= times[head - 1]  # none for 10**9
+    c.reward_job(heitje.job_office, heitje.new_job(), heitje.residents[0].address, 5_00)
+    resident = heitje.residents[0]
+    assert not c.tx.in_flight(resident.address)
+    with heitje.manual_mining():
+        sent = c.submit_pay(resident, heitje.merchants[0].address, 1_00, "waiting")
+        assert c.tx.in_flight(resident.address)
+        heitje.mine()
+        c.tx.wait(sent)
+        assert not c.tx.in_flight(resident.address)
