@@ -517,7 +517,10 @@ class RefundPublic(BaseModel):
     )
     id: int
     amount: Money
-    status: str = Field(description="sending, paid or failed (nothing was refunded)")
+    status: str = Field(
+        description="sending, paid, failed (nothing was refunded) or reversed (the chain lost "
+        "it after it was paid: nothing was refunded)"
+    )
     reason: str | None
     tx_hash: str | None
     created_at: datetime
@@ -548,15 +551,23 @@ class PaymentPublic(BaseModel):
     refunded: Money = Field(description="refunds paid or still being sent")
     refunds: list[RefundPublic] = []
     receipt: str
-    status: str = Field(description="sending, paid, refused or failed (nothing was paid)")
+    status: str = Field(
+        description="sending, paid, refused or failed (nothing was paid), or reversed (the "
+        "chain lost it after it was paid: nothing was paid)"
+    )
     reason: str | None
     tx_hash: str | None
     created_at: datetime
 
 
 class RedemptionCreate(Strict):
-    model_config = example({"amount": "250.00"})
+    model_config = example(
+        {"amount": "250.00", "request_id": "5d1e9b7a-3c2f-4a8e-9b6d-0f1e2a3b4c5d"}
+    )
     amount: Euros
+    request_id: RequestId = Field(
+        description="a unique id the app makes per exchange: sending it again is safe"
+    )
 
 
 class RedemptionPublic(BaseModel):
