@@ -33,6 +33,7 @@ from api.routes import (
     residents,
     staff,
     stats,
+    status,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     workflow = (auth, staff, residents, jobs, merchants, payments, redemptions, places)
-    reports = (audit, stats, ledger, budgets)  # the audit log, statistics, chain reads
+    reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/

@@ -60,7 +60,7 @@ class Report:
     """One reconciliation round: what it saw and what it repaired."""
 
     at: datetime
-    head: int
+    head: int | None
     highest_seen: int | None
     forgot: bool = False
     forgot_from: int | None = None  # the first block the chain no longer agrees on
@@ -81,7 +81,11 @@ class Reconciler:
     def run(self) -> Report:
         """One round (see the module); one at a time per process."""
         with self._lock:
-            report = self._run()
+            try:
+                report = self._run()
+            except Exception as exc:
+                self.last = Report(now(), None, None, error=f"{type(exc).__name__}: {exc}")
+                raise
             self.last = report
             if report.forgot:
                 self.last_forgot = report

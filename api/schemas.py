@@ -658,3 +658,62 @@ class HistoryItem(BaseModel):
     amount: Money = Field(description="into the wallet (positive) or out of it (negative)")
     status: str
     tx_hash: str | None
+
+
+class WaitingReward(BaseModel):
+    model_config = example(
+        {
+            "reward": 41,
+            "claim": 77,
+            "amount": money(1250),
+            "issuer_key": "partner",
+            "attempts": 3,
+            "reason": "partner's budget (EUR 5.00 left) is too small for EUR 12.50",
+            "next_attempt_at": "2026-11-23T10:20:00Z",
+        }
+    )
+    reward: int
+    claim: int
+    amount: Money
+    issuer_key: str
+    attempts: int
+    reason: str | None
+    next_attempt_at: datetime | None
+
+
+class ServiceStatus(BaseModel):
+    """How the service's records stand against the chain (for staff)."""
+
+    model_config = example(
+        {
+            "chain_head": 1214,
+            "highest_block_seen": 1214,
+            "chain_forgot": False,
+            "forgot_at": None,
+            "forgot_from_block": None,
+            "last_check_at": "2026-11-23T10:15:00Z",
+            "last_check_error": None,
+            "repaired": [],
+            "sending": {"payments": 0, "refunds": 0, "redemptions": 0, "payouts": 0},
+            "rewards_waiting": [example_of(WaitingReward)],
+        }
+    )
+    chain_head: int | None = Field(description="the newest block of the chain (None: no answer)")
+    highest_block_seen: int | None = Field(
+        description="the newest block any of the service's records was mined in"
+    )
+    chain_forgot: bool = Field(
+        description="the chain no longer has blocks the service has seen (a chain restored "
+        "from an older state, a reorg); what it lost is repaired and listed in `repaired` and "
+        "the audit log"
+    )
+    forgot_at: datetime | None
+    forgot_from_block: int | None
+    last_check_at: datetime | None = Field(description="the last check against the chain")
+    last_check_error: str | None
+    repaired: list[str] = Field(description="what the last check that found any repaired")
+    sending: dict[str, int] = Field(description="records still waiting for the chain's answer")
+    rewards_waiting: list[WaitingReward] = Field(
+        description="approved rewards the chain refused for now, with the reason (staff can "
+        "lift it: a budget, the pause, a role); they are tried again by themselves"
+    )

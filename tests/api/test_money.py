@@ -6,35 +6,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
-from support.service import PASSWORD, People, Service, finished_claim, post_job, setup_people
+from support.service import (
+    IBAN,
+    PASSWORD,
+    Service,
+    earn,
+    open_shop,
+    setup_people,
+)
 
 from api.models import now
 from api.sepa import parse_pain001
 from api.settle import settle_stale
-
-IBAN = "NL91ABNA0417164300"
-
-
-def earn(s: Service, p: People, reward: str) -> None:
-    claim = finished_claim(s, p, post_job(s, p, reward=reward))
-    s.call("POST", f"/claims/{claim['id']}/approve", p.inspector, json={})
-    assert s.pay_rewards() == 1
-
-
-def open_shop(s: Service, p: People) -> tuple[dict[str, Any], dict[str, str]]:
-    body = {
-        "name": "Bakkerij Schandelen",
-        "neighbourhood": "Schandelen",
-        "iban": "nl91 abna 0417 1643 00",
-    }
-    shop = s.call("POST", "/merchants", {}, 201, json=body | {"password": PASSWORD})
-    assert shop["status"] == "applied" and len(shop["code"]) == 6
-    approved = s.call("POST", f"/merchants/{shop['id']}/approve", p.admin)
-    assert approved["status"] == "approved"
-    assert s.client.is_merchant(shop["address"])
-    return shop, s.login(f"merchant-{shop['code'].lower()}", PASSWORD)
 
 
 def test_pay_redeem_export_and_payout(service: Service) -> None:
