@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy import select
@@ -42,6 +43,12 @@ from api.worker import RewardWorker
 
 log = logging.getLogger(__name__)
 
+#: Threads for the routes (FastAPI runs each plain `def` route in one). A payment waits in its
+#: thread for the chain's receipt without holding a database connection (api.db), so there
+#: are enough threads for a burst of payments and the unrelated requests beside it; each
+#: thread holds at most one pooled connection at a time, for a few milliseconds.
+THREADS = 100
+
 
 def bootstrap_admin(db: Database, settings: Settings) -> None:
     """The first admin account, `admin`, with HEITJE_API_ADMIN_PASSWORD, if there is none."""
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         migrate(db.engine)
         bootstrap_admin(db, settings)
         if settings.development:

@@ -181,8 +181,9 @@ def _set_status(
 
 
 @router.get("/me", response_model=MerchantAccount)
-def my_account(user: MerchantUser, session: SessionDep, chain: ChainDep) -> MerchantAccount:
-    merchant = session.get(Merchant, user.merchant_id)
+def my_account(user: MerchantUser, db: DatabaseDep, chain: ChainDep) -> MerchantAccount:
+    with db.session() as session:  # not held while the chain is read
+        merchant = session.get(Merchant, user.merchant_id)
     if merchant is None:
         raise ApiError(404, "no_merchant", "this account has no merchant record")
     return MerchantAccount(

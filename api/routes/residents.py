@@ -92,9 +92,11 @@ def list_residents(
 
 
 @router.get("/me", response_model=ResidentAccount)
-def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> ResidentAccount:
-    """Balance, this year's earnings and the room left under the yearly cap."""
-    resident = session.get(Resident, user.resident_id)
+def my_account(user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> ResidentAccount:
+    """Balance, this year's earnings and the room left under the yearly cap (read from the
+    chain with no database connection held)."""
+    with db.session() as session:
+        resident = session.get(Resident, user.resident_id)
     if resident is None:
         raise ApiError(404, "no_resident", "this account has no resident record")
     client = chain.client
@@ -158,7 +160,7 @@ def my_history(
             )
         )
         for refund in payment.refunds:
-            if refund.status != "failed":
+            if refund.status not in ("failed", "reversed"):  # nothing moved
                 items.append(
                     HistoryItem(
                         at=refund.created_at,
