@@ -33,7 +33,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -52,9 +52,9 @@ def make_engine(url: str) -> Engine:
         "pool_timeout": POOL_TIMEOUT,
     }
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database
         memory = not path or path == ":memory:"
-        if not memory:
+        if path and not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
