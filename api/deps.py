@@ -56,6 +56,8 @@ def current_user(
     user = session.get(User, data.user_id)
     if user is None or not user.active or user.role != data.role:
         raise ApiError(401, "bad_token", "this account is no longer active; sign in again")
+    if data.generation != user.token_generation:  # the password changed since
+        raise ApiError(401, "bad_token", "the password was changed; sign in again")
     return user
 
 
