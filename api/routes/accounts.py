@@ -265,7 +265,7 @@ def reset_code(user_id: Id, desk: Desk, session: SessionDep, settings: SettingsD
         raise ApiError(403, "wrong_role", "the desk resets the passwords of residents and shops")
     if not user.password_hash:
         raise ApiError(
-            409, "own_wallet", "this account signs in with its own wallet: a lost wallet is "
+            409, "wallet_account", "this account signs in with its own wallet: a lost wallet is "
             "recovered by an admin (POST /residents/{id}/recover)"
         )  # fmt: skip
     if not user.active:

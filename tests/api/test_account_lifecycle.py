@@ -199,4 +199,4 @@ def test_own_wallet_accounts_get_no_reset_code(service: Service) -> None:
     with s.app.state.db.session() as session:
         own = session.scalar(select(User.id).where(User.wallet == body["wallet"]))
     answer = s.http.post(f"/accounts/{own}/reset-code", headers=p.admin)
-    assert answer.status_code == 409 and answer.json()["error"] == "own_wallet"
+    assert answer.status_code == 409 and answer.json()["error"] == "wallet_account"

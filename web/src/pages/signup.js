@@ -7,7 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { form, messages, neighbourhoodInput, title } from "../ui.js";
 
-const MIN_PASSWORD = 8; // the API's minimum (api/schemas.py Password)
+const MIN_PASSWORD = 10; // the API's minimum (api/security.py MIN_PASSWORD_LENGTH)
 
 /** A problem with one field, found before asking the API: its own sentence (i18n `code`). */
 function fieldProblem(code, input) {
