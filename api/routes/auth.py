@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from api.deps import ChainDep, SessionDep, SettingsDep, UserDep
@@ -139,6 +139,8 @@ def challenge(
         expires_at=expires,
     )
     session.add(Challenge(wallet=body.wallet, nonce=nonce, expires_at=expires, message=text))
+    # challenges that ended a day ago are of no use to anyone (there are as many as asked)
+    session.execute(delete(Challenge).where(Challenge.expires_at < issued - timedelta(days=1)))
     return ChallengeOut(text=text, nonce=nonce, expires_at=expires)
 
 

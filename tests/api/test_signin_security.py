@@ -39,7 +39,8 @@ from heitje_chain.node import free_port
 def served(app: Any) -> Iterator[str]:
     """The app behind a real HTTP server on this machine (uvicorn in a thread)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -32,7 +32,11 @@ function markInvalid(inputs, problem) {
 
 /** The sentence for a problem: a field's own sentence where we know which field it was. */
 function problemText(problem, target) {
-  if (problem && problem.code === "invalid_input" && target) return t(`bad_${target.name}`);
+  if (problem && problem.code === "invalid_input" && target) {
+    // the API refuses a password that is too short, blank or much used: say all of that
+    if (target.name === "password") return errorText({ code: "weak_password" });
+    return t(`bad_${target.name}`);
+  }
   if (problem && problem.local) return t(problem.code);
   return errorText(problem);
 }
