@@ -22,6 +22,7 @@ from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.models import User
 from api.routes import (
+    accounts,
     audit,
     auth,
     budgets,
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    workflow = (auth, staff, residents, jobs, merchants, payments, redemptions, places)
+    accounts.install(app)  # password cost, 429 with Retry-After
+    workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
