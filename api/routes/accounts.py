@@ -14,6 +14,7 @@ A switched-off account's tokens stop working at once (api/deps.py checks `active
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -40,6 +41,7 @@ from api.security import (
     verify_password,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["accounts"])
 Admin = Annotated[User, Depends(require("admin"))]
 Desk = Annotated[User, Depends(require("admin", "desk"))]
@@ -52,6 +54,11 @@ def install(app: FastAPI) -> None:
     settings = app.state.settings
     configure_passwords(settings.password_memory_kib, settings.password_time_cost)
     limits_module.install(app)
+    if not settings.development and not settings.public_url:
+        log.warning(
+            "HEITJE_API_PUBLIC_URL is not set: wallet sign-in messages name the host each "
+            "request was sent to, so a wallet cannot warn about a look-alike site; set it"
+        )
 
 
 class PasswordChange(Strict):

@@ -126,7 +126,8 @@ def challenge(
         raise ApiError(404, "unknown_wallet", "no resident or merchant uses this wallet")
     chain_id = settings.chain.chain_id or chain.client.chain_id
     nonce = secrets.token_hex(16)
-    issued = now().replace(microsecond=now().microsecond // 1000 * 1000)
+    moment = now()
+    issued = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # as the text has it
     expires = issued + timedelta(minutes=CHALLENGE_MINUTES)
     domain, uri = _public_base(request, settings)
     text = siwe_message(

@@ -102,6 +102,10 @@ def test_desk_resets_a_residents_password_with_a_one_time_code(service: Service)
     ]
     staff = s.call("GET", "/accounts?q=insp", desk)["items"]
     assert staff == []  # the desk sees residents and shops only
+    everyone = s.call("GET", "/accounts?q=insp", p.admin)["items"]  # an admin every account
+    assert [(a["username"], a["role"]) for a in everyone] == [("insp", "inspector")]
+    sheet = s.http.get("/accounts?format=csv&role=resident", headers=p.admin)
+    assert sheet.status_code == 200 and "R-0001" in sheet.text
     made = s.call("POST", f"/accounts/{found[0]['id']}/reset-code", desk, 201)
     code = made["code"]
     assert len(code) == 14 and made["sign_in_name"] == "R-0001"
