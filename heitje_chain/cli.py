@@ -42,6 +42,7 @@ from heitje_chain.keys import (
     password_variable,
 )
 from heitje_chain.ledger import LedgerReader
+from heitje_chain.spreadsheet import safe_cell
 
 # ------------------------------------------------------------------ plumbing
 
@@ -677,10 +678,10 @@ def write_csv(path: Path, rows: Iterator[dict[str, Any]] | Sequence[dict[str, An
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict) and "eur" in value:
-        return value["eur"]
+        return Decimal(value["eur"])  # an amount: a number, written as it is
     if isinstance(value, bytes):
         return "0x" + value.hex()
-    return value
+    return safe_cell(value)
 
 
 # ------------------------------------------------------------------ audit
