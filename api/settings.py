@@ -3,6 +3,15 @@
 Outside development (HEITJE_API_ENV=production) the service refuses to start with a default
 or missing secret: the token key, the custodial-wallet password and the first admin's
 password must all be set, and long enough.
+
+Also read here:
+
+- HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
+  photo upload has its own limit (8 MB and the form around it). See `api.middleware`.
+- HEITJE_API_BEHIND_TLS: `yes` when the service is reached over HTTPS only (directly or
+  through a proxy that ends TLS): every answer then carries HSTS
+  (`Strict-Transport-Security`), so browsers never use plain HTTP for it again. Default `no`
+  (a plain-HTTP service on 127.0.0.1, as in `make demo`, must not send it).
 """
 
 from __future__ import annotations
@@ -35,6 +44,10 @@ class Settings:
     wallet_kdf_iterations: int | None = None
     #: the municipality's neighbourhoods; when set, residents, shops and jobs must use one
     neighbourhoods: tuple[str, ...] = ()
+    #: the largest request body in bytes (a photo upload has its own, larger limit)
+    max_body_bytes: int = 1024 * 1024
+    #: reached over HTTPS only: send HSTS
+    behind_tls: bool = False
 
     @property
     def development(self) -> bool:
@@ -73,6 +86,15 @@ def load_settings(
         hours = int(env.get("HEITJE_API_TOKEN_HOURS", "12"))
     except ValueError:
         raise ConfigError("HEITJE_API_TOKEN_HOURS must be a whole number") from None
+    try:
+        max_body = int(env.get("HEITJE_API_MAX_BODY_BYTES", str(1024 * 1024)))
+    except ValueError:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be a whole number of bytes") from None
+    if max_body < 1024:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be at least 1024 bytes")
+    tls = env.get("HEITJE_API_BEHIND_TLS", "no").strip().lower()
+    if tls not in ("yes", "no", "on", "off", "1", "0", "true", "false"):
+        raise ConfigError("HEITJE_API_BEHIND_TLS must be yes or no")
     iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
     hoods = [n.strip() for n in env.get("HEITJE_API_NEIGHBOURHOODS", "").split(",") if n.strip()]
     if any(len(n) > 64 for n in hoods):
@@ -90,4 +112,6 @@ def load_settings(
         run_worker=env.get("HEITJE_API_WORKER", "on").lower() not in ("off", "0", "no"),
         wallet_kdf_iterations=int(iterations) if iterations else None,
         neighbourhoods=tuple(dict.fromkeys(hoods)),
+        max_body_bytes=max_body,
+        behind_tls=tls in ("yes", "on", "1", "true"),
     )
