@@ -24,6 +24,7 @@ from api.schemas import (
     ResidentRegister,
 )
 from api.security import hash_password
+from api.text import check_pseudonym_free
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
@@ -42,6 +43,7 @@ def register(
         )
     if session.scalar(select(User).where(User.username == body.pseudonym)) is not None:
         raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another")
+    check_pseudonym_free(session, body.pseudonym)  # not confusable with one taken
     if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
     hood = neighbourhood(settings, body.neighbourhood)
