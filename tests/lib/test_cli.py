@@ -68,6 +68,41 @@ def test_help_is_plain(capsys: pytest.CaptureFixture[str]) -> None:
     assert "CSV file with columns job,resident,amount" in capsys.readouterr().out
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from heitje_chain import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"heitje {__version__}"
+
+
+def test_global_options_are_taken_before_or_after_the_command(home: Path) -> None:
+    """`heitje audit --at N --json`, as the README writes it, and the same for every option
+    that is not a command's own."""
+    events = run_json("ledger", "--event", "RoleGranted")
+    at = max(e["block"] for e in events)
+    for argv in (["audit", "--at", str(at), "--json"], ["--json", "audit", "--at", str(at)]):
+        code, out = run(*argv)
+        assert code == 0, out
+        assert json.loads(out)["passed"] is True
+    code, out = run("balance", "anouk", "--json")
+    assert code == 0 and json.loads(out)["balance"]["cents"] >= 0
+    code, out = run("balance", "anouk", "--home", str(home), "--json")
+    assert code == 0 and "balance" in json.loads(out)
+    # --as before the command, and after it, pick the same key.
+    before = run("--as", "treasurer", "--json", "merchant", "add", "bram")
+    after = run("merchant", "add", "bram", "--as", "treasurer", "--json")
+    assert before[0] == after[0] == 1
+    assert json.loads(before[1])["error"] == json.loads(after[1])["error"] == "MissingRole"
+    # A command that acts with no key says so rather than ignore --as.
+    with pytest.raises(SystemExit) as exit_:
+        main(["balance", "anouk", "--as", "treasurer"])
+    assert exit_.value.code == 2
+    # An option given twice: the one after the command counts.
+    code, out = run("--home", "/nonexistent/heitje", "balance", "anouk", "--home", str(home))
+    assert code == 0, out
+
+
 def test_deploy_wrote_record_and_granted_roles(home: Path) -> None:
     record = json.loads((home / "deployment.json").read_text())
     assert record["chain_id"] == 31337
