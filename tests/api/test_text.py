@@ -113,3 +113,10 @@ def test_the_service_refuses_invisible_characters_and_confusable_pseudonyms(
     posted = s.call("POST", "/jobs", p.issuer, 201, json=job)
     assert posted["title"] == "Caf\u00e9"
     assert posted["description"] == "Twee uur.\nHandschoenen bij het buurthuis."
+    # Amounts through the API's Euros type are read by the same parser as the library's.
+    for reward in ("1_000", "+5", "1,500", "1 5 0 0"):
+        answer = s.http.post("/jobs", json={**job, "reward": reward}, headers=p.issuer)
+        assert answer.status_code == 422, reward
+        assert answer.json()["message"].startswith("reward: ")
+    answer = s.http.post("/jobs", json={**job, "reward": "1_000"}, headers=p.issuer)
+    assert "no underscores" in answer.json()["message"]
