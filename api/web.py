@@ -12,7 +12,8 @@ packages `swagger-ui-dist` and `redoc` (package.json; `make setup` installs them
 node_modules/), never from a CDN, under its own Content-Security-Policy: the same as the app's
 but with the hash of Swagger UI's one inline start-up script, inline styles (both viewers set
 styles from their scripts) and ReDoc's search worker (`blob:`). Only the few files the pages
-load are served (`DOCS_ASSETS`), and cached for a day.
+load are served (`DOCS_ASSETS`), and cached for a day. (ReDoc's footer always asks for its
+maker's logo from their CDN: the policy refuses it, and ReDoc then leaves the image out.)
 """
 
 from __future__ import annotations
