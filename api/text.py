@@ -8,8 +8,9 @@ Every such text is
   format characters (Cf: the zero-width space U+200B, the zero-width joiner outside an emoji,
   the soft hyphen, the byte-order mark, and the bidi embeddings, overrides and isolates
   U+202A-U+202E, U+2066-U+2069 that reverse how text is shown), line and paragraph separators
-  (U+2028, U+2029), private-use, surrogate and unassigned code points. The message names the
-  character, so the person can remove it;
+  (U+2028, U+2029), private-use, surrogate and unassigned code points, and the few letters and
+  marks that show as nothing (the Hangul fillers such as U+3164, the combining grapheme joiner).
+  The message names the character, so the person can remove it;
 - in one line, **its spaces folded**: every Unicode space (the no-break space U+00A0, thin and
   ideographic spaces...) becomes a plain space, runs of spaces become one, and the ends are
   trimmed. A pseudonym, a shop code or a receipt number with a no-break space is therefore the
@@ -20,8 +21,9 @@ Every such text is
 Pseudonyms must also not be confusable with a resident's pseudonym already taken: `skeleton`
 gives the form two pseudonyms share when they look alike (a documented fold after Unicode
 TR39's skeleton: NFKC, the common look-alike letters of Cyrillic, Greek and Latin to Latin,
-capital I and digit 1 to l, digit 0 to o, rn to m, vv to w, all dashes to `-`, then case
-folded), and `check_pseudonym_free` refuses a new pseudonym whose skeleton is taken.
+capital I and digit 1 to l, digit 0 to o, rn to m, vv to w, all dashes to `-`, variation
+selectors dropped, then case folded), and `check_pseudonym_free` refuses a new pseudonym
+whose skeleton is taken.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ from api.models import Resident
 #: private use, surrogates, unassigned.
 _REFUSED = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 _ZWJ = "\u200d"
+#: Characters of other categories that show as nothing (default-ignorable in Unicode): the
+#: combining grapheme joiner, the Hangul fillers, Khmer's invisible vowels, Mongolian's
+#: variation selectors.
+_BLANK = frozenset("\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5\u180b\u180c\u180d\u180f")
+#: Variation selectors choose how the character before them looks (an emoji in colour); a
+#: text may have them, a skeleton does not.
+_VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _SPACES = re.compile(r" +")
 
 _NAMES = {
@@ -65,6 +74,8 @@ def _describe(char: str) -> str:
     code = f"U+{ord(char):04X}"
     if char in _NAMES:
         return f"{_NAMES[char]} ({code})"
+    if char in _BLANK:
+        return f"an invisible character ({code})"
     if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
         return f"a text-direction control ({code})"
     name = unicodedata.name(char, "")
@@ -73,7 +84,7 @@ def _describe(char: str) -> str:
 
 def _refuse_invisible(text: str, allowed: str = "") -> None:
     for i, char in enumerate(text):
-        if char in allowed or unicodedata.category(char) not in _REFUSED:
+        if char in allowed or (unicodedata.category(char) not in _REFUSED and char not in _BLANK):
             continue
         if char == _ZWJ and allowed == "\n" and _emoji_join(text, i):
             continue  # inside an emoji such as a family or a flag, in a note
@@ -187,7 +198,7 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d\u058a\u05be]
 
 def skeleton(text: str) -> str:
     """The form two pseudonyms share when they look alike (see the module's docstring)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = _VARIATION.sub("", unicodedata.normalize("NFKC", text))
     text = unicodedata.normalize("NFD", text).translate(_LOOK_ALIKE)
     text = _DASHES.sub("-", text).casefold().translate(_LOOK_ALIKE)
     text = text.replace("rn", "m").replace("vv", "w")

@@ -25,6 +25,7 @@ INVISIBLE = [
     ("HRL\u200d-0001", "zero-width joiner"),
     ("HRL\u2028-0001", "line separator"),
     ("HRL\ue000-0001", r"U\+E000"),
+    ("HRL\u3164-0001", r"invisible character \(U\+3164\)"),  # a Hangul filler, a letter
 ]
 
 
@@ -61,6 +62,7 @@ def test_look_alike_pseudonyms_share_a_skeleton() -> None:
         f"HRL-{GREEK_OMICRON}001",
         "HRL\u20130001",  # en dash
         "\uff28\uff32\uff2c-\uff10\uff10\uff10\uff11",  # fullwidth
+        "HRL-0001\ufe0f",  # a variation selector
     ]
     assert {skeleton(p) for p in same} == {skeleton("HRL-0001")}
     assert skeleton(f"J{CYRILLIC_A}n") == skeleton("Jan") and skeleton("rnaria") == "maria"
