@@ -5,9 +5,9 @@ operation: each command calls the library (`heitje_chain`), which the API and th
 scripts call too.
 
 The commands live in modules by area (`chain`, `keystores`, `deploy`, `roles`, `merchants`,
-`rewards`, `payouts`, `audit`; `heitje_chain.network_cli` for `heitje network`), the plumbing
-they share in `common`, and the command line itself here: `build_parser` and `main`, the
-entry point (`heitje_chain.cli:main`).
+`rewards`, `payouts`, `audit`, `completion`; `heitje_chain.network_cli` for `heitje network`),
+the plumbing they share in `common`, and the command line itself here: `build_parser` and
+`main`, the entry point (`heitje_chain.cli:main`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from heitje_chain import __version__
 from heitje_chain.cli.audit import cmd_audit, cmd_ledger
 from heitje_chain.cli.chain import cmd_chain
 from heitje_chain.cli.common import Context, UsageError, euros, euros_or_zero, positive
+from heitje_chain.cli.completion import cmd_completion
 from heitje_chain.cli.deploy import cmd_deploy, cmd_deployments
 from heitje_chain.cli.keystores import cmd_keys
 from heitje_chain.cli.merchants import cmd_merchant
@@ -224,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not compare every holder's balance with the node's",
     )
+    p = command(
+        "completion",
+        "print a shell completion script: source <(heitje completion bash)",
+        cmd_completion,
+    )
+    p.add_argument("shell", choices=["bash"], help="the shell (bash)")
     return parser
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,30 @@ def test_chain_up_status_down_keeps_state(tmp_path: Path, monkeypatch: pytest.Mo
         assert run_json("reward", "CHAIN-1", "resident", "2.50")["already_paid"] == 1
     finally:
         run("chain", "down")
+
+
+def _complete(script: str, *words: str) -> list[str]:
+    """What bash offers for the line `words` (the last one being typed), with `script`."""
+    line = " ".join(shlex.quote(w) for w in words)
+    program = (
+        f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _heitje; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    done = subprocess.run(
+        ["bash", "-c", program], capture_output=True, text=True, check=True, timeout=20
+    )
+    return done.stdout.split()
+
+
+def test_bash_completion_offers_the_commands_and_their_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEITJE_HOME", str(tmp_path))
+    code, script = run("completion", "bash")
+    assert code == 0 and "complete -o default -F _heitje heitje" in script
+    assert _complete(script, "heitje", "pay") == ["payout"]
+    options = ["--all", "--as", "--config", "--deployment", "--help", "--home", "--json"]
+    assert _complete(script, "heitje", "payout", "") == sorted([*options, "confirm", "list"])
+    assert _complete(script, "heitje", "audit", "--at", "5", "--j") == ["--jobs", "--json"]
+    assert _complete(script, "heitje", "--home", "x", "chain", "u") == ["up"]
+    assert _complete(script, "heitje", "--vers") == ["--version"]
