@@ -37,7 +37,7 @@ MAX_PROBLEMS = 10
 
 #: Codes for the statuses the framework itself answers with.
 HTTP_CODES = {
-    400: ("bad_request", "the request could not be read"),
+    400: ("bad_request", "the request's body could not be read: send JSON (a form for a photo)"),
     404: ("not_found", "there is nothing at this address"),
     405: ("method_not_allowed", "this address does not take this method"),
     413: ("too_large", "the request is too large"),
@@ -101,7 +101,12 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         code, default = HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", ""))
         detail = exc.detail if isinstance(exc.detail, str) else ""
-        generic = not detail or detail in ("Not Found", "Method Not Allowed", "Bad Request")
+        generic = not detail or detail in (
+            "Not Found",
+            "Method Not Allowed",
+            "Bad Request",
+            "There was an error parsing the body",
+        )
         message = default if generic and default else detail or default
         return JSONResponse(_body(code, message), status_code=exc.status_code, headers=exc.headers)
 

@@ -10,7 +10,8 @@ body, and the headers every answer carries.
 - **No caching of personal data.** Every answer of the API (JSON, CSV, photos, errors) gets
   `Cache-Control: no-store` unless it sets its own: residents' balances, IBANs and sign-in
   tokens must not stay in a browser's or a proxy's cache. Only the web app's files and the
-  documentation's scripts set their own (they hold no personal data).
+  documentation's scripts (no personal data) set their own, and a job's photo, which the
+  inspector's browser alone may keep for an hour (`private`), never a shared cache.
 - `X-Content-Type-Options: nosniff` on every answer, and, when the service is told it is
   reached over HTTPS (HEITJE_API_BEHIND_TLS=yes, `Settings.behind_tls`), HSTS:
   `Strict-Transport-Security: max-age=31536000; includeSubDomains`.
