@@ -6,17 +6,23 @@ import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from heitje_chain.amounts import eur
-from heitje_chain.cli.common import (
-    Context,
-    UsageError,
-    _short,
-    write_csv,
-)
+from heitje_chain.cli.common import Context, UsageError, write_csv
+from heitje_chain.client import text_of
 from heitje_chain.events import Event
 
 # ------------------------------------------------------------------ ledger
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bytes):
+        text = value.rstrip(b"\0")
+        if text and all(32 <= b < 127 for b in text):
+            return repr(text_of(value))
+        return "0x" + value.hex()
+    return str(value)
 
 
 def cmd_ledger(ctx: Context, args: argparse.Namespace) -> int:

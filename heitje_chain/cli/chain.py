@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from heitje_chain.cli.common import (
-    Context,
-    UsageError,
-)
+from heitje_chain.cli.common import Context, UsageError
 
 # ------------------------------------------------------------------ chain
 

@@ -16,19 +16,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from heitje_chain.amounts import cents_to_decimal, parse_eur
-from heitje_chain.client import HeitjeClient, text_of
-from heitje_chain.config import (
-    Config,
-)
+from heitje_chain.client import HeitjeClient
+from heitje_chain.config import Config
 from heitje_chain.connect import connect
 from heitje_chain.errors import HeitjeError, KeystoreError
-from heitje_chain.keys import (
-    KeyStore,
-    LocalSigner,
-    check_address,
-    env_password,
-    password_variable,
-)
+from heitje_chain.keys import KeyStore, LocalSigner, check_address, env_password, password_variable
 from heitje_chain.spreadsheet import safe_cell
 
 # ------------------------------------------------------------------ plumbing
@@ -119,15 +111,6 @@ def password_for(name: str, err: TextIO, *, new: bool = False) -> str:
 
 def money(cents: int) -> dict[str, Any]:
     return {"cents": cents, "eur": str(cents_to_decimal(cents))}
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, bytes):
-        text = value.rstrip(b"\0")
-        if text and all(32 <= b < 127 for b in text):
-            return repr(text_of(value))
-        return "0x" + value.hex()
-    return str(value)
 
 
 def write_csv(path: Path, rows: Iterator[dict[str, Any]] | Sequence[dict[str, Any]]) -> int:

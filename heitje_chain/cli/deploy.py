@@ -6,11 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from heitje_chain.cli.common import (
-    Context,
-    UsageError,
-    password_for,
-)
+from heitje_chain.cli.common import Context, UsageError, password_for
 from heitje_chain.config import (
     ROLE_KEYS,
     Config,
@@ -21,9 +17,7 @@ from heitje_chain.config import (
 from heitje_chain.connect import connect_rpc
 from heitje_chain.deploy import check_role_holders, deploy, grant_roles
 from heitje_chain.errors import KeystoreError
-from heitje_chain.keys import (
-    LocalSigner,
-)
+from heitje_chain.keys import LocalSigner
 
 
 def cmd_deploy(ctx: Context, args: argparse.Namespace) -> int:

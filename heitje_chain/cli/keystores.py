@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from heitje_chain.cli.common import (
-    Context,
-    password_for,
-)
+from heitje_chain.cli.common import Context, password_for
 
 
 def cmd_keys(ctx: Context, args: argparse.Namespace) -> int:

@@ -6,10 +6,7 @@ import argparse
 from typing import Any
 
 from heitje_chain.amounts import eur
-from heitje_chain.cli.common import (
-    Context,
-    money,
-)
+from heitje_chain.cli.common import Context, money
 
 # ------------------------------------------------------------------ merchants
 

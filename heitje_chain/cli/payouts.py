@@ -6,11 +6,7 @@ import argparse
 from typing import Any
 
 from heitje_chain.amounts import eur
-from heitje_chain.cli.common import (
-    Context,
-    UsageError,
-    money,
-)
+from heitje_chain.cli.common import Context, UsageError, money
 
 # ------------------------------------------------------------------ balances, redemptions
 

@@ -9,17 +9,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from heitje_chain.amounts import eur, parse_eur
-from heitje_chain.cli.common import (
-    Context,
-    UsageError,
-    money,
-    write_csv,
-)
+from heitje_chain.cli.common import Context, UsageError, money, write_csv
 from heitje_chain.client import RewardResult, RewardRow
 from heitje_chain.errors import HeitjeError
-from heitje_chain.keys import (
-    check_address,
-)
+from heitje_chain.keys import check_address
 
 # ------------------------------------------------------------------ rewards
 

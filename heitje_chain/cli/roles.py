@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 
 from heitje_chain.amounts import eur
-from heitje_chain.cli.common import (
-    Context,
-    money,
-)
+from heitje_chain.cli.common import Context, money
 from heitje_chain.client import ROLES
 from heitje_chain.ledger import LedgerReader
 
