@@ -1,5 +1,8 @@
 """Request and response models. Amounts come in as decimal strings of euros ("12.50"),
-never as JSON numbers (a float is not money), and go out as cents and euros both."""
+never as JSON numbers (a float is not money), and go out as cents and euros both. Every text
+a person types (names, pseudonyms, titles, notes, receipts, reasons, descriptions) is one of
+the types of `api.text`: NFC-normalised, spaces folded, invisible and control characters
+refused."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from api.security import MIN_PASSWORD_LENGTH, password_problem
+from api.text import Code, Name, Reason, Reference, RequestId, Short, Text
 from heitje_chain.amounts import cents_to_decimal, parse_eur
 from heitje_chain.keys import check_address
 
@@ -37,9 +41,8 @@ Address = Annotated[
     AfterValidator(_address),
     Field(examples=["0x52908400098527886E0F7030069857D2E4169EE7"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+#: A pseudonym: one line; at sign-up also not confusable with one taken (api.text).
+Pseudonym = Annotated[Short, Field(description="a pseudonymous id: no name, no BSN")]
 
 
 def _new_password(value: str) -> str:
@@ -282,7 +285,7 @@ class ResidentRegister(Strict):
             "wallet": None,
         }
     )
-    pseudonym: Short = Field(description="a pseudonymous id: no name, no BSN")
+    pseudonym: Pseudonym
     neighbourhood: Short
     password: Password | None = Field(None, description="for a custodial wallet")
     wallet: Address | None = Field(None, description="your own wallet instead")
@@ -506,9 +509,6 @@ class MerchantAccount(BaseModel):
     balance: Money
 
 
-RequestId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]
-
-
 class PaymentCreate(Strict):
     model_config = example(
         {
@@ -518,11 +518,9 @@ class PaymentCreate(Strict):
             "request_id": "a1f3c9e2-5b7d-4c11-9e0a-2d6f8b4c3a71",
         }
     )
-    merchant_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=12)
-    ]
+    merchant_code: Code
     amount: Euros
-    receipt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    receipt: Reference
     request_id: RequestId = Field(
         description="a unique id the app makes per payment: sending it again is safe"
     )
@@ -625,9 +623,7 @@ class RedemptionPublic(BaseModel):
 
 class Payout(Strict):
     model_config = example({"bank_reference": "SEPA NL-2026-000817"})
-    bank_reference: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
-    ]
+    bank_reference: Reference
 
 
 class Recovery(Strict):
@@ -637,7 +633,7 @@ class Recovery(Strict):
             "new_wallet": None,
         }
     )
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
     new_wallet: Address | None = Field(
         None, description="for a resident with their own wallet: the new one"
     )

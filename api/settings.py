@@ -21,6 +21,14 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
 - HEITJE_API_PUBLIC_URL: the address people open the web app at (e.g.
   https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
   when another site shows them. Without it, the host the request was sent to is used.
+Also read here:
+
+- HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
+  photo upload has its own limit (8 MB and the form around it). See `api.middleware`.
+- HEITJE_API_BEHIND_TLS: `yes` when the service is reached over HTTPS only (directly or
+  through a proxy that ends TLS): every answer then carries HSTS
+  (`Strict-Transport-Security`), so browsers never use plain HTTP for it again. Default `no`
+  (a plain-HTTP service on 127.0.0.1, as in `make demo`, must not send it).
 """
 
 from __future__ import annotations
@@ -78,6 +86,10 @@ class Settings:
     password_memory_kib: int = 19456
     password_time_cost: int = 2
     public_url: str | None = None
+    #: the largest request body in bytes (a photo upload has its own, larger limit)
+    max_body_bytes: int = 1024 * 1024
+    #: reached over HTTPS only: send HSTS
+    behind_tls: bool = False
 
     @property
     def development(self) -> bool:
@@ -126,6 +138,15 @@ def load_settings(
             raise ConfigError(f"{name} must be between 0 and 86400 seconds")
         return value
 
+    try:
+        max_body = int(env.get("HEITJE_API_MAX_BODY_BYTES", str(1024 * 1024)))
+    except ValueError:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be a whole number of bytes") from None
+    if max_body < 1024:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be at least 1024 bytes")
+    tls = env.get("HEITJE_API_BEHIND_TLS", "no").strip().lower()
+    if tls not in ("yes", "no", "on", "off", "1", "0", "true", "false"):
+        raise ConfigError("HEITJE_API_BEHIND_TLS must be yes or no")
     iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
     hoods = [n.strip() for n in env.get("HEITJE_API_NEIGHBOURHOODS", "").split(",") if n.strip()]
     if any(len(n) > 64 for n in hoods):
@@ -147,6 +168,8 @@ def load_settings(
         settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
         reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
         **accounts,
+        max_body_bytes=max_body,
+        behind_tls=tls in ("yes", "on", "1", "true"),
     )
 
 

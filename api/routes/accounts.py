@@ -31,7 +31,7 @@ from api.export import Format, Limit, Offset, listing
 from api.limits import Limiter, client_address
 from api.models import Merchant, ResetCode, Resident, User, now
 from api.routes.auth import THROTTLED, account_key, signin_candidates, token_for
-from api.schemas import Id, Page, Password, Strict, Text, TokenOut, example
+from api.schemas import Id, Page, Password, Strict, TokenOut, example
 from api.security import (
     configure_passwords,
     hash_password,
@@ -40,6 +40,7 @@ from api.security import (
     reset_code_hash,
     verify_password,
 )
+from api.text import Text
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["accounts"])

@@ -29,6 +29,7 @@ from api.schemas import (
     ResidentRegister,
 )
 from api.security import hash_password
+from api.text import check_pseudonym_free
 from heitje_chain.errors import WalletRetired
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -61,6 +62,7 @@ def register(
         )
     if session.scalar(select(Resident.id).where(Resident.pseudonym == body.pseudonym)):
         raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another")
+    check_pseudonym_free(session, body.pseudonym)  # not confusable with one taken
     if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
     hood = neighbourhood(settings, body.neighbourhood)
