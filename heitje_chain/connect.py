@@ -36,6 +36,7 @@ def connect(config: Config) -> HeitjeClient:
         rpc, address, chain_id=config.chain_id, deployment_block=config.deployment_block
     )
     client.tx.fallback_gas = config.gas_limit
+    client.tx.gas_price = config.gas_price
     client.log_range = config.log_range
     client.confirmations = config.final_depth
     return client
