@@ -25,6 +25,7 @@ def connect_rpc(config: Config) -> Rpc:
             f"the RPC endpoint {rpc.url} serves chain {chain_id}, but chain {config.chain_id} is "
             "configured: wrong endpoint, or the deployment record belongs to another chain"
         )
+    rpc.gas_price = config.gas_price
     return rpc
 
 
@@ -36,7 +37,6 @@ def connect(config: Config) -> HeitjeClient:
         rpc, address, chain_id=config.chain_id, deployment_block=config.deployment_block
     )
     client.tx.fallback_gas = config.gas_limit
-    client.tx.gas_price = config.gas_price
     client.log_range = config.log_range
     client.confirmations = config.final_depth
     return client

@@ -142,7 +142,7 @@ class Transactor:
         self.fallback_gas = fallback_gas
         #: The network's gas price when its nodes suggest another one (0: free gas on geth
         #: Clique, whose nodes always suggest 1 gwei); None: asked from the chain.
-        self.gas_price = gas_price
+        self.gas_price = gas_price if gas_price is not None else getattr(rpc, "gas_price", None)
         self.chain_id = chain_id
         self.decoder = decoder
         self.gas_margin = gas_margin
