@@ -234,6 +234,7 @@ def _local_up(ctx: Context, args: argparse.Namespace) -> int:
             + "\n".join(f"  {n.name:<12} {n.url}  pid {n.pid}" for n in network.nodes.values())
             + f"\nSettings: HEITJE_CONFIG={network.config_file}\nCtrl-C stops them.",
         )  # fmt: skip
+        ctx.out.flush()  # seen at once by whoever started us (a pipe is block-buffered)
         with contextlib.suppress(KeyboardInterrupt):
             while not done.wait(1.0):
                 gone = [n.name for n in network.nodes.values() if not n.running]

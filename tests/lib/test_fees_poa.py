@@ -108,12 +108,13 @@ class _FeeRpc:
         self.block: dict[str, Any] = {"number": "0x5"}
         if base_fee is not None:
             self.block["baseFeePerGas"] = base_fee
-        self.gas_price = gas_price
+        self.suggested = gas_price
+        self.gas_price = None  # no [chain] gas_price on this RPC
 
     def call(self, method: str, params: Any = None) -> Any:
         return {
             "eth_getBlockByNumber": self.block,
-            "eth_gasPrice": self.gas_price,
+            "eth_gasPrice": self.suggested,
             "eth_maxPriorityFeePerGas": "0x2",
         }[method]
 
