@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
 
 from heitje_chain.errors import (
     ChainUnavailable,
     ErrorDecoder,
+    InvalidInput,
     Refused,
     TransactionFailed,
 )
@@ -51,6 +54,17 @@ def _refusal(error: RpcError, sender: str, description: str) -> str:
             "`heitje network allow-account` and reload the allowlist on every node"
         )
     return text
+
+
+def _checksummed(address: str) -> str:
+    """A destination as signers take it (EIP-55); all-lowercase or all-uppercase is written
+    with its checksum, mixed case must carry a right one (else `InvalidInput`)."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+        raise InvalidInput(f"{address!r} is not an address (0x + 40 hex digits)")
+    body = address[2:]
+    if body in (body.lower(), body.upper()):
+        return str(to_checksum_address(address))
+    return address  # mixed case: the signer checks its checksum
 
 
 def _nonce_low(error: RpcError) -> bool:
@@ -388,7 +402,7 @@ class Transactor:
             **fees,
         }
         if to is not None:
-            fields["to"] = to
+            fields["to"] = _checksummed(to)
         signed = signer.sign_transaction(fields)
         raw = "0x" + bytes(signed.raw_transaction).hex()
         tx_hash = "0x" + bytes(signed.hash).hex()

@@ -159,3 +159,21 @@ def test_other_types_and_fields_go_to_eth_account() -> None:
         key.sign_transaction({**BASE, "from": KEYS[0].address})
     with pytest.raises(TypeError, match="blob"):
         key.sign_transaction({**BASE, "type": 3})
+
+
+def test_transactor_writes_the_checksum_of_a_lowercase_destination() -> None:
+    """The library's own callers may hold an address in lowercase (a receipt's
+    contractAddress): the transactor checksums it; a mixed-case typo is still refused."""
+    from heitje_chain.errors import ErrorDecoder
+    from heitje_chain.tx import Transactor
+
+    tx = Transactor(None, 5, ErrorDecoder([]))  # type: ignore[arg-type]
+    fees = {"gasPrice": 0}
+    signed = tx._sign(KEYS[0], 0, TO.lower(), "0x", 21_000, fees, "")
+    assert signed.fields["to"] == TO
+    assert signed.raw == tx._sign(KEYS[0], 0, TO, "0x", 21_000, fees, "").raw
+    typo = TO[:-1] + ("b" if TO[-1] != "b" else "c")
+    with pytest.raises(InvalidInput, match="checksum"):
+        tx._sign(KEYS[0], 0, typo, "0x", 21_000, fees, "")
+    with pytest.raises(InvalidInput, match="not an address"):
+        tx._sign(KEYS[0], 0, TO[2:], "0x", 21_000, fees, "")
