@@ -7,6 +7,7 @@
 #   4. service tests   (plain pytest: the FastAPI service over HTTP, on anvil)
 #   4b. browser tests  (plain pytest: the web app in headless Chromium, driven by Playwright)
 #   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
+#   6. network tests   (plain pytest: four geth Clique validators on 127.0.0.1, one killed)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,9 @@ python -m pytest -p no:pytest-brownie tests/web --junitxml="$out/web.xml" || sta
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1
+
+stage "network tests (4 geth Clique validators on 127.0.0.1, one killed, one restarted, one new)"
+python -m pytest -p no:pytest-brownie tests/network -s --junitxml="$out/network.xml" || status=1
 
 stage "summary"
 python - "$out" "$status" <<'PY' || status=1
