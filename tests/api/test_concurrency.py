@@ -543,7 +543,7 @@ def test_parallel_claims_never_over_fill_a_job(service: Service) -> None:
     answers = at_once(
         [(lambda who=who: s.http.post(f"/jobs/{job['id']}/claim", headers=who)) for who in people]
     )
-    assert described(answers) == ["201"] * 3 + ["409 job_full"] * (THREADS - 3)
+    assert described(answers) == ["201 claimed"] * 3 + ["409 job_full"] * (THREADS - 3)
 
 
 def test_parallel_claims_near_the_yearly_cap_count_each_other(service: Service) -> None:
@@ -556,4 +556,4 @@ def test_parallel_claims_near_the_yearly_cap_count_each_other(service: Service) 
     answers = at_once(
         [(lambda j=j: s.http.post(f"/jobs/{j['id']}/claim", headers=p.resident)) for j in jobs]
     )
-    assert described(answers) == ["201"] * 2 + ["409 over_yearly_cap"] * 4
+    assert described(answers) == ["201 claimed"] * 2 + ["409 over_yearly_cap"] * 4
