@@ -169,17 +169,17 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
 
     def approvals() -> Answer:
         a = None
-        for c in claims:  # one approval every 0.2 s: the worker mints while the chain dies
+        for c in claims:  # one approval every 0.4 s: the worker mints while the chain dies
             a = rec.call(
                 "approve", "POST", f"/claims/{c}/approve", world.inspectors[0], key=str(c), json={}
             )
-            time.sleep(0.2)
+            time.sleep(0.4)
         assert a is not None
         return a
 
     def payer(person: Any) -> Answer:
         i = 0
-        while not stop.is_set() and i < 12:
+        while not stop.is_set() and i < 16:
             rid = f"kill-chain-{person.name}-{i}"
             answers = pay_until_answered(rec, person.headers, shop.code, f"{person.name}-{i}", rid)
             with lock:
@@ -191,7 +191,7 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     info: dict[str, Any] = {}
 
     def killer() -> None:
-        time.sleep(1.0)  # the burst is under way
+        time.sleep(0.3)  # the burst is under way
         wait_for_state_write(stack.chain)
         time.sleep(1.6)  # before the next write (every 2 s): ~1.6 s of blocks to lose
         info["head"] = stack.head()
@@ -233,7 +233,7 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
         return not reconcile(db, stack.client).problems
 
     try:
-        waited = wait_until("the service repairs what the chain forgot", agrees, 20, every=1.0)
+        waited = wait_until("the service repairs what the chain forgot", agrees, 15, every=1.0)
         say(f"the database agreed with the chain {waited:.1f} s after the burst")
     except AssertionError as exc:
         say(str(exc))

@@ -393,7 +393,7 @@ class Recorder:
                 tolerated = (
                     a.status == 503
                     and a.body["error"] in CHAIN_DOWN_ERRORS
-                    and self._in_window(a, "chain-down", grace=3.0)
+                    and self._in_window(a, "chain-down", grace=5.0)
                 )
                 if not tolerated:
                     found.append(f"{what}: {a.status} {a.body['error']}: {a.body['message'][:160]}")
