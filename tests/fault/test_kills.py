@@ -188,6 +188,33 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
             time.sleep(0.15)
         return answers[-1]
 
+    def refunder() -> Answer:
+        """The shop gives EUR 0.50 back on payments as they are paid, with a request_id,
+        asking again while there is no answer or a 503 (as an app does)."""
+        a = None
+        done: set[int] = set()
+        while not stop.is_set() and len(done) < 12:
+            with lock:
+                paid = [h[-1].body["id"] for h in heard.values() if last_word(h) == "paid"]
+            for pid in [x for x in paid if x not in done][:1]:
+                done.add(pid)
+                deadline = time.monotonic() + 45
+                while True:
+                    a = rec.call(
+                        "refund",
+                        "POST",
+                        f"/payments/{pid}/refund",
+                        shop.headers,
+                        key=f"kill-chain-refund-{pid}",
+                        json={"amount": "0.50", "request_id": f"kill-chain-refund-{pid}"},
+                    )
+                    if (a.status is not None and a.status < 500) or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.3)
+            time.sleep(0.3)
+        assert a is not None, "nothing was refunded"
+        return a
+
     info: dict[str, Any] = {}
 
     def killer() -> None:
@@ -202,7 +229,7 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
             # What the database holds as paid now was all mined before the kill.
             info["paid"] = {
                 t: {x["tx_hash"] for x in db.rows(f"SELECT tx_hash FROM {t} WHERE status = 'paid'")}
-                for t in ("payments", "rewards")
+                for t in ("payments", "refunds", "rewards")
             }
             info["restart"] = stack.restart_chain()
         info["head_after"] = stack.head()
@@ -210,12 +237,12 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     began = time.monotonic()
     thread = threading.Thread(target=killer)
     thread.start()
-    rec.parallel([approvals, *[lambda p=p: payer(p) for p in people]])
+    rec.parallel([approvals, refunder, *[lambda p=p: payer(p) for p in people]])
     stop.set()
     thread.join(60)
     assert "head_after" in info, "the chain was not killed and started again"
     say(
-        f"approvals and payments for {time.monotonic() - began:.1f} s; anvil (pid "
+        f"approvals, payments and refunds for {time.monotonic() - began:.1f} s; anvil (pid "
         f"{info['pid']}) killed at block {info['head']}, back at block {info['head_after']} "
         f"after {info['restart']:.1f} s"
     )
@@ -225,8 +252,8 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
     lost = {t: {h for h in hashes if h not in known} for t, hashes in info["paid"].items()}
     say(
-        f"the chain forgot {len(lost['payments'])} paid payments and {len(lost['rewards'])} "
-        f"paid rewards"
+        f"the chain forgot {len(lost['payments'])} paid payments, {len(lost['refunds'])} paid "
+        f"refunds and {len(lost['rewards'])} paid rewards"
     )
 
     def agrees() -> bool:
@@ -240,19 +267,30 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     check = reconcile(db, stack.client)
     say(str(check))
     problems += check.problems
-    rows = {x["tx_hash"]: x["status"] for x in db.rows("SELECT tx_hash, status FROM payments")}
-    for tx in lost["payments"]:
-        if rows.get(tx) != "reversed":
-            problems.append(f"a payment the chain forgot ({tx}) is {rows.get(tx)}, not reversed")
-    repaired = db.rows("SELECT id, status, tx_hash FROM rewards")
-    still = [x for x in repaired if x["tx_hash"] in lost["rewards"]]
-    if still:
-        problems.append(
-            f"{len(still)} rewards still name a transaction the chain forgot: "
-            f"{[(x['id'], x['status']) for x in still[:5]]}"
-        )
-    reversed_ = db.scalar("SELECT count(*) FROM payments WHERE status = 'reversed'")
-    say(f"payments reversed: {reversed_}")
+    # What the chain forgot: payments and refunds `reversed` (unless the very same
+    # transaction was mined again), rewards paid again (a re-sent reward with the same nonce
+    # may even have the same hash).
+    now_known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
+    for table in ("payments", "refunds"):
+        rows = {x["tx_hash"]: x for x in db.rows(f"SELECT id, tx_hash, status FROM {table}")}
+        for tx in lost[table]:
+            row = rows.get(tx)
+            want = "paid" if tx in now_known else "reversed"
+            if row is None or row["status"] != want:
+                problems.append(
+                    f"{table}: the chain forgot {tx}; its row is "
+                    f"{row and row['status']}, not {want}"
+                )
+    rewards = {x["reference"]: x for x in db.rows("SELECT * FROM rewards")}
+    repaid = [x for x in rewards.values() if x["status"] == "paid" and x["tx_hash"] in now_known]
+    reversed_ = {
+        t: db.scalar(f"SELECT count(*) FROM {t} WHERE status = 'reversed'")
+        for t in ("payments", "refunds")
+    }
+    say(
+        f"repaired: {reversed_['payments']} payments and {reversed_['refunds']} refunds "
+        f"reversed; {len(repaid)} of {len(rewards)} rewards paid on-chain now"
+    )
     problems += block_hash_problems(db, stack.client)  # ASSUMED: block_number/block_hash
     problems += status_problems(
         rec.call("status", "GET", "/status", world.admin),

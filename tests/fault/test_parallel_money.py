@@ -18,6 +18,7 @@ from support.fault import (
     World,
     contradictions,
     outcome,
+    part,
     reconcile,
     rewards_settled,
     say,
@@ -213,7 +214,26 @@ def test_payments_and_refunds_under_parallel_clients(
             f"{refunds_on_chain.get(targets[2], 0) / 100:.2f} refunded on-chain"
         )
 
-    # 4. The database against the chain, and every answer against the final state.
+    # 4. ASSUMED (the fixes of issue 12): POST /redemptions takes a request_id. The shop's
+    #    double tap on "redeem": one redemption on-chain, the same answer five times.
+    body = {"amount": "2.00", "request_id": "redeem-once-0001"}
+    redeemed = rec.parallel(
+        [lambda: rec.call("redeem", "POST", "/redemptions", shop, key="redeem-once", json=body)] * 5
+    )
+    say(f"5 parallel redemptions with one request_id: {outcome(redeemed)}")
+    ids = {part(a, "id") for a in redeemed}
+    on_chain = [
+        e
+        for e in stack.client.ledger(confirmations=0).events(names=["RedemptionRequested"])
+        if e.args["merchant"] == shops[0].address
+    ]
+    if any(a.status not in (200, 201) for a in redeemed) or len(ids) != 1 or len(on_chain) != 1:
+        problems.append(
+            f"a redemption sent 5 times at once: {outcome(redeemed)}, ids {ids}, "
+            f"{len(on_chain)} on-chain"
+        )
+
+    # 5. The database against the chain, and every answer against the final state.
     wait_until("the worker pays the rewards", lambda: rewards_settled(db), 30)
     check = reconcile(db, stack.client)
     say(str(check))

@@ -792,9 +792,10 @@ def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reco
 
 
 def contradictions(rec: Recorder, db: DbReader, chain_killed: bool = False) -> list[str]:
-    """Answers about payments that the final database contradicts: an answer `paid` for a
-    payment that is not paid in the end (`reversed` allowed when the test killed the chain),
-    an answer `failed`/refused for one that is paid, another payment's id for a request_id."""
+    """Answers about payments and refunds that the final database contradicts: an answer
+    `paid` for one that is not paid in the end (`reversed` allowed when the test killed the
+    chain), an answer `failed`/refused for one that is paid, another payment's id for a
+    request_id."""
     found = []
     final = {x["id"]: x for x in db.rows("SELECT id, request_id, status FROM payments")}
     for a in rec.answers:
@@ -815,6 +816,20 @@ def contradictions(rec: Recorder, db: DbReader, chain_killed: bool = False) -> l
             found.append(f"payment {a.key} was answered {said}; it is paid")
         if row["request_id"] != a.key:
             found.append(f"payment {a.key} was answered with payment #{pid} ({row['request_id']})")
+    refunds = {x["id"]: x for x in db.rows("SELECT id, status FROM refunds")}
+    for a in rec.answers:
+        if a.op != "refund" or a.status != 200 or not isinstance(a.body, dict):
+            continue
+        for told in a.body.get("refunds", []):
+            now = refunds.get(told["id"], {}).get("status")
+            if (
+                told["status"] == "paid"
+                and now != "paid"
+                and not (chain_killed and now == "reversed")
+            ):
+                found.append(f"refund #{told['id']} ({a.key}) was answered paid; it is {now}")
+            if told["status"] == "failed" and now == "paid":
+                found.append(f"refund #{told['id']} ({a.key}) was answered failed; it is paid")
     return found
 
 
