@@ -220,7 +220,8 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     def killer() -> None:
         time.sleep(0.3)  # the burst is under way
         wait_for_state_write(stack.chain)
-        time.sleep(1.6)  # before the next write (every 2 s): ~1.6 s of blocks to lose
+        # before the next write (every state_interval s): most of an interval of blocks lost
+        time.sleep(0.8 * stack.chain.state_interval)
         info["head"] = stack.head()
         with rec.window("chain-down"):
             info["pid"] = kill_chain(stack.chain)
