@@ -2,6 +2,26 @@
 
 SQLite is the embedded default; PostgreSQL is the production database. The schema is only
 ever changed by migrations, which run at start-up (`migrate`).
+
+Transactions and concurrency (both databases enforce what matters, not the code):
+
+- Python's sqlite3 driver starts a transaction only at the first write, so a read followed
+  by a write in one "transaction" could act on stale data (ten parallel refunds each saw the
+  same refunded amount). Here the driver's own handling is switched off and every SQLite
+  transaction begins explicitly: `BEGIN` for a reading session, `BEGIN IMMEDIATE` for a
+  writing one (`session(write=True)`, and every request that is not a GET), which takes
+  SQLite's single write lock at the start, so writers run one after the other and each sees
+  the one before. Readers never wait (WAL).
+- On PostgreSQL the routes lock the rows they check and change (`SELECT ... FOR UPDATE`)
+  and money limits are guarded updates (`UPDATE ... WHERE refunded + x <= amount`) whose
+  row count decides; idempotency keys are unique constraints.
+- No session is held across a chain call or a receipt wait: a route records its intent,
+  commits, calls the chain, then records the outcome in a new short session. So a slow chain
+  never ties up the pool or SQLite's write lock.
+
+The pool: each request thread holds at most one connection for a few milliseconds at a time,
+so POOL_SIZE + POOL_OVERFLOW connections serve the service's threads (api.main sizes the
+thread pool, THREADS); a request that still finds the pool empty waits POOL_TIMEOUT seconds.
 """
 
 from __future__ import annotations
@@ -13,18 +33,35 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+POOL_TIMEOUT = 30
+#: the execution option that makes a SQLite transaction take the write lock at its start
+WRITE = "heitje_write"
+
 
 def make_engine(url: str) -> Engine:
+    pool: dict[str, Any] = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT,
+    }
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = make_url(url).database
+        memory = not path or path == ":memory:"
+        if path and not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            # isolation_level=None: the driver issues no BEGIN of its own (see the module)
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            **({} if memory else pool),
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn: Any, _record: Any) -> None:
@@ -32,10 +69,16 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
             cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            write = conn.get_execution_options().get(WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -56,10 +99,17 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self.sqlite = self.engine.dialect.name == "sqlite"
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool; its connections carry the option that makes a SQLite transaction
+        # begin with the write lock (see `make_engine`). Both begin lazily, at the first query.
+        writer = self.engine.execution_options(**{WRITE: True})
+        self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose work is committed at the end of the block, or rolled back."""
-        with self.sessions() as session, session.begin():
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A session whose work is committed at the end of the block, or rolled back.
+        `write`: it will change something, so on SQLite it takes the write lock first (see
+        the module); keep such blocks short and never call the chain inside one."""
+        with (self.write_sessions if write else self.sessions)() as session, session.begin():
             yield session

@@ -31,9 +31,17 @@ def get_chain(request: Request) -> ChainAccess:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: a writing one (SQLite's write lock at its first query) for
+    every method but GET and HEAD. Routes that call the chain do not take it: they use short
+    sessions of their own around the chain call (api.db)."""
     database: Database = request.app.state.db
-    with database.session() as session:
+    with database.session(write=request.method not in ("GET", "HEAD")) as session:
         yield session
+
+
+def get_db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -41,19 +49,23 @@ ChainDep = Annotated[ChainAccess, Depends(get_chain)]
 # scope="function": the transaction commits when the route returns, before the answer is
 # sent, so a client never hears "done" about something the database then refused.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 
 
 def current_user(
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    """The signed-in user, read in a short session of its own (so a route that calls the
+    chain holds no connection while it waits); a detached copy of the row."""
     if credentials is None:
         raise ApiError(401, "not_signed_in", "sign in first (POST /auth/login)")
     data = read_token(settings.secret_key, credentials.credentials)
     if data is None:
         raise ApiError(401, "bad_token", "the sign-in has expired or is not valid; sign in again")
-    user = session.get(User, data.user_id)
+    with db.session() as session:
+        user = session.get(User, data.user_id)
     if user is None or not user.active or user.role != data.role:
         raise ApiError(401, "bad_token", "this account is no longer active; sign in again")
     return user

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from api.routes import (
     residents,
     staff,
     stats,
+    status,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
@@ -40,6 +42,12 @@ from api.settings import Settings, load_settings
 from api.worker import RewardWorker
 
 log = logging.getLogger(__name__)
+
+#: Threads for the routes (FastAPI runs each plain `def` route in one). A payment waits in its
+#: thread for the chain's receipt without holding a database connection (api.db), so there
+#: are enough threads for a burst of payments and the unrelated requests beside it; each
+#: thread holds at most one pooled connection at a time, for a few milliseconds.
+THREADS = 100
 
 
 def bootstrap_admin(db: Database, settings: Settings) -> None:
@@ -62,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         migrate(db.engine)
         bootstrap_admin(db, settings)
         if settings.development:
@@ -88,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     workflow = (auth, staff, residents, jobs, merchants, payments, redemptions, places)
-    reports = (audit, stats, ledger, budgets)  # the audit log, statistics, chain reads
+    reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/

@@ -49,6 +49,16 @@ class Base(DeclarativeBase):
     }
 
 
+class OnChain:
+    """Where a row's transaction is on the chain, as the reconciler (api.reconcile) last saw
+    it: the block and its hash; `final` once it is deep enough that the chain can no longer
+    take it back (or on a chain with instant finality). Checked again if the chain forgets."""
+
+    block_number: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    final: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
 ROLES = ("admin", "issuer", "inspector", "treasurer", "merchant", "resident", "auditor")
 
 
@@ -159,7 +169,7 @@ class ClaimPhoto(Base):
     claim: Mapped[Claim] = relationship(back_populates="photo")
 
 
-class Reward(Base):
+class Reward(OnChain, Base):
     """The outbox of on-chain rewards: written in the same transaction as the approval, driven
     to the chain by the worker. `reference` is hashed into the on-chain job id, so a repeated
     attempt can never pay twice."""
@@ -181,7 +191,7 @@ class Reward(Base):
     claim: Mapped[Claim] = relationship(back_populates="reward")
 
 
-class Payment(Base):
+class Payment(OnChain, Base):
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("resident_id", "request_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -190,8 +200,9 @@ class Payment(Base):
     cents: Mapped[int] = mapped_column(BigInteger)
     receipt: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(64))  # the client's idempotency key
-    status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, refused
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    #: paid, refused, failed (nothing was paid) or reversed (the chain lost it: nothing paid)
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     #: refunds paid or still sending (never more than `cents`)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -199,7 +210,7 @@ class Payment(Base):
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
 
 
-class Refund(Base):
+class Refund(OnChain, Base):
     """(Part of) a payment given back by the merchant: recorded as `sending` and counted in
     the payment's `refunded_cents` before it is sent; then `paid`, or `failed` and taken off
     the count again. The on-chain reference names the refund (`R<id>:<receipt>`)."""
@@ -211,11 +222,47 @@ class Refund(Base):
     cents: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(64))  # the client's idempotency key
-    status: Mapped[str] = mapped_column(String(16), default="sending")  # paid, failed
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    #: paid, failed (nothing was refunded) or reversed (the chain lost it: nothing refunded)
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now)
     payment: Mapped[Payment] = relationship(back_populates="refunds")
+
+
+class RedemptionRequest(OnChain, Base):
+    """A merchant's exchange of Heitjes for euros, as the service sent it: recorded as
+    `sending` under the app's `request_id` before the burn is sent, then `done` with the
+    on-chain redemption number, or `refused`/`failed` (nothing burned). The payout the
+    treasurer records is kept here too, so the reconciler can send it again if the chain
+    loses it. Redemptions made outside the service are read from the chain only."""
+
+    __tablename__ = "redemption_requests"
+    __table_args__ = (UniqueConstraint("merchant_id", "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    cents: Mapped[int] = mapped_column(BigInteger)
+    request_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    redemption_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class PayoutRecord(OnChain, Base):
+    """The treasurer's record of a redemption paid in euros (on-chain `confirmPayout`):
+    `sending`, then `paid`; the reconciler sends it again if the chain loses it."""
+
+    __tablename__ = "payouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
+    bank_reference: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class AuditEntry(Base):

@@ -517,7 +517,10 @@ class RefundPublic(BaseModel):
     )
     id: int
     amount: Money
-    status: str = Field(description="sending, paid or failed (nothing was refunded)")
+    status: str = Field(
+        description="sending, paid, failed (nothing was refunded) or reversed (the chain lost "
+        "it after it was paid: nothing was refunded)"
+    )
     reason: str | None
     tx_hash: str | None
     created_at: datetime
@@ -548,15 +551,23 @@ class PaymentPublic(BaseModel):
     refunded: Money = Field(description="refunds paid or still being sent")
     refunds: list[RefundPublic] = []
     receipt: str
-    status: str = Field(description="sending, paid, refused or failed (nothing was paid)")
+    status: str = Field(
+        description="sending, paid, refused or failed (nothing was paid), or reversed (the "
+        "chain lost it after it was paid: nothing was paid)"
+    )
     reason: str | None
     tx_hash: str | None
     created_at: datetime
 
 
 class RedemptionCreate(Strict):
-    model_config = example({"amount": "250.00"})
+    model_config = example(
+        {"amount": "250.00", "request_id": "5d1e9b7a-3c2f-4a8e-9b6d-0f1e2a3b4c5d"}
+    )
     amount: Euros
+    request_id: RequestId = Field(
+        description="a unique id the app makes per exchange: sending it again is safe"
+    )
 
 
 class RedemptionPublic(BaseModel):
@@ -647,3 +658,62 @@ class HistoryItem(BaseModel):
     amount: Money = Field(description="into the wallet (positive) or out of it (negative)")
     status: str
     tx_hash: str | None
+
+
+class WaitingReward(BaseModel):
+    model_config = example(
+        {
+            "reward": 41,
+            "claim": 77,
+            "amount": money(1250),
+            "issuer_key": "partner",
+            "attempts": 3,
+            "reason": "partner's budget (EUR 5.00 left) is too small for EUR 12.50",
+            "next_attempt_at": "2026-11-23T10:20:00Z",
+        }
+    )
+    reward: int
+    claim: int
+    amount: Money
+    issuer_key: str
+    attempts: int
+    reason: str | None
+    next_attempt_at: datetime | None
+
+
+class ServiceStatus(BaseModel):
+    """How the service's records stand against the chain (for staff)."""
+
+    model_config = example(
+        {
+            "chain_head": 1214,
+            "highest_block_seen": 1214,
+            "chain_forgot": False,
+            "forgot_at": None,
+            "forgot_from_block": None,
+            "last_check_at": "2026-11-23T10:15:00Z",
+            "last_check_error": None,
+            "repaired": [],
+            "sending": {"payments": 0, "refunds": 0, "redemptions": 0, "payouts": 0},
+            "rewards_waiting": [example_of(WaitingReward)],
+        }
+    )
+    chain_head: int | None = Field(description="the newest block of the chain (None: no answer)")
+    highest_block_seen: int | None = Field(
+        description="the newest block any of the service's records was mined in"
+    )
+    chain_forgot: bool = Field(
+        description="the chain no longer has blocks the service has seen (a chain restored "
+        "from an older state, a reorg); what it lost is repaired and listed in `repaired` and "
+        "the audit log"
+    )
+    forgot_at: datetime | None
+    forgot_from_block: int | None
+    last_check_at: datetime | None = Field(description="the last check against the chain")
+    last_check_error: str | None
+    repaired: list[str] = Field(description="what the last check that found any repaired")
+    sending: dict[str, int] = Field(description="records still waiting for the chain's answer")
+    rewards_waiting: list[WaitingReward] = Field(
+        description="approved rewards the chain refused for now, with the reason (staff can "
+        "lift it: a budget, the pause, a role); they are tried again by themselves"
+    )

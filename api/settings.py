@@ -35,6 +35,11 @@ class Settings:
     wallet_kdf_iterations: int | None = None
     #: the municipality's neighbourhoods; when set, residents, shops and jobs must use one
     neighbourhoods: tuple[str, ...] = ()
+    #: seconds after which a payment or refund still `sending` is settled from the chain
+    #: (longer than any request can take to send it)
+    settle_after: float = 120.0
+    #: seconds between two checks of the database's paid rows against the chain
+    reconcile_interval: float = 15.0
 
     @property
     def development(self) -> bool:
@@ -73,6 +78,16 @@ def load_settings(
         hours = int(env.get("HEITJE_API_TOKEN_HOURS", "12"))
     except ValueError:
         raise ConfigError("HEITJE_API_TOKEN_HOURS must be a whole number") from None
+
+    def seconds(name: str, default: float) -> float:
+        try:
+            value = float(env.get(name, default))
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds") from None
+        if not 0 < value < 86400:
+            raise ConfigError(f"{name} must be between 0 and 86400 seconds")
+        return value
+
     iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
     hoods = [n.strip() for n in env.get("HEITJE_API_NEIGHBOURHOODS", "").split(",") if n.strip()]
     if any(len(n) > 64 for n in hoods):
@@ -90,4 +105,6 @@ def load_settings(
         run_worker=env.get("HEITJE_API_WORKER", "on").lower() not in ("off", "0", "no"),
         wallet_kdf_iterations=int(iterations) if iterations else None,
         neighbourhoods=tuple(dict.fromkeys(hoods)),
+        settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
+        reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
     )

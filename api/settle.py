@@ -6,22 +6,30 @@ stays `sending`. The chain then says what happened: a matching `Payment` or `Ref
 means it was paid; no event while nothing from the sender's wallet is still waiting to be
 mined means it never arrived, and nothing moved.
 
-The app's retry with the same `request_id` settles one row at once; the worker settles the
-ones nobody asked about again (`settle_stale`).
+A row is marked paid as soon as the chain has its event, but failed only once it is older
+than the `settle_after` setting, so that a request still sending it is never overtaken (a
+parallel repeat of a request waits for the first's outcome instead, api.routes.payments).
+The chain is read with no database connection held; the row is then changed only if it is
+still `sending`.
+
+The app's retry with the same `request_id` settles one row; the worker settles the ones
+nobody asked about again (`settle_stale`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.chain import ChainAccess
 from api.db import Database
 from api.models import Merchant, Payment, Refund, Resident, now
 from heitje_chain.client import text_of
+from heitje_chain.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -29,54 +37,97 @@ log = logging.getLogger(__name__)
 CLOCK_MARGIN = timedelta(minutes=10)
 
 
-def _on_chain(
-    chain: ChainAccess, event: str, sender: str, receiver: str, cents: int, reference: str,
-    created: datetime, taken: set[str | None],
-) -> str | None:  # fmt: skip
-    """The hash of the transaction with this `event` from `sender` to `receiver` for `cents`
-    and `reference`, made after the row was `created` and claimed by no other row; None if
-    there is none."""
-    since = int((created - CLOCK_MARGIN).timestamp())
-    for found in chain.client.find_events(event, sender, receiver, since=since):
-        if (
-            found.tx_hash not in taken
-            and int(found.args["amount"]) == cents
-            and text_of(found.args["receipt"]) == reference
-        ):
-            return found.tx_hash
-    return None
+def settle_after(chain: ChainAccess) -> timedelta:
+    """How old a `sending` row must be before the chain settles it (no request still sends
+    it): the service's HEITJE_API_SETTLE_AFTER setting."""
+    return timedelta(seconds=chain.settings.settle_after)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    event: str  # Payment or Refund
+    sender: str
+    receiver: str
+    cents: int
+    reference: str
+    created: datetime
+
+
+def _matches(chain: ChainAccess, sent: _Sent) -> list[Event]:
+    since = int((sent.created - CLOCK_MARGIN).timestamp())
+    return [
+        found
+        for found in chain.client.find_events(sent.event, sent.sender, sent.receiver, since=since)
+        if int(found.args["amount"]) == sent.cents
+        and text_of(found.args["receipt"]) == sent.reference
+    ]
 
 
 def settle_payment(
-    session: Session, chain: ChainAccess, payment: Payment, resident: Resident, merchant: Merchant
+    db: Database, chain: ChainAccess, payment_id: int, may_fail: bool = True
 ) -> None:
-    """Settle a payment left `sending` from the chain's Payment events (see the module)."""
-    taken = set(session.scalars(select(Payment.tx_hash).where(Payment.tx_hash.is_not(None))))
-    tx_hash = _on_chain(
-        chain, "Payment", resident.address, merchant.address, payment.cents, payment.receipt,
-        payment.created_at, taken,
-    )  # fmt: skip
-    if tx_hash is not None:
-        payment.status, payment.tx_hash, payment.reason = "paid", tx_hash, None
-    elif not chain.client.tx.in_flight(resident.address):
-        payment.status = "failed"
-        payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
+    """Settle a payment left `sending` from the chain's Payment events (see the module): paid
+    if the chain has it; failed if not, and nothing of the resident's is waiting to be mined,
+    and `may_fail` (the row is old enough that no request can still be sending it)."""
+    with db.session() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.status != "sending":
+            return
+        resident = session.get(Resident, payment.resident_id)
+        merchant = session.get(Merchant, payment.merchant_id)
+        assert resident is not None and merchant is not None
+        sent = _Sent("Payment", resident.address, merchant.address, payment.cents,
+                     payment.receipt, payment.created_at)  # fmt: skip
+    found = _matches(chain, sent)
+    busy = not found and chain.client.tx.in_flight(sent.sender)
+    with db.session(write=True) as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.status != "sending":
+            return
+        taken = _taken(session, Payment, [f.tx_hash for f in found])
+        event = next((f for f in found if f.tx_hash not in taken), None)
+        if event is not None:
+            payment.status, payment.tx_hash, payment.reason = "paid", event.tx_hash, None
+            payment.block_number = event.block_number
+        elif not busy and may_fail:
+            payment.status = "failed"
+            payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
 
 
-def settle_refund(
-    session: Session, chain: ChainAccess, refund: Refund, resident: Resident, merchant: Merchant
-) -> None:
-    """Settle a refund left `sending` from the chain's Refund events (see the module). One that
-    never arrived is taken off the payment's refunded amount, so it can be refunded again."""
-    taken = set(session.scalars(select(Refund.tx_hash).where(Refund.tx_hash.is_not(None))))
-    tx_hash = _on_chain(
-        chain, "Refund", merchant.address, resident.address, refund.cents, refund.reference,
-        refund.created_at, taken,
-    )  # fmt: skip
-    if tx_hash is not None:
-        refund.status, refund.tx_hash, refund.reason = "paid", tx_hash, None
-    elif not chain.client.tx.in_flight(merchant.address):
-        fail_refund(refund, "the refund did not reach the chain and nothing was refunded")
+def settle_refund(db: Database, chain: ChainAccess, refund_id: int, may_fail: bool = True) -> None:
+    """Settle a refund left `sending` from the chain's Refund events (see the module and
+    `settle_payment`). One that never arrived is taken off the payment's refunded amount, so
+    it can be refunded again."""
+    with db.session() as session:
+        refund = session.get(Refund, refund_id)
+        if refund is None or refund.status != "sending":
+            return
+        payment = refund.payment
+        resident = session.get(Resident, payment.resident_id)
+        merchant = session.get(Merchant, payment.merchant_id)
+        assert resident is not None and merchant is not None
+        sent = _Sent("Refund", merchant.address, resident.address, refund.cents,
+                     refund.reference, refund.created_at)  # fmt: skip
+    found = _matches(chain, sent)
+    busy = not found and chain.client.tx.in_flight(sent.sender)
+    with db.session(write=True) as session:
+        refund = session.get(Refund, refund_id)
+        if refund is None or refund.status != "sending":
+            return
+        taken = _taken(session, Refund, [f.tx_hash for f in found])
+        event = next((f for f in found if f.tx_hash not in taken), None)
+        if event is not None:
+            refund.status, refund.tx_hash, refund.reason = "paid", event.tx_hash, None
+            refund.block_number = event.block_number
+        elif not busy and may_fail:
+            fail_refund(refund, "the refund did not reach the chain and nothing was refunded")
+
+
+def _taken(session: Session, table: type[Payment] | type[Refund], hashes: list[str]) -> set[str]:
+    """Which of these transaction hashes already belong to a row (one row per transaction)."""
+    if not hashes:
+        return set()
+    return {h for h in session.scalars(select(table.tx_hash).where(table.tx_hash.in_(hashes))) if h}
 
 
 def fail_refund(refund: Refund, reason: str) -> None:
@@ -89,27 +140,26 @@ def settle_stale(db: Database, chain: ChainAccess, older_than: timedelta) -> int
     """Settle every payment and refund left `sending` for longer than `older_than` (long
     enough that no request is still sending it); returns how many were settled."""
     before = now() - older_than
-    settled = 0
     with db.session() as session:
-        payments = session.execute(
-            select(Payment, Resident, Merchant)
-            .join(Resident, Payment.resident_id == Resident.id)
-            .join(Merchant, Payment.merchant_id == Merchant.id)
-            .where(Payment.status == "sending", Payment.created_at < before)
-        ).all()
-        for payment, resident, merchant in payments:
-            settle_payment(session, chain, payment, resident, merchant)
-            settled += payment.status != "sending"
-        refunds = session.execute(
-            select(Refund, Resident, Merchant)
-            .join(Payment, Refund.payment_id == Payment.id)
-            .join(Resident, Payment.resident_id == Resident.id)
-            .join(Merchant, Payment.merchant_id == Merchant.id)
-            .where(Refund.status == "sending", Refund.created_at < before)
-        ).all()
-        for refund, resident, merchant in refunds:
-            settle_refund(session, chain, refund, resident, merchant)
-            settled += refund.status != "sending"
+        payments = list(session.scalars(
+            select(Payment.id).where(Payment.status == "sending", Payment.created_at < before)
+        ))  # fmt: skip
+        refunds = list(session.scalars(
+            select(Refund.id).where(Refund.status == "sending", Refund.created_at < before)
+        ))  # fmt: skip
+    for payment_id in payments:
+        settle_payment(db, chain, payment_id)
+    for refund_id in refunds:
+        settle_refund(db, chain, refund_id)
+    if not payments and not refunds:
+        return 0
+    with db.session() as session:
+        left = (session.scalar(select(func.count()).where(
+            Payment.id.in_(payments), Payment.status == "sending"
+        )) or 0) + (session.scalar(select(func.count()).where(
+            Refund.id.in_(refunds), Refund.status == "sending"
+        )) or 0)  # fmt: skip
+    settled = len(payments) + len(refunds) - left
     if settled:
         log.info("settled %d payments and refunds left sending", settled)
     return settled

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -21,12 +22,15 @@ from sqlalchemy import or_, select
 from api.chain import ChainAccess
 from api.db import Database
 from api.models import Reward, now
-from api.settle import settle_stale
+from api.payouts import send_payouts
+from api.reconcile import Reconciler
+from api.routes.jobs import expire_claims
+from api.settle import settle_after, settle_stale
 from heitje_chain.client import RewardRow
 from heitje_chain.errors import (
     ChainUnavailable,
-    HeitjeError,
     MintAllowanceExceeded,
+    MissingRole,
     Paused,
     TransactionFailed,
     WalletRetired,
@@ -34,9 +38,13 @@ from heitje_chain.errors import (
 
 log = logging.getLogger(__name__)
 
-#: Refusals that staff can lift (raise the budget, unpause, finish a wallet recovery, which
-#: points the pending reward at the new wallet): retried later.
-_WAIT_FOR_STAFF = (Paused, MintAllowanceExceeded, WalletRetired)
+#: Refusals that staff can lift (raise the budget, unpause, grant the issuer its minter role,
+#: finish a wallet recovery, which points the pending reward at the new wallet), and a chain
+#: that did not answer: retried later, with the reason shown. Every other refusal (the yearly
+#: cap, an address that is not a resident's, a job id paid to someone else) is final.
+WAIT_FOR_STAFF: tuple[type[Exception], ...] = (
+    Paused, MintAllowanceExceeded, MissingRole, WalletRetired, TransactionFailed, ChainUnavailable,
+)  # fmt: skip
 
 
 def backoff(attempts: int) -> timedelta:
@@ -44,16 +52,20 @@ def backoff(attempts: int) -> timedelta:
 
 
 class RewardWorker:
-    """Pays pending rewards every `interval` seconds; every `settle_interval` seconds it also
-    settles payments and refunds left `sending` for longer than `settle_after` (api.settle)."""
+    """Pays pending rewards every `interval` seconds, each issuer on its own (one issuer's
+    refusal never holds up another's). Every `settle_interval` seconds it also settles
+    payments and refunds left `sending` (api.settle) and sends payouts waiting to be sent
+    (api.payouts); every `reconcile_interval` seconds, and first at start-up, it checks the
+    database against the chain (api.reconcile). Each of these runs whatever the others did."""
 
     settle_interval = 30.0
-    settle_after = timedelta(minutes=2)
 
     def __init__(self, db: Database, chain: ChainAccess, interval: float = 1.0) -> None:
         self.db = db
         self.chain = chain
         self.interval = interval
+        self.reconciler = Reconciler(db, chain)
+        self.reconcile_interval = chain.settings.reconcile_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -75,7 +87,11 @@ class RewardWorker:
             by_issuer[key].append((rid, reference, address, cents))
         settled = 0
         for key, rows in by_issuer.items():
-            settled += self._pay(key, rows)
+            try:
+                settled += self._pay(key, rows)
+            except Exception as exc:  # this issuer's rewards wait; the others go on
+                log.exception("rewards of %s not sent; trying again later", key)
+                self._postpone([rid for rid, *_ in rows], f"not sent yet: {exc}")
         return settled
 
     def _pay(self, key: str, rows: list[tuple[int, str, str, int]]) -> int:
@@ -85,7 +101,7 @@ class RewardWorker:
                 signer,
                 [RewardRow(reference, address, cents) for _, reference, address, cents in rows],
             )
-        except (ChainUnavailable, TransactionFailed, HeitjeError) as exc:
+        except Exception as exc:
             log.warning("rewards of %s not sent (%s); trying again later", key, exc)
             self._postpone([rid for rid, *_ in rows], str(exc))
             return 0
@@ -95,7 +111,7 @@ class RewardWorker:
             log.error("HEITJE_API_FAULT=exit-after-mint: exiting now")
             os._exit(70)
         settled = 0
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             for (rid, *_), result in zip(rows, results, strict=True):
                 reward = session.get(Reward, rid)
                 if reward is None or reward.status != "pending":
@@ -105,9 +121,14 @@ class RewardWorker:
                     result.status == "already_paid" and result.matches_earlier is not False
                 ):
                     reward.status, reward.tx_hash, reward.paid_at = "paid", result.tx_hash, now()
+                    reward.block_number, reward.block_hash, reward.final = (
+                        result.block_number,
+                        None,
+                        False,
+                    )
                     reward.last_error = None
                     settled += 1
-                elif isinstance(result.error, _WAIT_FOR_STAFF | TransactionFailed) or (
+                elif isinstance(result.error, WAIT_FOR_STAFF) or (
                     result.error is None and result.status == "refused"
                 ):
                     reward.last_error = result.reason
@@ -118,7 +139,7 @@ class RewardWorker:
         return settled
 
     def _postpone(self, ids: list[int], reason: str) -> None:
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             for rid in ids:
                 reward = session.get(Reward, rid)
                 if reward is not None and reward.status == "pending":
@@ -141,15 +162,33 @@ class RewardWorker:
             self._thread = None
 
     def _loop(self) -> None:
-        settled_at = 0.0
+        settled_at = reconciled_at = -1e9  # both run in the first round, at start-up
         while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-                if time.monotonic() - settled_at >= self.settle_interval:
-                    settled_at = time.monotonic()
-                    busy += settle_stale(self.db, self.chain, self.settle_after)
-            except Exception:  # the worker must not die: log and go on
-                log.exception("reward worker round failed")
-                busy = 0
+            busy = self._step("paying rewards", self.run_once)
+            if time.monotonic() - reconciled_at >= self.reconcile_interval:
+                reconciled_at = time.monotonic()
+                self._step(
+                    "reconciling with the chain", lambda: len(self.reconciler.run().repaired)
+                )
+            if time.monotonic() - settled_at >= self.settle_interval:
+                settled_at = time.monotonic()
+                self._step("expiring claims", self._expire)
+                self._step("settling payments and refunds", lambda: settle_stale(
+                    self.db, self.chain, settle_after(self.chain)))  # fmt: skip
+                self._step("sending payouts", lambda: send_payouts(
+                    self.db, self.chain, settle_after(self.chain)))  # fmt: skip
             if not busy:
                 self._stop.wait(self.interval)
+
+    def _step(self, what: str, work: Callable[[], int]) -> int:
+        """One part of a round; a failure is logged and the other parts still run."""
+        try:
+            return work()
+        except Exception:  # the worker must not die: log and go on
+            log.exception("reward worker: %s failed", what)
+            return 0
+
+    def _expire(self) -> int:
+        with self.db.session(write=True) as session:
+            expire_claims(session)
+        return 0

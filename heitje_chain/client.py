@@ -126,6 +126,28 @@ class TxResult:
         raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
 
 
+TxState = Literal["final", "mined", "pending", "missing"]
+
+
+@dataclass(frozen=True)
+class TxPosition:
+    """Where a transaction stands on the chain now (`HeitjeClient.positions`).
+
+    - final: mined in a block of the canonical chain, at least `confirmations` deep (at once
+      on a chain with instant finality), and it succeeded;
+    - mined: the same, not yet deep enough (a reorg may still take it back);
+    - pending: the node knows it, but it is in no canonical block (waiting, or put back in
+      the pool by a reorg);
+    - missing: the chain has no trace of it, or it failed (the chain forgot it: a restored
+      state, a reorg whose new branch does not carry it).
+    """
+
+    tx_hash: str
+    state: TxState
+    block_number: int | None = None
+    block_hash: str | None = None
+
+
 @dataclass(frozen=True)
 class RewardRow:
     """One approved job to pay: its reference (or id), the resident, and the reward."""
@@ -174,6 +196,8 @@ class Redemption:
     cents: int
     paid: bool
     payment_reference: str
+    tx_hash: str | None = None  # of the redemption's own transaction, when just sent
+    block_number: int | None = None
 
 
 # ------------------------------------------------------------------------- the client
@@ -424,6 +448,52 @@ class HeitjeClient:
         if raw is None:
             raise LookupError(f"no mined transaction {tx_hash}")
         return self._result(Receipt.from_rpc(raw))
+
+    def positions(self, tx_hashes: Sequence[str], chunk: int = 200) -> dict[str, TxPosition]:
+        """Where each transaction stands (see `TxPosition`): its receipt checked against the
+        hash of the canonical block at that height, in batched requests (three per `chunk`
+        transactions at most)."""
+        head = self.rpc.block_number()
+        out: dict[str, TxPosition] = {}
+        hashes = list(dict.fromkeys(tx_hashes))
+        for i in range(0, len(hashes), chunk):
+            part = hashes[i : i + chunk]
+            receipts = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in part])
+            errors = [r for r in receipts if isinstance(r, RpcError)]
+            if errors:
+                raise errors[0]
+            blocks = sorted({int(r["blockNumber"], 16) for r in receipts if isinstance(r, dict)})
+            canonical = self.canonical_hashes(blocks)
+            unmined = [h for h, r in zip(part, receipts, strict=True) if not isinstance(r, dict)
+                       or canonical.get(int(r["blockNumber"], 16)) != r["blockHash"]]  # fmt: skip
+            known = dict(zip(unmined, self.rpc.batch(
+                [("eth_getTransactionByHash", [h]) for h in unmined]), strict=True))  # fmt: skip
+            for tx_hash, receipt in zip(part, receipts, strict=True):
+                if tx_hash in known:
+                    found = known[tx_hash]
+                    state: TxState = "pending" if isinstance(found, dict) else "missing"
+                    out[tx_hash] = TxPosition(tx_hash, state)
+                    continue
+                number = int(receipt["blockNumber"], 16)
+                if int(receipt.get("status", "0x1"), 16) != 1:
+                    out[tx_hash] = TxPosition(tx_hash, "missing", number, receipt["blockHash"])
+                    continue
+                deep = head - number + 1 >= max(1, self.confirmations)
+                out[tx_hash] = TxPosition(
+                    tx_hash, "final" if deep else "mined", number, receipt["blockHash"]
+                )
+        return out
+
+    def canonical_hashes(self, blocks: Iterable[int]) -> dict[int, str]:
+        """The hash of the canonical block at each height the chain has (one batched
+        request); heights above the head are left out."""
+        numbers = list(dict.fromkeys(blocks))
+        answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return {
+            n: str(block["hash"])
+            for n, block in zip(numbers, answers, strict=True)
+            if isinstance(block, dict) and block.get("hash")
+        }
 
     # ------------------------------------------------------------------ rewards
 
@@ -686,7 +756,7 @@ class HeitjeClient:
         done = self.transact(merchant, "redeem", check_cents(cents, "redemption"))
         event = done.event("RedemptionRequested")
         return Redemption(int(event.args["id"]), event.args["merchant"], int(event.args["amount"]),
-                          False, "")  # fmt: skip
+                          False, "", done.tx_hash, done.block_number)  # fmt: skip
 
     def confirm_payout(
         self, treasurer: Signer, redemption_id: int, bank_reference: str

@@ -15,7 +15,11 @@ folder:
 - ``chain.json``: the host, port and chain id the chain was last started with.
 
 What survives what: a graceful stop keeps everything. A crash (SIGKILL, power cut) keeps the
-state of the last periodic write, so at most the last ``state_interval`` seconds are lost.
+state of the last periodic write, so at most the last ``state_interval`` seconds are lost: 1
+by default, the shortest anvil allows (it takes whole seconds). The blocks of those seconds
+are gone, with their transactions; the chain comes back at an older height. The service's
+reconciler (api.reconcile) notices and repairs its records: rewards are paid again, payments
+and refunds the chain lost are marked reversed.
 
 Gas is free on this chain (base fee 0, gas price 0): accounts with no ETH at all can send
 transactions, as long as the transaction says so itself (``gasPrice`` 0, or ``maxFeePerGas``
@@ -167,7 +171,7 @@ class EmbeddedChain:
         host: str = "127.0.0.1",
         chain_id: int = 31337,
         anvil: str | None = None,
-        state_interval: int = 2,
+        state_interval: int = 1,
         accounts: int = 10,
     ) -> None:
         if isinstance(state_interval, bool) or not isinstance(state_interval, int):
@@ -206,7 +210,7 @@ class EmbeddedChain:
             host=str(config["host"]),
             chain_id=int(config["chain_id"]),
             anvil=anvil,
-            state_interval=int(config.get("state_interval", 2)),
+            state_interval=int(config.get("state_interval", 1)),
         )
 
     # --- files ---------------------------------------------------------------------------

@@ -187,6 +187,12 @@ class Transactor:
         with self._lock(address):
             self._nonces.pop(address, None)
 
+    def forget_nonces(self) -> None:
+        """Re-read every account's nonce from the chain before its next transaction (after
+        the chain went back to an older state, local nonces are ahead of it)."""
+        for address in list(self._nonces):
+            self.forget_nonce(address)
+
     # ------------------------------------------------------------------ calls and estimates
 
     def call(self, to: str, data: str, sender: str | None = None, block: str = "latest") -> str:

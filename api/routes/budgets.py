@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.chain import ChainAccess
-from api.deps import ChainDep, SessionDep, require
+from api.deps import ChainDep, DatabaseDep, SessionDep, require
 from api.errors import ApiError
 from api.models import Issuer, User
 from api.schemas import Euros, Id, Money, Strict, example, example_of, money
@@ -89,29 +89,34 @@ def _admin_key(chain: ChainAccess, command: str) -> LocalSigner:
 
 @router.put("/issuers/{issuer_id}", response_model=Budgets)
 def set_budget(
-    issuer_id: Id, body: BudgetSet, admin: Admin, session: SessionDep, chain: ChainDep
+    issuer_id: Id, body: BudgetSet, admin: Admin, db: DatabaseDep, chain: ChainDep
 ) -> Budgets:
     """Set what a job issuer may still mint (on-chain, with the admin key)."""
-    issuer = session.get(Issuer, issuer_id)
+    with db.session() as session:
+        issuer = session.get(Issuer, issuer_id)
     if issuer is None:
         raise ApiError(404, "no_issuer", f"there is no issuer {issuer_id}")
     cents = int(body.budget)
     euros = Money.of(cents).eur
     signer = _admin_key(chain, f"heitje allowance set {issuer.key_name} {euros}")
     address = chain.keys.address(chain.settings.chain.key_name(issuer.key_name))
-    chain.client.set_mint_allowance(signer, address, cents)
-    record(session, admin, "budget.set", f"issuer:{issuer.id}", name=issuer.name, cents=cents)
-    return _budgets(admin, session, chain)
+    chain.client.set_mint_allowance(signer, address, cents)  # no connection held meanwhile
+    with db.session(write=True) as session:
+        record(session, admin, "budget.set", f"issuer:{issuer.id}", name=issuer.name, cents=cents)
+    with db.session() as session:
+        return _budgets(admin, session, chain)
 
 
 @router.put("/cap", response_model=Budgets)
-def set_cap(body: CapSet, admin: Admin, session: SessionDep, chain: ChainDep) -> Budgets:
+def set_cap(body: CapSet, admin: Admin, db: DatabaseDep, chain: ChainDep) -> Budgets:
     """Set the yearly cap per resident (on-chain, with the admin key)."""
     cents = int(body.cap)
     signer = _admin_key(chain, f"heitje cap set {Money.of(cents).eur}")
-    chain.client.set_yearly_cap(signer, cents)
-    record(session, admin, "cap.set", "token", cents=cents)
-    return _budgets(admin, session, chain)
+    chain.client.set_yearly_cap(signer, cents)  # no connection held meanwhile
+    with db.session(write=True) as session:
+        record(session, admin, "cap.set", "token", cents=cents)
+    with db.session() as session:
+        return _budgets(admin, session, chain)
 
 
 def _budgets(user: User, session: Session, chain: ChainAccess) -> Budgets:

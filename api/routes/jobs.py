@@ -3,15 +3,16 @@ in the outbox in the same transaction; the reward worker pays it on-chain."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, SettingsDep, UserDep, require
+from api.db import Database
+from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
 from api.models import Claim, ClaimPhoto, Issuer, Job, Resident, Reward, User, now
@@ -52,6 +53,21 @@ def expire_claims(session: Session) -> None:
         .where(Claim.status == "claimed", Claim.job_id.in_(overdue))
         .values(status="expired")
     )
+
+
+def expire_due(db: Database) -> None:
+    """Expire overdue claims before a read, in a write session of its own and only when there
+    is one (a cheap read first): so lists stay reads, and never wait for SQLite's write lock."""
+    with db.session() as session:
+        due = session.scalar(
+            select(Claim.id)
+            .join(Job, Claim.job_id == Job.id)
+            .where(Claim.status == "claimed", Job.deadline < date.today())
+            .limit(1)
+        )
+    if due is not None:
+        with db.session(write=True) as session:
+            expire_claims(session)
 
 
 def _places_taken(session: Session, job_id: int) -> int:
@@ -150,6 +166,7 @@ def post_job(
 
 @router.get("/jobs", response_model=Page[JobPublic])
 def list_jobs(
+    db: DatabaseDep,
     session: SessionDep,
     _: UserDep,
     neighbourhood: str | None = None,
@@ -159,7 +176,7 @@ def list_jobs(
     format: Format = "json",
 ) -> Page[JobPublic] | Response:
     """Jobs, newest first; by default the open ones. `?format=csv` for a spreadsheet."""
-    expire_claims(session)
+    expire_due(db)
     query = select(Job, _TAKEN_COUNT).options(selectinload(Job.issuer))
     if status != "all":
         query = query.where(Job.status == status)
@@ -220,55 +237,77 @@ def cancel_job(job_id: Id, body: Decision, user: Poster, session: SessionDep) ->
 
 
 @router.post("/jobs/{job_id}/claim", response_model=ClaimPublic, status_code=201)
-def claim_job(job_id: Id, user: ResidentUser, session: SessionDep, chain: ChainDep) -> ClaimPublic:
+def claim_job(job_id: Id, user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> ClaimPublic:
     """Claim a place on an open job. Refused when no place is left, the deadline has passed,
     or the reward would take the resident over this year's cap (counting rewards not yet
-    paid and jobs already claimed)."""
-    expire_claims(session)
-    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-    if job is None:
-        raise ApiError(404, "no_job", f"there is no job {job_id}")
-    resident = session.get(Resident, user.resident_id)
-    if resident is None or resident.retired:
-        raise ApiError(403, "no_wallet", "this account's wallet was retired; sign in again")
-    if job.status != "open" or job.deadline < date.today():
-        raise ApiError(409, "job_closed", "this job is no longer open")
-    if _places_taken(session, job.id) >= job.places:
-        raise ApiError(409, "job_full", "all places on this job are taken")
-    if session.scalar(
-        select(Claim.id).where(
-            Claim.job_id == job.id, Claim.resident_id == resident.id, Claim.status.in_(TAKEN)
-        )
-    ):
-        raise ApiError(409, "already_claimed", "you have a place on this job already")
+    paid and jobs already claimed).
+
+    The chain is read first, with no connection held; then the job's and the resident's rows
+    are locked (SQLite: the write lock; PostgreSQL: `FOR UPDATE`, job first), so parallel
+    claims can neither fill a job beyond its places nor take a resident over the cap."""
+    with db.session() as session:
+        resident = session.get(Resident, user.resident_id)
+        if resident is None or resident.retired:
+            raise ApiError(403, "no_wallet", "this account's wallet was retired; sign in again")
+        address = resident.address
     client = chain.client
-    room = client.room_under_cap(resident.address)
-    committed = int(  # PostgreSQL sums to a Decimal
+    room, cap, year = client.room_under_cap(address), client.yearly_cap(), client.current_year()
+    with db.session(write=True) as session:
+        expire_claims(session)
+        job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None:
+            raise ApiError(404, "no_job", f"there is no job {job_id}")
+        resident = session.scalar(
+            select(Resident).where(Resident.id == user.resident_id).with_for_update()
+        )
+        if resident is None or resident.retired or resident.address != address:
+            raise ApiError(409, "wallet_changed", "your wallet changed a moment ago; try again")
+        if job.status != "open" or job.deadline < date.today():
+            raise ApiError(409, "job_closed", "this job is no longer open")
+        if _places_taken(session, job.id) >= job.places:
+            raise ApiError(409, "job_full", "all places on this job are taken")
+        if session.scalar(
+            select(Claim.id).where(
+                Claim.job_id == job.id, Claim.resident_id == resident.id, Claim.status.in_(TAKEN)
+            )
+        ):
+            raise ApiError(409, "already_claimed", "you have a place on this job already")
+        approved = Claim.status == "approved"
+        open_claims = Claim.status.in_(("claimed", "done"))
+        unpaid = _cents(
+            session, resident.id, open_claims | (approved & (Reward.status == "pending"))
+        )
+        # What the service paid this year, for the chain's figure may be a moment old.
+        this_year = Reward.paid_at >= datetime(year, 1, 1, tzinfo=UTC)
+        paid = _cents(session, resident.id, approved & (Reward.status == "paid") & this_year)
+        left = min(room, cap - paid) - unpaid
+        if job.reward_cents > left:
+            raise ApiError(
+                409,
+                "over_yearly_cap",
+                f"this job would take you over the yearly cap: you may still earn "
+                f"{Money.of(max(0, left)).eur} euro this year (counting jobs you "
+                f"claimed), and this job pays {Money.of(job.reward_cents).eur}",
+                {"room": left, "reward": job.reward_cents},
+            )
+        claim = Claim(job_id=job.id, resident_id=resident.id)
+        session.add(claim)
+        session.flush()
+        return _claim_out(claim)
+
+
+def _cents(session: Session, resident_id: int, condition: Any) -> int:
+    """The rewards of a resident's claims that meet `condition`, in cents."""
+    return int(  # PostgreSQL sums to a Decimal
         session.scalar(
             select(func.coalesce(func.sum(Job.reward_cents), 0))
             .join(Claim, Claim.job_id == Job.id)
             .outerjoin(Reward, Reward.claim_id == Claim.id)
-            .where(Claim.resident_id == resident.id)
-            .where(
-                Claim.status.in_(("claimed", "done"))
-                | ((Claim.status == "approved") & (Reward.status == "pending"))
-            )
+            .where(Claim.resident_id == resident_id)
+            .where(condition)
         )
         or 0
     )
-    if job.reward_cents > room - committed:
-        raise ApiError(
-            409,
-            "over_yearly_cap",
-            f"this job would take you over the yearly cap: you may still earn "
-            f"{Money.of(max(0, room - committed)).eur} euro this year (counting jobs you "
-            f"claimed), and this job pays {Money.of(job.reward_cents).eur}",
-            {"room": room - committed, "reward": job.reward_cents},
-        )
-    claim = Claim(job_id=job.id, resident_id=resident.id)
-    session.add(claim)
-    session.flush()
-    return _claim_out(claim)
 
 
 def _own_claim(session: Session, claim_id: int, user: User) -> Claim:
@@ -357,6 +396,7 @@ def get_photo(claim_id: Id, user: UserDep, session: SessionDep) -> Response:
 @router.get("/claims", response_model=Page[ClaimPublic])
 def list_claims(
     user: UserDep,
+    db: DatabaseDep,
     session: SessionDep,
     status: Annotated[
         str | None, Query(pattern="^(claimed|done|approved|rejected|expired|cancelled)$")
@@ -369,7 +409,7 @@ def list_claims(
     queue is `?status=done`)."""
     if user.role not in ("resident", "inspector", "admin"):
         raise ApiError(403, "wrong_role", "claims are for residents, inspectors and admins")
-    expire_claims(session)
+    expire_due(db)
     query = select(Claim)
     if user.role == "resident":
         query = query.where(Claim.resident_id == user.resident_id)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, SettingsDep, UserDep, require
+from api.db import Database
+from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
 from api.models import Merchant, User
@@ -18,6 +19,7 @@ from api.routes.places import neighbourhood
 from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money, Page
 from api.security import hash_password
 from api.sepa import SepaError, validate_iban
+from heitje_chain.errors import AlreadyMerchant, NotMerchant
 
 router = APIRouter(prefix="/merchants", tags=["merchants"])
 Admin = Annotated[User, Depends(require("admin"))]
@@ -134,36 +136,54 @@ def _decide(session: Session, merchant_id: int) -> Merchant:
 
 
 @router.post("/{merchant_id}/approve", response_model=MerchantPublic)
-def approve(merchant_id: Id, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
-    """Whitelist the merchant on-chain (with the merchant manager's key)."""
-    merchant = _decide(session, merchant_id)
+def approve(merchant_id: Id, admin: Admin, db: DatabaseDep, chain: ChainDep) -> MerchantPublic:
+    """Whitelist the merchant on-chain (with the merchant manager's key). Safe to repeat and
+    to send twice at once: the chain's list decides, and the shop is approved once."""
+    with db.session() as session:
+        merchant = _decide(session, merchant_id)
     if merchant.status == "approved":
         raise ApiError(409, "already_approved", "this merchant is approved already")
     client = chain.client
-    if not client.is_merchant(merchant.address):
-        client.add_merchant(chain.role_signer("merchant-manager"), merchant.address)
-    merchant.status = "approved"
-    record(session, admin, "merchant.approve", f"merchant:{merchant.id}", name=merchant.name)
-    return merchant_out(merchant)
+    if not client.is_merchant(merchant.address):  # no connection held while the chain works
+        try:
+            client.add_merchant(chain.role_signer("merchant-manager"), merchant.address)
+        except AlreadyMerchant:
+            pass  # a parallel approval listed it first
+    return _set_status(db, admin, merchant_id, "approved", "merchant.approve")
 
 
 @router.post("/{merchant_id}/remove", response_model=MerchantPublic)
-def remove(merchant_id: Id, admin: Admin, session: SessionDep, chain: ChainDep) -> MerchantPublic:
+def remove(merchant_id: Id, admin: Admin, db: DatabaseDep, chain: ChainDep) -> MerchantPublic:
     """Take the merchant off the list: it can no longer be paid, but still redeem."""
-    merchant = _decide(session, merchant_id)
+    with db.session() as session:
+        merchant = _decide(session, merchant_id)
     if merchant.status != "approved":
         raise ApiError(409, "not_approved", f"this merchant is {merchant.status}")
     client = chain.client
     if client.is_merchant(merchant.address):
-        client.remove_merchant(chain.role_signer("merchant-manager"), merchant.address)
-    merchant.status = "removed"
-    record(session, admin, "merchant.remove", f"merchant:{merchant.id}", name=merchant.name)
-    return merchant_out(merchant)
+        try:
+            client.remove_merchant(chain.role_signer("merchant-manager"), merchant.address)
+        except NotMerchant:
+            pass  # a parallel removal took it off first
+    return _set_status(db, admin, merchant_id, "removed", "merchant.remove")
+
+
+def _set_status(
+    db: Database, admin: User, merchant_id: int, status: str, action: str
+) -> MerchantPublic:
+    """The chain has the shop as `status` now: the record follows, and is logged once."""
+    with db.session(write=True) as session:
+        merchant = _decide(session, merchant_id)
+        if merchant.status != status:
+            merchant.status = status
+            record(session, admin, action, f"merchant:{merchant.id}", name=merchant.name)
+        return merchant_out(merchant)
 
 
 @router.get("/me", response_model=MerchantAccount)
-def my_account(user: MerchantUser, session: SessionDep, chain: ChainDep) -> MerchantAccount:
-    merchant = session.get(Merchant, user.merchant_id)
+def my_account(user: MerchantUser, db: DatabaseDep, chain: ChainDep) -> MerchantAccount:
+    with db.session() as session:  # not held while the chain is read
+        merchant = session.get(Merchant, user.merchant_id)
     if merchant is None:
         raise ApiError(404, "no_merchant", "this account has no merchant record")
     return MerchantAccount(

@@ -7,18 +7,21 @@ after a dropped connection) return the same payment instead of paying twice.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.db import Database
-from api.deps import ChainDep, UserDep, require
+from api.deps import ChainDep, DatabaseDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
-from api.models import Merchant, Payment, Refund, Resident, User
+from api.models import Merchant, Payment, Refund, Resident, User, now
 from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate, RefundPublic
-from api.settle import fail_refund, settle_payment, settle_refund
+from api.settle import fail_refund, settle_after, settle_payment, settle_refund
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -55,67 +58,113 @@ def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> Pay
 
 
 @router.post("", response_model=PaymentPublic, status_code=201)
-def pay(
-    body: PaymentCreate, user: ResidentUser, request: Request, chain: ChainDep
-) -> PaymentPublic:
-    """Pay a merchant. Sending the same `request_id` again returns the first payment."""
-    db: Database = request.app.state.db
-    with db.session() as session:
-        resident = session.get(Resident, user.resident_id)
-        merchant = session.scalar(
-            select(Merchant).where(Merchant.code == body.merchant_code.upper())
-        )
-        if resident is None:
-            raise ApiError(404, "no_resident", "this account has no resident record")
-        existing = session.scalar(
-            select(Payment).where(
-                Payment.resident_id == resident.id, Payment.request_id == body.request_id
-            )
-        )
-        if existing is not None:
-            merchant_of = session.get(Merchant, existing.merchant_id)
-            assert merchant_of is not None
-            if existing.status == "sending":  # the first request did not hear back: look
-                settle_payment(session, chain, existing, resident, merchant_of)
-            return payment_out(existing, resident, merchant_of)
-        if merchant is None or merchant.status != "approved":
-            raise ApiError(
-                404, "no_merchant", f"there is no shop with code {body.merchant_code!r} that "
-                "accepts Heitjes; check the code on the shop's sticker"
-            )  # fmt: skip
-        if not resident.custodial:
-            raise ApiError(
-                409, "own_wallet", "your wallet is your own: pay from your wallet app instead"
-            )
-        payment = Payment(
-            resident_id=resident.id,
-            merchant_id=merchant.id,
-            cents=int(body.amount),
-            receipt=body.receipt,
-            request_id=body.request_id,
-        )
-        session.add(payment)
-        session.flush()
-        payment_id, address, to = payment.id, resident.address, merchant.address
-    # Recorded as `sending` (committed): now send it.
-    status, tx_hash, reason = "paid", None, None
+def pay(body: PaymentCreate, user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> PaymentPublic:
+    """Pay a merchant. Sending the same `request_id` again (also while the first is still
+    being sent) returns the first payment: it is paid once."""
+    cents = int(body.amount)
     try:
-        done = chain.client.pay(chain.wallet(address), to, int(body.amount), body.receipt)
-        tx_hash = done.tx_hash
+        with db.session(write=True) as session:
+            resident = session.get(Resident, user.resident_id)
+            if resident is None:
+                raise ApiError(404, "no_resident", "this account has no resident record")
+            if _payment_of(session, resident.id, body.request_id) is not None:
+                raise _Repeated
+            merchant = session.scalar(
+                select(Merchant).where(Merchant.code == body.merchant_code.upper())
+            )
+            if merchant is None or merchant.status != "approved":
+                raise ApiError(
+                    404, "no_merchant", f"there is no shop with code {body.merchant_code!r} "
+                    "that accepts Heitjes; check the code on the shop's sticker"
+                )  # fmt: skip
+            if not resident.custodial:
+                raise ApiError(
+                    409, "own_wallet", "your wallet is your own: pay from your wallet app instead"
+                )
+            payment = Payment(
+                resident_id=resident.id,
+                merchant_id=merchant.id,
+                cents=cents,
+                receipt=body.receipt,
+                request_id=body.request_id,
+            )
+            session.add(payment)
+            session.flush()
+            payment_id, address, to = payment.id, resident.address, merchant.address
+    except (_Repeated, IntegrityError):  # a repeat, or a parallel request with the same id won
+        return _repeated_payment(db, chain, user, body.request_id)
+    # Recorded as `sending` (committed), and no connection is held while the chain works.
+    status, tx_hash, block, reason = "paid", None, None, None
+    try:
+        done = chain.client.pay(chain.wallet(address), to, cents, body.receipt)
+        tx_hash, block = done.tx_hash, done.block_number
     except Refused as exc:
         status, reason = "refused", str(exc)
     except (ChainUnavailable, TransactionFailed) as exc:
         status, reason = "sending", f"not confirmed yet: {exc}"
-    with db.session() as session:
+    with db.session(write=True) as session:
         sent = session.get(Payment, payment_id)
         assert sent is not None
-        resident = session.get(Resident, user.resident_id)
-        merchant = session.get(Merchant, sent.merchant_id)
-        assert resident is not None and merchant is not None
-        sent.status, sent.tx_hash, sent.reason = status, tx_hash, reason
-        out = payment_out(sent, resident, merchant)
-    if status == "refused":
-        raise ApiError(409, "payment_refused", reason or "refused", {"payment": out.id})
+        if status == "paid":  # the chain's word wins over anything noted meanwhile
+            sent.status, sent.tx_hash, sent.block_number, sent.reason = status, tx_hash, block, None
+        elif sent.status == "sending":
+            sent.status, sent.reason = status, reason
+        out = payment_out(sent, *_parties(session, sent))
+    if out.status == "refused":
+        raise ApiError(409, "payment_refused", out.reason or "refused", {"payment": out.id})
+    return out
+
+
+class _Repeated(Exception):
+    """A request whose request_id is known already."""
+
+
+class _TooMuch(Exception):
+    """A refund beyond what is left of the payment (nothing was counted)."""
+
+
+#: How long a repeated request waits for the first one with its request_id to finish.
+REPEAT_WAIT = 10.0
+
+
+def _payment_of(session: Session, resident_id: int | None, request_id: str) -> Payment | None:
+    return session.scalar(
+        select(Payment).where(Payment.resident_id == resident_id, Payment.request_id == request_id)
+    )
+
+
+def _parties(session: Session, payment: Payment) -> tuple[Resident, Merchant]:
+    resident = session.get(Resident, payment.resident_id)
+    merchant = session.get(Merchant, payment.merchant_id)
+    assert resident is not None and merchant is not None
+    return resident, merchant
+
+
+def _repeated_payment(db: Database, chain: ChainDep, user: User, request_id: str) -> PaymentPublic:
+    """The answer to a payment's request_id seen before: the first request's outcome. While
+    the row is `sending` the chain is asked (a crash may have left it so: a Payment event
+    settles it at once), and the first request is waited for up to REPEAT_WAIT seconds; a row
+    is settled as failed only when it is older than `settle_after`. After that it is
+    answered as `sending` (ask again in a moment), never as failed while it may still move."""
+    deadline = time.monotonic() + REPEAT_WAIT
+    old = now() - settle_after(chain)
+    while True:
+        with db.session() as session:
+            payment = _payment_of(session, user.resident_id, request_id)
+            assert payment is not None
+            out = payment_out(payment, *_parties(session, payment))
+        if out.status != "sending" or time.monotonic() > deadline:
+            break
+        settle_payment(db, chain, out.id, may_fail=out.created_at < old)
+        with db.session() as session:
+            payment = session.get(Payment, out.id)
+            assert payment is not None
+            if payment.status != "sending":
+                out = payment_out(payment, *_parties(session, payment))
+                break
+        time.sleep(0.2)
+    if out.status == "refused":
+        raise ApiError(409, "payment_refused", out.reason or "refused", {"payment": out.id})
     return out
 
 
@@ -146,65 +195,125 @@ def list_payments(
 
 @router.post("/{payment_id}/refund", response_model=PaymentPublic)
 def refund(
-    payment_id: Id, body: RefundCreate, user: MerchantUser, request: Request, chain: ChainDep
+    payment_id: Id, body: RefundCreate, user: MerchantUser, db: DatabaseDep, chain: ChainDep
 ) -> PaymentPublic:
     """A merchant gives (part of) a payment back to the resident who made it. Sending the
     same `request_id` again returns the payment with that refund instead of refunding twice.
 
     The refund is recorded and counted first (committed), then sent: a crash in between leaves
-    it `sending`, never sent twice or beyond the payment, and the chain settles it later. A
-    refund the chain refuses is `failed` and taken off the count again."""
-    db: Database = request.app.state.db
-    with db.session() as session:
-        payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
-        if payment is None or payment.merchant_id != user.merchant_id:
-            raise ApiError(404, "no_payment", f"your shop received no payment {payment_id}")
-        merchant = session.get(Merchant, payment.merchant_id)
-        resident = session.get(Resident, payment.resident_id)
-        assert merchant is not None and resident is not None
-        earlier = next((r for r in payment.refunds if body.request_id and
-                        r.request_id == body.request_id), None)  # fmt: skip
-        if earlier is not None:
-            if earlier.status == "sending":  # the first request did not hear back: look
-                settle_refund(session, chain, earlier, resident, merchant)
-            return payment_out(payment, resident, merchant)
-        if payment.status != "paid":
-            raise ApiError(409, "not_paid", f"this payment is {payment.status}, not paid")
-        left = payment.cents - payment.refunded_cents
-        cents = left if body.amount is None else int(body.amount)
-        if not 0 < cents <= left:
-            raise ApiError(
-                422, "too_much", f"at most {Money.of(left).eur} of this payment can be refunded"
-            )
-        if not merchant.custodial:
-            raise ApiError(409, "own_wallet", "refund from your own wallet app")
-        new = Refund(payment=payment, cents=cents, reference="", request_id=body.request_id)
-        session.add(new)
-        session.flush()
-        new.reference = refund_reference(new.id, payment.receipt)
-        payment.refunded_cents += cents
-        refund_id, reference, shop, to = new.id, new.reference, merchant.address, resident.address
-    # Recorded as `sending` and counted (committed): now send it.
-    status, tx_hash, reason, refused = "paid", None, None, None
+    it `sending`, never sent twice or beyond the payment, and the chain settles it later. The
+    count is a guarded update (`refunded + x <= amount`) that the database enforces, so
+    parallel refunds never give back more than was paid. A refund the chain refuses is
+    `failed` and taken off the count again."""
     try:
-        tx_hash = chain.client.refund(chain.wallet(shop), to, cents, reference).tx_hash
+        with db.session(write=True) as session:
+            payment = session.scalar(
+                select(Payment).where(Payment.id == payment_id).with_for_update()
+            )
+            if payment is None or payment.merchant_id != user.merchant_id:
+                raise ApiError(404, "no_payment", f"your shop received no payment {payment_id}")
+            resident, merchant = _parties(session, payment)
+            if body.request_id and any(r.request_id == body.request_id for r in payment.refunds):
+                raise _Repeated
+            if payment.status != "paid":
+                raise ApiError(409, "not_paid", f"this payment is {payment.status}, not paid")
+            if not merchant.custodial:
+                raise ApiError(409, "own_wallet", "refund from your own wallet app")
+            left = payment.cents - payment.refunded_cents
+            cents = left if body.amount is None else int(body.amount)
+            counted = session.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment.id,
+                    Payment.status == "paid",
+                    Payment.refunded_cents + cents <= Payment.cents,
+                )
+                .values(refunded_cents=Payment.refunded_cents + cents)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if cents <= 0 or counted != 1:
+                raise _TooMuch
+            new = Refund(payment=payment, cents=cents, reference="", request_id=body.request_id)
+            session.add(new)
+            session.flush()
+            new.reference = refund_reference(new.id, payment.receipt)
+            refund_id, reference = new.id, new.reference
+            shop, to = merchant.address, resident.address
+    except _TooMuch:
+        raise _too_much(db, payment_id) from None
+    except (_Repeated, IntegrityError):  # a repeat, or a parallel request with the same id won
+        return _repeated_refund(db, chain, payment_id, body.request_id)
+    # Recorded as `sending` and counted (committed): now send it, holding no connection.
+    status, tx_hash, block, reason, refused = "paid", None, None, None, None
+    try:
+        done = chain.client.refund(chain.wallet(shop), to, cents, reference)
+        tx_hash, block = done.tx_hash, done.block_number
     except Refused as exc:  # nothing was sent
         status, reason, refused = "failed", str(exc), exc
     except (ChainUnavailable, TransactionFailed) as exc:  # sent or not: the chain will tell
         status, reason = "sending", f"not confirmed yet: {exc}"
-    with db.session() as session:
-        done = session.get(Refund, refund_id)
-        assert done is not None
-        if status == "failed":
-            fail_refund(done, reason or "refused")
-        else:
-            done.status, done.tx_hash, done.reason = status, tx_hash, reason
+    with db.session(write=True) as session:
+        done_row = session.get(Refund, refund_id)
+        assert done_row is not None
+        if status == "paid":
+            if done_row.status in ("failed", "reversed"):  # the chain's word wins: count it
+                done_row.payment.refunded_cents += done_row.cents
+            done_row.status, done_row.tx_hash, done_row.reason = "paid", tx_hash, None
+            done_row.block_number = block
+        elif done_row.status == "sending":
+            if status == "failed":
+                fail_refund(done_row, reason or "refused")
+            else:
+                done_row.reason = reason
     if refused is not None:
         raise refused
+    return _payment_answer(db, payment_id)
+
+
+def _payment_answer(db: Database, payment_id: int) -> PaymentPublic:
     with db.session() as session:
-        paid = session.get(Payment, payment_id)
-        assert paid is not None
-        return payment_out(paid, resident, merchant)
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        return payment_out(payment, *_parties(session, payment))
+
+
+def _too_much(db: Database, payment_id: int) -> ApiError:
+    with db.session() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        left = payment.cents - payment.refunded_cents
+    if left <= 0:
+        return ApiError(
+            422, "too_much", "this payment has been refunded in full already: nothing more can "
+            "be refunded", {"refundable": 0},
+        )  # fmt: skip
+    return ApiError(
+        422, "too_much", f"at most {Money.of(left).eur} of this payment can be refunded",
+        {"refundable": left},
+    )  # fmt: skip
+
+
+def _repeated_refund(
+    db: Database, chain: ChainDep, payment_id: int, request_id: str | None
+) -> PaymentPublic:
+    """The payment with the refund of `request_id` once that refund has an outcome (see
+    `_repeated_payment`)."""
+    deadline = time.monotonic() + REPEAT_WAIT
+    old = now() - settle_after(chain)
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            earlier = session.scalar(
+                select(Refund).where(
+                    Refund.payment_id == payment_id, Refund.request_id == request_id
+                )
+            )
+            assert earlier is not None
+            status, created, refund_id = earlier.status, earlier.created_at, earlier.id
+        if status != "sending":
+            break
+        settle_refund(db, chain, refund_id, may_fail=created < old)
+        time.sleep(0.2)
+    return _payment_answer(db, payment_id)
 
 
 def refund_reference(refund_id: int, receipt: str) -> str:

@@ -8,11 +8,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
+from api import payouts
 from api.audit import record
-from api.deps import ChainDep, SessionDep, UserDep, require
+from api.deps import ChainDep, DatabaseDep, SessionDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing_of
 from api.models import Merchant, User
@@ -28,16 +30,23 @@ Treasurer = Annotated[User, Depends(require("treasurer"))]
 
 @router.post("", response_model=RedemptionPublic, status_code=201)
 def redeem(
-    body: RedemptionCreate, user: MerchantUser, session: SessionDep, chain: ChainDep
+    body: RedemptionCreate, user: MerchantUser, db: DatabaseDep, chain: ChainDep
 ) -> RedemptionPublic:
-    """Exchange Heitjes for euros: they are burned now, and paid to the shop's IBAN."""
-    merchant = session.get(Merchant, user.merchant_id)
-    if merchant is None:
-        raise ApiError(404, "no_merchant", "this account has no merchant record")
-    if not merchant.custodial:
-        raise ApiError(409, "own_wallet", "redeem from your own wallet app")
-    done = chain.client.redeem(chain.wallet(merchant.address), int(body.amount))
-    return _public(done, merchant)
+    """Exchange Heitjes for euros: they are burned now, and paid to the shop's IBAN. Sending
+    the same `request_id` again (also while the first is being sent) exchanges once."""
+    assert user.merchant_id is not None
+    row = payouts.redeem(db, chain, user.merchant_id, int(body.amount), body.request_id)
+    with db.session() as session:
+        merchant = session.get(Merchant, user.merchant_id)
+    if row.redemption_id is None:  # the chain has not answered yet
+        raise ApiError(
+            503, "redemption_pending",
+            "the exchange was sent and is not confirmed yet; ask again with the same request_id",
+            {"request": row.id, "status": row.status},
+        )  # fmt: skip
+    assert merchant is not None
+    return _public(Redemption(row.redemption_id, to_checksum_address(merchant.address), row.cents,
+                              False, ""), merchant)  # fmt: skip
 
 
 def _public(r: Redemption, shop: Merchant | None) -> RedemptionPublic:
@@ -130,13 +139,12 @@ def sepa_file(
 
 @router.post("/{redemption_id}/payout", response_model=RedemptionPublic)
 def confirm_payout(
-    redemption_id: Id, body: Payout, user: Treasurer, session: SessionDep, chain: ChainDep
+    redemption_id: Id, body: Payout, user: Treasurer, db: DatabaseDep, chain: ChainDep
 ) -> RedemptionPublic:
-    """Record that the bank paid redemption `redemption_id`, with the bank's reference."""
-    chain.client.confirm_payout(chain.role_signer("treasurer"), redemption_id, body.bank_reference)
-    record(
-        session, user, "redemption.payout", f"redemption:{redemption_id}",
-        bank_reference=body.bank_reference,
-    )  # fmt: skip
+    """Record that the bank paid redemption `redemption_id`, with the bank's reference. Once
+    per redemption: the same request again answers the same; another reference is refused."""
+    payouts.confirm_payout(db, chain, user, redemption_id, body.bank_reference)
     paid = chain.client.redemption(redemption_id)
-    return _public(paid, session.scalar(select(Merchant).where(Merchant.address == paid.merchant)))
+    with db.session() as session:
+        shop = session.scalar(select(Merchant).where(Merchant.address == paid.merchant))
+    return _public(paid, shop)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.audit import record
-from api.deps import ChainDep, SessionDep, SettingsDep, require
+from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing, listing_of
 from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
@@ -24,6 +26,7 @@ from api.schemas import (
     ResidentRegister,
 )
 from api.security import hash_password
+from heitje_chain.errors import WalletRetired
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
@@ -89,9 +92,11 @@ def list_residents(
 
 
 @router.get("/me", response_model=ResidentAccount)
-def my_account(user: ResidentUser, session: SessionDep, chain: ChainDep) -> ResidentAccount:
-    """Balance, this year's earnings and the room left under the yearly cap."""
-    resident = session.get(Resident, user.resident_id)
+def my_account(user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> ResidentAccount:
+    """Balance, this year's earnings and the room left under the yearly cap (read from the
+    chain with no database connection held)."""
+    with db.session() as session:
+        resident = session.get(Resident, user.resident_id)
     if resident is None:
         raise ApiError(404, "no_resident", "this account has no resident record")
     client = chain.client
@@ -155,7 +160,7 @@ def my_history(
             )
         )
         for refund in payment.refunds:
-            if refund.status != "failed":
+            if refund.status not in ("failed", "reversed"):  # nothing moved
                 items.append(
                     HistoryItem(
                         at=refund.created_at,
@@ -174,39 +179,87 @@ def my_history(
 
 @router.post("/{resident_id}/recover", response_model=ResidentPublic)
 def recover(
-    resident_id: Id, body: Recovery, admin: Admin, session: SessionDep, chain: ChainDep
-) -> Resident:
+    resident_id: Id, body: Recovery, admin: Admin, db: DatabaseDep, chain: ChainDep
+) -> ResidentPublic:
     """A resident lost their wallet: move its Heitjes and this year's earnings to a new one
     (a new custodial wallet, or the resident's own `new_wallet`), with the reason logged.
-    Safe to repeat: if the chain already moved the wallet, only the records are updated."""
-    resident = session.get(Resident, resident_id)
-    if resident is None:
-        raise ApiError(404, "no_resident", f"there is no resident {resident_id}")
-    if body.new_wallet is not None and resident.custodial:
-        raise ApiError(422, "custodial", "this resident's wallet is kept by the municipality")
-    if body.new_wallet is None and not resident.custodial:
-        raise ApiError(422, "new_wallet_needed", "give the resident's new wallet address")
+
+    The replacement is checked first (not a shop's, not another resident's, never used
+    on-chain): a 409 `replacement_in_use` and nothing sent. Safe to repeat, also in parallel
+    and after any failure: once the chain has moved the wallet, only the records follow."""
+    with db.session() as session:
+        resident = session.get(Resident, resident_id)
+        if resident is None:
+            raise ApiError(404, "no_resident", f"there is no resident {resident_id}")
+        if body.new_wallet is not None and resident.custodial:
+            raise ApiError(422, "custodial", "this resident's wallet is kept by the municipality")
+        if body.new_wallet is None and not resident.custodial:
+            raise ApiError(422, "new_wallet_needed", "give the resident's new wallet address")
+        lost = resident.address
+        if body.new_wallet is not None and body.new_wallet != lost:
+            _check_replacement(session, chain, body.new_wallet)
     client = chain.client
-    lost = resident.address
     replacement = _earlier_replacement(chain, lost) if client.is_retired(lost) else None
     moved = None
     if replacement is None:
         replacement = body.new_wallet or chain.new_wallet()
-        done = client.recover_wallet(chain.role_signer("recovery"), lost, replacement)
-        moved = int(done.event("WalletRecovered").args["amount"])
-    resident.address = replacement
-    user = session.scalar(select(User).where(User.resident_id == resident.id))
-    if user is not None and not resident.custodial:
-        user.wallet = replacement
-    for reward in session.scalars(
-        select(Reward).where(Reward.resident_address == lost, Reward.status == "pending")
-    ):
-        reward.resident_address = replacement  # rewards not yet paid go to the new wallet
-    record(
-        session, admin, "resident.recover", f"resident:{resident.id}",
-        reason=body.reason, lost=lost, replacement=replacement, moved_cents=moved,
-    )  # fmt: skip
-    return resident
+        try:
+            done = client.recover_wallet(chain.role_signer("recovery"), lost, replacement)
+            moved = int(done.event("WalletRecovered").args["amount"])
+        except WalletRetired:  # a parallel request moved it first: follow the chain
+            replacement = _earlier_replacement(chain, lost)
+            if replacement is None:
+                raise
+    try:
+        with db.session(write=True) as session:
+            resident = session.get(Resident, resident_id)
+            assert resident is not None
+            if resident.address == lost:  # the first to note it (a parallel one finds it done)
+                resident.address = replacement
+                user = session.scalar(select(User).where(User.resident_id == resident.id))
+                if user is not None and not resident.custodial:
+                    user.wallet = replacement
+                session.execute(
+                    update(Reward)  # rewards not yet paid go to the new wallet
+                    .where(Reward.resident_address == lost, Reward.status == "pending")
+                    .values(resident_address=replacement)
+                )
+                record(
+                    session, admin, "resident.recover", f"resident:{resident.id}",
+                    reason=body.reason, lost=lost, replacement=replacement, moved_cents=moved,
+                )  # fmt: skip
+            out = ResidentPublic.model_validate(resident)
+    except IntegrityError:
+        raise ApiError(
+            409, "replacement_in_use", f"{replacement} is registered to someone else already"
+        ) from None
+    return out
+
+
+def _check_replacement(session: Session, chain: ChainDep, wallet: str) -> None:
+    """Refuse a replacement wallet that belongs to a shop or another resident, or that was
+    ever used on-chain, before anything is sent."""
+    known = session.scalar(select(Resident.id).where(Resident.address == wallet)) or (
+        session.scalar(select(User.id).where(User.wallet == wallet))
+    )
+    shop = session.scalar(select(Merchant.id).where(Merchant.address == wallet))
+    client = chain.client
+    problem = None
+    if shop is not None or client.is_merchant(wallet) or client.is_former_merchant(wallet):
+        problem = "it is a shop's wallet"
+    elif known is not None:
+        problem = "it is registered to another resident"
+    elif client.is_retired(wallet):
+        problem = "it is a wallet that was retired after a recovery"
+    elif client.balance(wallet) or client.earned_this_year(wallet):
+        problem = "it holds or has earned Heitjes already"
+    if problem:
+        raise ApiError(
+            409, "replacement_in_use",
+            f"{wallet} can't be the new wallet: {problem}. Ask the resident for a new, unused "
+            "wallet address",
+            {"wallet": wallet},
+        )  # fmt: skip
 
 
 def _earlier_replacement(chain: ChainDep, lost: str) -> str | None:

@@ -75,7 +75,8 @@ def test_redemptions_and_history_page(service: Service) -> None:
     for n in range(4):
         pay = {"merchant_code": shop["code"], "amount": str(n + 1), "receipt": f"B-{n}"}
         s.call("POST", "/payments", p.resident, 201, json=pay | {"request_id": f"request-{n:04d}"})
-    made = [s.call("POST", "/redemptions", merchant, 201, json={"amount": str(n + 1)})["id"]
+    made = [s.call("POST", "/redemptions", merchant, 201, json={
+                "amount": str(n + 1), "request_id": f"redeem-list-{n:04d}"})["id"]
             for n in range(4)]  # fmt: skip
 
     s.call("POST", "/staff", p.admin, 201,

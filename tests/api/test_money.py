@@ -6,34 +6,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
-from support.service import PASSWORD, People, Service, finished_claim, post_job, setup_people
+from support.service import (
+    IBAN,
+    PASSWORD,
+    Service,
+    earn,
+    open_shop,
+    setup_people,
+)
 
+from api.models import now
 from api.sepa import parse_pain001
 from api.settle import settle_stale
-
-IBAN = "NL91ABNA0417164300"
-
-
-def earn(s: Service, p: People, reward: str) -> None:
-    claim = finished_claim(s, p, post_job(s, p, reward=reward))
-    s.call("POST", f"/claims/{claim['id']}/approve", p.inspector, json={})
-    assert s.pay_rewards() == 1
-
-
-def open_shop(s: Service, p: People) -> tuple[dict[str, Any], dict[str, str]]:
-    body = {
-        "name": "Bakkerij Schandelen",
-        "neighbourhood": "Schandelen",
-        "iban": "nl91 abna 0417 1643 00",
-    }
-    shop = s.call("POST", "/merchants", {}, 201, json=body | {"password": PASSWORD})
-    assert shop["status"] == "applied" and len(shop["code"]) == 6
-    approved = s.call("POST", f"/merchants/{shop['id']}/approve", p.admin)
-    assert approved["status"] == "approved"
-    assert s.client.is_merchant(shop["address"])
-    return shop, s.login(f"merchant-{shop['code'].lower()}", PASSWORD)
 
 
 def test_pay_redeem_export_and_payout(service: Service) -> None:
@@ -53,7 +38,13 @@ def test_pay_redeem_export_and_payout(service: Service) -> None:
     assert [x["receipt"] for x in received["items"]] == ["BAK-0001"]
     assert s.call("GET", "/merchants/me", merchant)["balance"]["cents"] == 1240
 
-    redemption = s.call("POST", "/redemptions", merchant, 201, json={"amount": "10"})
+    redemption = s.call(
+        "POST",
+        "/redemptions",
+        merchant,
+        201,
+        json={"amount": "10", "request_id": "redeem-test-0001"},
+    )
     assert redemption["amount"]["cents"] == 1000 and not redemption["paid"]
     treasurer_body = {"username": "treas", "password": PASSWORD, "role": "treasurer"}
     s.call("POST", "/staff", p.admin, 201, json=treasurer_body)
@@ -77,7 +68,8 @@ def test_pay_redeem_export_and_payout(service: Service) -> None:
         f"/redemptions/{redemption['id']}/payout", headers=treasurer,
         json={"bank_reference": "SEPA NL-2026-000818"},
     )  # fmt: skip
-    assert twice.status_code == 409 and twice.json()["error"] == "HeitjeRedemptionAlreadyPaid"
+    assert twice.status_code == 409 and twice.json()["error"] == "payout_recorded"
+    assert "SEPA NL-2026-000817" in twice.json()["message"]
     assert s.call("GET", "/redemptions?open=true", treasurer)["total"] == 0
     assert s.http.get("/redemptions/sepa", headers=treasurer).json()["error"] == "nothing_open"
 
@@ -127,7 +119,7 @@ def test_merchant_roles_and_bad_iban(service: Service) -> None:
         ("POST", f"/merchants/{shop['id']}/remove", p.inspector, None),
         ("GET", "/redemptions/sepa", p.admin, None),
         ("GET", "/redemptions/sepa", merchant, None),
-        ("POST", "/redemptions", p.resident, {"amount": "1"}),
+        ("POST", "/redemptions", p.resident, {"amount": "1", "request_id": "redeem-test-0002"}),
         ("POST", "/payments", merchant, payment),
         ("GET", "/redemptions", p.resident, None),
         ("GET", "/merchants/me", p.resident, None),
@@ -153,13 +145,15 @@ def test_a_payment_left_sending_is_settled_from_the_chain(service: Service) -> N
     db, chain = s.app.state.db, s.app.state.chain
     address = s.call("GET", "/residents/me", p.resident)["resident"]["address"]
     sent = s.client.pay(chain.wallet(address), shop["address"], 3_00, "KASSA-9")
+    crashed = now() - timedelta(minutes=5)  # longer ago than any request can take
     with db.session() as session:
         for cents, receipt, request in (
             (3_00, "KASSA-9", "req-crash-1"),
             (2_00, "KASSA-10", "req-crash-2"),
         ):
             session.add(Payment(resident_id=p.resident_id, merchant_id=shop["id"], cents=cents,
-                                receipt=receipt, request_id=request, status="sending"))  # fmt: skip
+                                receipt=receipt, request_id=request, status="sending",
+                                created_at=crashed))  # fmt: skip
     base = {"merchant_code": shop["code"]}
     arrived = s.call("POST", "/payments", p.resident, 201, json=base | {
         "amount": "3", "receipt": "KASSA-9", "request_id": "req-crash-1"})  # fmt: skip
@@ -200,7 +194,8 @@ def test_a_refund_left_sending_is_settled_from_the_chain(service: Service) -> No
     def crashed(cents: int, request_id: str | None = None) -> str:
         with db.session() as session:
             payment = session.get(Payment, paid["id"])
-            refund = Refund(payment=payment, cents=cents, reference="", request_id=request_id)
+            refund = Refund(payment=payment, cents=cents, reference="", request_id=request_id,
+                            created_at=now() - timedelta(minutes=5))  # fmt: skip
             session.add(refund)
             session.flush()
             refund.reference = refund_reference(refund.id, "BAK-9")
@@ -270,7 +265,13 @@ def test_a_refund_the_chain_refuses_is_not_counted(service: Service) -> None:
     body = {"merchant_code": shop["code"], "amount": "6", "receipt": "BAK-8",
             "request_id": "app-refund-0002"}  # fmt: skip
     paid = s.call("POST", "/payments", p.resident, 201, json=body)
-    s.call("POST", "/redemptions", merchant, 201, json={"amount": "5"})  # only EUR 1 left
+    s.call(
+        "POST",
+        "/redemptions",
+        merchant,
+        201,
+        json={"amount": "5", "request_id": "redeem-test-0003"},
+    )  # only EUR 1 left
     refused = s.http.post(f"/payments/{paid['id']}/refund", headers=merchant, json={})
     assert refused.status_code == 409 and refused.json()["error"] == "ERC20InsufficientBalance"
     listed = s.call("GET", "/payments", merchant)["items"][0]

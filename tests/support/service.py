@@ -90,3 +90,26 @@ def finished_claim(s: Service, p: People, job: dict[str, Any]) -> dict[str, Any]
     )
     assert done["status"] == "done"
     return done
+
+
+IBAN = "NL91ABNA0417164300"
+
+
+def earn(s: Service, p: People, reward: str) -> None:
+    claim = finished_claim(s, p, post_job(s, p, reward=reward))
+    s.call("POST", f"/claims/{claim['id']}/approve", p.inspector, json={})
+    assert s.pay_rewards() == 1
+
+
+def open_shop(s: Service, p: People) -> tuple[dict[str, Any], dict[str, str]]:
+    body = {
+        "name": "Bakkerij Schandelen",
+        "neighbourhood": "Schandelen",
+        "iban": "nl91 abna 0417 1643 00",
+    }
+    shop = s.call("POST", "/merchants", {}, 201, json=body | {"password": PASSWORD})
+    assert shop["status"] == "applied" and len(shop["code"]) == 6
+    approved = s.call("POST", f"/merchants/{shop['id']}/approve", p.admin)
+    assert approved["status"] == "approved"
+    assert s.client.is_merchant(shop["address"])
+    return shop, s.login(f"merchant-{shop['code'].lower()}", PASSWORD)

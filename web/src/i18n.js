@@ -293,6 +293,11 @@ const nl = {
   budgets_how_allowance: "het budget van een klusaanbieder, bijvoorbeeld € 5.000 (beheerderssleutel)",
   budgets_how_cap: "het maximum per inwoner per jaar (beheerderssleutel)",
   budgets_how_pause: "alles stilzetten en weer aanzetten (pauzesleutel)",
+  chain_forgot: "Let op: de blockchain mist blokken die de dienst al had gezien (vanaf blok {block}). De dienst heeft {count} boekingen hersteld; ze staan in het logboek.",
+  rewards_waiting: "Goedgekeurde beloningen die nog wachten",
+  waiting_claim: "Aanmelding nr.",
+  waiting_amount: "Bedrag",
+  rewards_waiting_note: "De blockchain weigert deze beloningen nu, om de reden die erbij staat (bijvoorbeeld een te klein budget of stilgezet). Ze worden vanzelf opnieuw geprobeerd zodra dat is opgelost.",
 };
 
 const en = {
@@ -565,6 +570,11 @@ const en = {
   budgets_how_allowance: "a job issuer's budget, for example € 5,000 (administrator key)",
   budgets_how_cap: "the most a resident may earn a year (administrator key)",
   budgets_how_pause: "stop everything and start it again (pause key)",
+  chain_forgot: "Note: the blockchain lacks blocks the service had seen (from block {block}). The service repaired {count} records; they are in the audit log.",
+  rewards_waiting: "Approved rewards still waiting",
+  waiting_claim: "Claim no.",
+  waiting_amount: "Amount",
+  rewards_waiting_note: "The blockchain refuses these rewards for now, for the reason shown (for example a budget too small, or paused). They are tried again by themselves once that is solved.",
 };
 
 const texts = { nl, en };

@@ -240,9 +240,11 @@ export async function redeemPage(root) {
     msg.problem(error);
     return;
   }
+  let requestId = newRequestId(); // the same id for every tap until it went through: once
   root.append(
     form([field(t("amount"), amount, t("amount_hint"))], t("redeem_do"), msg, async () => {
-      const done = await post("/redemptions", { amount: amount.value.trim() });
+      const done = await post("/redemptions", { amount: amount.value.trim(), request_id: requestId });
+      requestId = newRequestId();
       amount.value = "";
       msg.ok(t("redeemed", { amount: eur(done.amount) }));
       await refresh();

@@ -331,6 +331,11 @@ export async function budgetsPage(root, { user }) {
     msg.problem(error);
     return;
   }
+  try {
+    root.append(chainStatus(await get("/status")));
+  } catch (error) {
+    msg.problem(error);
+  }
   if (user.role === "admin") {
     // Changed on-chain with the admin key, when this server holds it; otherwise the API says
     // which heitje command to use, and that sentence is shown.
@@ -363,6 +368,32 @@ export async function budgetsPage(root, { user }) {
       h("li", {}, h("code", {}, "heitje pause"), " / ", h("code", {}, "heitje unpause"), " – ", t("budgets_how_pause")),
     ),
   );
+}
+
+// Whether the chain lost blocks the service had seen (and what was repaired), and the
+// approved rewards the chain refuses for now, with its reason (GET /status).
+function chainStatus(st) {
+  const parts = [];
+  if (st.chain_forgot) {
+    parts.push(h("p", { class: "error", role: "alert" }, t("chain_forgot", { block: st.forgot_from_block ?? 0, count: st.repaired.length })));
+  }
+  if (st.rewards_waiting.length) {
+    parts.push(
+      h(
+        "table",
+        {},
+        h("caption", {}, t("rewards_waiting")),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("waiting_claim")), h("th", { scope: "col" }, t("waiting_amount")), h("th", { scope: "col" }, t("reason")))),
+        h(
+          "tbody",
+          {},
+          st.rewards_waiting.map((r) => h("tr", {}, h("td", {}, String(r.claim)), h("td", { class: "num" }, eur(r.amount)), h("td", {}, r.reason || ""))),
+        ),
+      ),
+      h("p", { class: "hint" }, t("rewards_waiting_note")),
+    );
+  }
+  return h("section", {}, parts);
 }
 
 export async function treasuryPage(root) {
