@@ -141,21 +141,25 @@ def test_api_killed_in_a_payment_burst(stack: Stack, rec: Recorder, db: DbReader
     assert not problems, "\n".join([f"{len(problems)} problems:", *problems])
 
 
-#: ASSUMED (the fixes of issue 12): GET /status tells the chain's head, the highest block the
-#: database has seen, whether the chain forgot blocks, and the last reconciliation's repairs.
-STATUS_KEYS = ("chain_head", "highest_seen_block", "chain_forgot_blocks", "last_reconciliation")
+#: GET /status (the fixes of issue 12): the chain's head, the highest block the database has
+#: seen, whether the chain forgot blocks, and what the reconciler repaired.
+STATUS_KEYS = ("chain_head", "highest_block_seen", "chain_forgot", "repaired", "sending")
 
 
 def status_problems(status: Answer, lost: int) -> list[str]:
+    """GET /status must say the chain forgot blocks, or what was repaired, when it did;
+    and at the end nothing is still being sent."""
     if status.status != 200 or not isinstance(status.body, dict):
         return [f"GET /status: {status.status} {str(status.body)[:200]}"]
     missing = [k for k in STATUS_KEYS if k not in status.body]
     if missing:
         return [f"GET /status has no {missing}: {status.body}"]
-    repairs = (status.body["last_reconciliation"] or {}).get("repairs")
-    if lost and not (status.body["chain_forgot_blocks"] or repairs):
-        return [f"GET /status says nothing of the {lost} rows the chain forgot: {status.body}"]
-    return []
+    found = []
+    if lost and not (status.body["chain_forgot"] or status.body["repaired"]):
+        found.append(f"GET /status says nothing of the {lost} rows the chain forgot: {status.body}")
+    if any(status.body["sending"].values()):
+        found.append(f"GET /status: still sending at the end: {status.body['sending']}")
+    return found
 
 
 def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db: DbReader) -> None:
@@ -258,7 +262,8 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     )
 
     def agrees() -> bool:
-        return not reconcile(db, stack.client).problems
+        client = stack.client
+        return not reconcile(db, client).problems and not block_hash_problems(db, client)
 
     try:
         waited = wait_until("the service repairs what the chain forgot", agrees, 15, every=1.0)
@@ -292,11 +297,10 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
         f"repaired: {reversed_['payments']} payments and {reversed_['refunds']} refunds "
         f"reversed; {len(repaid)} of {len(rewards)} rewards paid on-chain now"
     )
-    problems += block_hash_problems(db, stack.client)  # ASSUMED: block_number/block_hash
-    problems += status_problems(
-        rec.call("status", "GET", "/status", world.admin),
-        len(lost["payments"]) + len(lost["rewards"]),
-    )  # ASSUMED
+    problems += block_hash_problems(db, stack.client)
+    status = rec.call("status", "GET", "/status", world.admin)
+    say(f"GET /status: {status.status} {str(status.body)[:400]}")
+    problems += status_problems(status, sum(len(x) for x in lost.values()))
     problems += contradictions(rec, db, chain_killed=True) + rec.problems()
     say(f"answers: {rec.summary()}")
     assert not problems, "\n".join([f"{len(problems)} problems:", *problems])

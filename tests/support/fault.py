@@ -50,10 +50,9 @@ from support.service import PASSWORD
 ROOT = Path(__file__).resolve().parents[2]
 ZERO = "0x0000000000000000000000000000000000000000"
 
-#: Settings of the service this stage relies on. HEITJE_API_SETTLE_AFTER and
-#: HEITJE_API_RECONCILE_INTERVAL are assumed (the fixes of issue 12 add them): a row left
-#: `sending` is settled after 2 s instead of 2 minutes, and the reconciler checks the chain
-#: every second. Today's service ignores them.
+#: Settings of the service this stage relies on (HEITJE_API_SETTLE_AFTER and
+#: HEITJE_API_RECONCILE_INTERVAL come with the fixes of issue 12): a row left `sending` is
+#: settled after 2 s instead of 2 minutes, and the reconciler checks the chain every second.
 SERVICE_SETTINGS = {
     "HEITJE_API_WALLET_KDF_ITERATIONS": "1000",
     "HEITJE_API_SETTLE_AFTER": "2",
@@ -844,8 +843,8 @@ def orphan_wallets(db: DbReader, wallet_dir: Path, client: HeitjeClient) -> list
 
 
 def block_hash_problems(db: DbReader, client: HeitjeClient) -> list[str]:
-    """ASSUMED (the reconciler of issue 12): paid payments, refunds and rewards record the
-    block they were mined in (`block_number`, `block_hash`); each hash must still be the
+    """Paid payments, refunds and rewards record the block they were mined in
+    (`block_number`, `block_hash`, the reconciler of issue 12); each hash must still be the
     chain's at that height."""
     found = []
     for table in ("payments", "refunds", "rewards"):
