@@ -232,8 +232,11 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
             stack.chain_kills += 1
             time.sleep(1.0)
             # What the database holds as paid now was all mined before the kill.
-            info["paid"] = {
-                t: {x["tx_hash"] for x in db.rows(f"SELECT tx_hash FROM {t} WHERE status = 'paid'")}
+            info["paid"] = {  # table: {transaction: row}
+                t: {
+                    x["tx_hash"]: x["id"]
+                    for x in db.rows(f"SELECT id, tx_hash FROM {t} WHERE status = 'paid'")
+                }
                 for t in ("payments", "refunds", "rewards")
             }
             info["restart"] = stack.restart_chain()
@@ -255,7 +258,9 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     assert info["head_after"] < info["head"], "the SIGKILL lost no blocks: nothing to repair"
 
     known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
-    lost = {t: {h for h in hashes if h not in known} for t, hashes in info["paid"].items()}
+    lost = {
+        t: {h: i for h, i in rows.items() if h not in known} for t, rows in info["paid"].items()
+    }
     say(
         f"the chain forgot {len(lost['payments'])} paid payments, {len(lost['refunds'])} paid "
         f"refunds and {len(lost['rewards'])} paid rewards"
@@ -278,14 +283,14 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     # may even have the same hash).
     now_known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
     for table in ("payments", "refunds"):
-        rows = {x["tx_hash"]: x for x in db.rows(f"SELECT id, tx_hash, status FROM {table}")}
-        for tx in lost[table]:
-            row = rows.get(tx)
+        rows = {x["id"]: x for x in db.rows(f"SELECT id, tx_hash, status FROM {table}")}
+        for tx, rid in lost[table].items():
+            row = rows[rid]
             want = "paid" if tx in now_known else "reversed"
-            if row is None or row["status"] != want:
+            if row["status"] != want:
                 problems.append(
-                    f"{table}: the chain forgot {tx}; its row is "
-                    f"{row and row['status']}, not {want}"
+                    f"{table} #{rid}: the chain forgot its transaction {tx}; the row is "
+                    f"{row['status']}, not {want}"
                 )
     rewards = {x["reference"]: x for x in db.rows("SELECT * FROM rewards")}
     repaid = [x for x in rewards.values() if x["status"] == "paid" and x["tx_hash"] in now_known]
