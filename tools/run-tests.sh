@@ -6,6 +6,8 @@
 #   3b. auditor tests (plain pytest: heitje audit on clean and faulty ledgers, on anvil)
 #   4. service tests   (plain pytest: the FastAPI service over HTTP, on anvil)
 #   4b. browser tests  (plain pytest: the web app in headless Chromium, driven by Playwright)
+#   4c. fault tests    (plain pytest: the real service under parallel clients, SIGKILLs of
+#                       the API and of the chain, then the database reconciled with the chain)
 #   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
 #   6. network tests   (plain pytest: four geth Clique validators on 127.0.0.1, one killed)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
@@ -36,6 +38,9 @@ python -m pytest -p no:pytest-brownie tests/api --junitxml="$out/api.xml" || sta
 
 stage "browser tests (the web app in Debian's headless Chromium, through the service on anvil)"
 python -m pytest -p no:pytest-brownie tests/web --junitxml="$out/web.xml" || status=1
+
+stage "concurrency and fault tests (the real service under parallel clients, SIGKILL of the API and of the chain)"
+python -m pytest -p no:pytest-brownie tests/fault --junitxml="$out/fault.xml" || status=1
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1

@@ -1,0 +1,311 @@
+"""The real service killed in the middle of the work, on SQLite and PostgreSQL:
+
+- the API process gets SIGKILL in the middle of a burst of payments and is started again;
+  the clients retry with their request_ids as an app does;
+- the embedded chain (anvil) gets SIGKILL in the middle of approvals (the worker minting)
+  and payments, just after one of its periodic state writes, so it comes back from that
+  state file without the blocks mined since: the service must notice and repair (payments
+  it lost `reversed`, rewards back to pending and paid again).
+
+Then the database is reconciled with the chain event by event, and every answer a client
+heard is checked against the final state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from support.fault import (
+    Answer,
+    DbReader,
+    Recorder,
+    Stack,
+    World,
+    block_hash_problems,
+    contradictions,
+    kill_chain,
+    reconcile,
+    rewards_settled,
+    say,
+    wait_for_state_write,
+    wait_until,
+)
+
+FINAL = ("paid", "failed", "refused", "reversed")
+
+
+def pay_until_answered(
+    rec: Recorder,
+    who: dict[str, str],
+    code: str,
+    receipt: str,
+    request_id: str,
+    timeout: float = 45,
+) -> list[Answer]:
+    """Pay as an app does: again with the same request_id while there is no answer, a 503
+    or a payment still `sending`, until a final answer (bounded)."""
+    body = {"merchant_code": code, "amount": "1.00", "receipt": receipt, "request_id": request_id}
+    heard = []
+    deadline = time.monotonic() + timeout
+    while True:
+        a = rec.call("pay", "POST", "/payments", who, key=request_id, json=body)
+        heard.append(a)
+        status = a.body.get("status") if isinstance(a.body, dict) else None
+        if a.status is not None and a.status < 500 and status not in (None, "sending"):
+            return heard
+        if a.status == 409:  # refused: final
+            return heard
+        if time.monotonic() > deadline:
+            return heard
+        time.sleep(0.3)
+
+
+def last_word(heard: list[Answer]) -> Any:
+    a = heard[-1]
+    if not isinstance(a.body, dict):
+        return None
+    return a.body.get("status") or a.body.get("error")
+
+
+def seed(world: World, db: DbReader, residents: int, reward: str) -> tuple[Any, list[Any]]:
+    shop = world.shop("Bakkerij Pelzer")
+    people = [world.resident(f"K-{i}") for i in range(residents)]
+    for person in people:
+        world.earn(person, reward)
+    wait_until("the worker pays the seed rewards", lambda: rewards_settled(db), 60)
+    return shop, people
+
+
+def test_api_killed_in_a_payment_burst(stack: Stack, rec: Recorder, db: DbReader) -> None:
+    problems: list[str] = []
+    world = World(rec)
+    shop, people = seed(world, db, 5, "30.00")
+    heard: dict[str, list[Answer]] = {}
+    lock = threading.Lock()
+
+    def client(person: Any, i: int) -> Answer:
+        rid = f"kill-api-{person.name}-{i}"
+        answers = pay_until_answered(rec, person.headers, shop.code, f"{person.name}-{i}", rid)
+        with lock:
+            heard[rid] = answers
+        return answers[-1]
+
+    calls = [lambda p=p, i=i: client(p, i) for p in people for i in range(5)]
+    killed: dict[str, float] = {}
+
+    def killer() -> None:
+        deadline = time.monotonic() + 10
+        while sum(a.op == "pay" and a.status is not None for a in rec.answers) < 4:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        with rec.window("api-down"):
+            stack.api.kill()
+            killed["after"] = sum(a.op == "pay" and a.status is not None for a in rec.answers)
+            time.sleep(0.5)
+            killed["restart"] = stack.api.start()
+
+    began = time.monotonic()
+    thread = threading.Thread(target=killer)
+    thread.start()
+    rec.parallel(calls, threads=10)
+    thread.join(120)
+    say(
+        f"25 payments on 10 clients, API killed (SIGKILL) after {killed.get('after')} answers, "
+        f"started again in {killed.get('restart', 0):.1f} s; all answered within "
+        f"{time.monotonic() - began:.1f} s"
+    )
+    retried = sum(len(h) > 1 for h in heard.values())
+    final = {
+        x["request_id"]: x["status"] for x in db.rows("SELECT request_id, status FROM payments")
+    }
+    say(
+        f"{retried} clients asked again; last answers "
+        f"{sorted(str(last_word(h)) for h in heard.values())}"
+    )
+    for rid, answers in heard.items():
+        word = last_word(answers)
+        if word not in (*FINAL, "payment_refused"):
+            problems.append(
+                f"payment {rid}: no final answer, last {answers[-1].status} {answers[-1].body}"
+            )
+        elif word == "paid" and final.get(rid) != "paid":
+            problems.append(f"payment {rid}: answered paid, it is {final.get(rid)}")
+    wait_until("the worker pays the rewards", lambda: rewards_settled(db), 30)
+    check = reconcile(db, stack.client)
+    say(str(check))
+    problems += check.problems + contradictions(rec, db) + rec.problems()
+    say(f"answers: {rec.summary()}")
+    assert not problems, "\n".join([f"{len(problems)} problems:", *problems])
+
+
+#: GET /status (the fixes of issue 12): the chain's head, the highest block the database has
+#: seen, whether the chain forgot blocks, and what the reconciler repaired.
+STATUS_KEYS = ("chain_head", "highest_block_seen", "chain_forgot", "repaired", "sending")
+
+
+def status_problems(status: Answer, lost: int) -> list[str]:
+    """GET /status must say the chain forgot blocks, or what was repaired, when it did;
+    and at the end nothing is still being sent."""
+    if status.status != 200 or not isinstance(status.body, dict):
+        return [f"GET /status: {status.status} {str(status.body)[:200]}"]
+    missing = [k for k in STATUS_KEYS if k not in status.body]
+    if missing:
+        return [f"GET /status has no {missing}: {status.body}"]
+    found = []
+    if lost and not (status.body["chain_forgot"] or status.body["repaired"]):
+        found.append(f"GET /status says nothing of the {lost} rows the chain forgot: {status.body}")
+    if any(status.body["sending"].values()):
+        found.append(f"GET /status: still sending at the end: {status.body['sending']}")
+    return found
+
+
+def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db: DbReader) -> None:
+    problems: list[str] = []
+    world = World(rec)
+    shop, people = seed(world, db, 6, "40.00")
+    claims = [world.done_claim(p, world.job("3.00")) for p in people for _ in range(2)]
+    heard: dict[str, list[Answer]] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def approvals() -> Answer:
+        a = None
+        for c in claims:  # one approval every 0.4 s: the worker mints while the chain dies
+            a = rec.call(
+                "approve", "POST", f"/claims/{c}/approve", world.inspectors[0], key=str(c), json={}
+            )
+            time.sleep(0.4)
+        assert a is not None
+        return a
+
+    def payer(person: Any) -> Answer:
+        i = 0
+        while not stop.is_set() and i < 16:
+            rid = f"kill-chain-{person.name}-{i}"
+            answers = pay_until_answered(rec, person.headers, shop.code, f"{person.name}-{i}", rid)
+            with lock:
+                heard[rid] = answers
+            i += 1
+            time.sleep(0.15)
+        return answers[-1]
+
+    def refunder() -> Answer:
+        """The shop gives EUR 0.50 back on payments as they are paid, with a request_id,
+        asking again while there is no answer or a 503 (as an app does)."""
+        a = None
+        done: set[int] = set()
+        while not stop.is_set() and len(done) < 12:
+            with lock:
+                paid = [h[-1].body["id"] for h in heard.values() if last_word(h) == "paid"]
+            for pid in [x for x in paid if x not in done][:1]:
+                done.add(pid)
+                deadline = time.monotonic() + 45
+                while True:
+                    a = rec.call(
+                        "refund",
+                        "POST",
+                        f"/payments/{pid}/refund",
+                        shop.headers,
+                        key=f"kill-chain-refund-{pid}",
+                        json={"amount": "0.50", "request_id": f"kill-chain-refund-{pid}"},
+                    )
+                    if (a.status is not None and a.status < 500) or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.3)
+            time.sleep(0.3)
+        assert a is not None, "nothing was refunded"
+        return a
+
+    info: dict[str, Any] = {}
+
+    def killer() -> None:
+        time.sleep(0.3)  # the burst is under way
+        wait_for_state_write(stack.chain)
+        # before the next write (every state_interval s): most of an interval of blocks lost
+        time.sleep(0.8 * stack.chain.state_interval)
+        info["head"] = stack.head()
+        with rec.window("chain-down"):
+            info["pid"] = kill_chain(stack.chain)
+            stack.chain_kills += 1
+            time.sleep(1.0)
+            # What the database holds as paid now was all mined before the kill.
+            info["paid"] = {  # table: {transaction: row}
+                t: {
+                    x["tx_hash"]: x["id"]
+                    for x in db.rows(f"SELECT id, tx_hash FROM {t} WHERE status = 'paid'")
+                }
+                for t in ("payments", "refunds", "rewards")
+            }
+            info["restart"] = stack.restart_chain()
+        info["head_after"] = stack.head()
+
+    began = time.monotonic()
+    thread = threading.Thread(target=killer)
+    thread.start()
+    rec.parallel([approvals, refunder, *[lambda p=p: payer(p) for p in people]])
+    stop.set()
+    thread.join(60)
+    assert "head_after" in info, "the chain was not killed and started again"
+    say(
+        f"approvals, payments and refunds for {time.monotonic() - began:.1f} s; anvil (pid "
+        f"{info['pid']}) killed at block {info['head']}, back at block {info['head_after']} "
+        f"after {info['restart']:.1f} s"
+    )
+    # The test's own premise: the chain forgot blocks (else it tested nothing).
+    assert info["head_after"] < info["head"], "the SIGKILL lost no blocks: nothing to repair"
+
+    known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
+    lost = {
+        t: {h: i for h, i in rows.items() if h not in known} for t, rows in info["paid"].items()
+    }
+    say(
+        f"the chain forgot {len(lost['payments'])} paid payments, {len(lost['refunds'])} paid "
+        f"refunds and {len(lost['rewards'])} paid rewards"
+    )
+
+    def agrees() -> bool:
+        client = stack.client
+        return not reconcile(db, client).problems and not block_hash_problems(db, client)
+
+    try:
+        waited = wait_until("the service repairs what the chain forgot", agrees, 15, every=1.0)
+        say(f"the database agreed with the chain {waited:.1f} s after the burst")
+    except AssertionError as exc:
+        say(str(exc))
+    check = reconcile(db, stack.client)
+    say(str(check))
+    problems += check.problems
+    # What the chain forgot: payments and refunds `reversed` (unless the very same
+    # transaction was mined again), rewards paid again (a re-sent reward with the same nonce
+    # may even have the same hash).
+    now_known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
+    for table in ("payments", "refunds"):
+        rows = {x["id"]: x for x in db.rows(f"SELECT id, tx_hash, status FROM {table}")}
+        for tx, rid in lost[table].items():
+            row = rows[rid]
+            want = "paid" if tx in now_known else "reversed"
+            if row["status"] != want:
+                problems.append(
+                    f"{table} #{rid}: the chain forgot its transaction {tx}; the row is "
+                    f"{row['status']}, not {want}"
+                )
+    rewards = {x["reference"]: x for x in db.rows("SELECT * FROM rewards")}
+    repaid = [x for x in rewards.values() if x["status"] == "paid" and x["tx_hash"] in now_known]
+    reversed_ = {
+        t: db.scalar(f"SELECT count(*) FROM {t} WHERE status = 'reversed'")
+        for t in ("payments", "refunds")
+    }
+    say(
+        f"repaired: {reversed_['payments']} payments and {reversed_['refunds']} refunds "
+        f"reversed; {len(repaid)} of {len(rewards)} rewards paid on-chain now"
+    )
+    problems += block_hash_problems(db, stack.client)
+    status = rec.call("status", "GET", "/status", world.admin)
+    say(f"GET /status: {status.status} {str(status.body)[:400]}")
+    problems += status_problems(status, sum(len(x) for x in lost.values()))
+    problems += contradictions(rec, db, chain_killed=True) + rec.problems()
+    say(f"answers: {rec.summary()}")
+    assert not problems, "\n".join([f"{len(problems)} problems:", *problems])
