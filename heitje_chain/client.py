@@ -196,8 +196,10 @@ class Redemption:
     cents: int
     paid: bool
     payment_reference: str
-    tx_hash: str | None = None  # of the redemption's own transaction, when just sent
-    block_number: int | None = None
+    # Where the redemption's own transaction was mined, when it was just sent (not part of
+    # what the redemption is: two reads of one redemption compare equal).
+    tx_hash: str | None = field(default=None, compare=False)
+    block_number: int | None = field(default=None, compare=False)
 
 
 # ------------------------------------------------------------------------- the client
