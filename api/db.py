@@ -96,6 +96,24 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def holds_connection(session: Session) -> bool:
+    """Has the session's transaction begun on the database (so, on SQLite, it may hold the
+    write lock)? Sessions begin lazily, at their first query."""
+    return bool(session.info.get(_CONNECTED))
+
+
+_CONNECTED = "heitje_connected"
+
+
+def _began(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_CONNECTED] = True
+
+
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -105,6 +123,9 @@ class Database:
         # begin with the write lock (see `make_engine`). Both begin lazily, at the first query.
         writer = self.engine.execution_options(**{WRITE: True})
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
+        for maker in (self.sessions, self.write_sessions):
+            event.listen(maker, "after_begin", _began)
+            event.listen(maker, "after_transaction_end", _ended)
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:

@@ -103,6 +103,7 @@ def environment(home: Path, url: str) -> dict[str, str]:
         "HEITJE_API_ENV": "development",
         "HEITJE_API_DATABASE_URL": f"sqlite:///{home / 'heitje.db'}",
         "HEITJE_API_NEIGHBOURHOODS": ",".join(NEIGHBOURHOODS),
+        "HEITJE_API_LIMIT_SIGNUPS": "1000/3600",  # the demo signs up 42 people at once
     }
 
 

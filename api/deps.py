@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.chain import ChainAccess
 from api.db import Database
 from api.errors import ApiError
+from api.limits import Limiter
 from api.models import User
 from api.security import read_token
 from api.settings import Settings
@@ -68,10 +69,20 @@ def current_user(
         user = session.get(User, data.user_id)
     if user is None or not user.active or user.role != data.role:
         raise ApiError(401, "bad_token", "this account is no longer active; sign in again")
+    if data.generation != user.token_generation:  # the password changed since
+        raise ApiError(401, "bad_token", "the password was changed; sign in again")
     return user
 
 
 UserDep = Annotated[User, Depends(current_user)]
+
+
+def get_limiter(db: DatabaseDep, session: SessionDep) -> Limiter:
+    """The attempt counters (api.limits), with the request's session."""
+    return Limiter(db.engine, session)
+
+
+LimiterDep = Annotated[Limiter, Depends(get_limiter)]
 
 
 def require(*roles: str) -> Callable[[User], User]:

@@ -1,6 +1,10 @@
 """Lists: a page at a time as JSON (`offset`, `limit`, and the `total` to page through), or
 the whole list as a CSV file for a spreadsheet (`?format=csv`): one row per item, amounts in
-euros with two decimals."""
+euros with two decimals.
+
+Amounts are written as numbers (`-3.00` stays a number a spreadsheet adds up); every text cell
+goes through `heitje_chain.spreadsheet.safe_cell`, so a text starting with `=`, `+`, `-`, `@`,
+a tab or a carriage return is shown as text and never run as a formula."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Query, Response
@@ -17,6 +22,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.schemas import Page
+from heitje_chain.spreadsheet import safe_cell
 
 Format = Annotated[
     Literal["json", "csv"],
@@ -33,11 +39,11 @@ T = TypeVar("T", bound=BaseModel)
 def _cell(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"cents", "eur"}:
-            return value["eur"]
-        return json.dumps(value, sort_keys=True, default=str)
+            return Decimal(value["eur"])  # an amount: a number, written as it is
+        return safe_cell(json.dumps(value, sort_keys=True, default=str))
     if isinstance(value, list):
-        return json.dumps(value, default=str)
-    return value
+        return safe_cell(json.dumps(value, default=str))
+    return safe_cell(value)
 
 
 def csv_response(items: Sequence[BaseModel], name: str) -> Response:

@@ -2,7 +2,10 @@
 
     python -m api            (serves on 127.0.0.1:8000; settings from HEITJE_API_* variables)
 
-Interactive documentation at /docs, the OpenAPI description at /openapi.json.
+Interactive documentation at /docs (Swagger UI) and /redoc (ReDoc), both served from the
+npm packages in node_modules (no CDN), the OpenAPI description at /openapi.json. What every
+request and answer goes through (the body limit, `Cache-Control: no-store`, HSTS) is in
+`api.middleware`.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from api import errors, web
 from api.audit import record
 from api.chain import ChainAccess
 from api.db import Database, migrate
+from api.middleware import AnswerHeaders, BodyLimit
 from api.models import User
 from api.routes import (
+    accounts,
     audit,
     auth,
     budgets,
@@ -88,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="The community currency's service: jobs, residents, merchants, redemptions.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by web.install_docs from the npm packages, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -96,9 +103,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    workflow = (auth, staff, residents, jobs, merchants, payments, redemptions, places)
+    accounts.install(app)  # password cost, 429 with Retry-After
+    # Outermost last: a body too large is refused before anything reads it; every answer,
+    # the refusals too, gets the headers.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
+    workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/
+    web.install_docs(app)  # Swagger UI at /docs, ReDoc at /redoc
     return app

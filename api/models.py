@@ -59,7 +59,7 @@ class OnChain:
     final: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
-ROLES = ("admin", "issuer", "inspector", "treasurer", "merchant", "resident", "auditor")
+ROLES = ("admin", "issuer", "inspector", "treasurer", "merchant", "resident", "auditor", "desk")
 
 
 class User(Base):
@@ -77,6 +77,8 @@ class User(Base):
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    #: raised when the password changes or is reset: tokens made before stop working
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Issuer(Base):
@@ -285,5 +287,34 @@ class Challenge(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     wallet: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the EIP-4361 text to sign, exactly as handed out (older challenges have none)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class RateLimit(Base):
+    """A counter of attempts (sign-ins, sign-ups, challenges, reset codes) per key, e.g. per
+    account or per client address, in a window that ends at `window_ends`. Kept in the
+    database, so every process of the service counts together (api.limits)."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    window_ends: Mapped[datetime] = mapped_column(index=True)
+
+
+class ResetCode(Base):
+    """A one-time code the desk gives a resident or shop (in person or on paper) to set a new
+    password. Only its HMAC is stored; it expires, is used once, and allows a few tries."""
+
+    __tablename__ = "reset_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # used, replaced, spent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    used_at: Mapped[datetime | None] = mapped_column()

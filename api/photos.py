@@ -3,7 +3,9 @@ phone writes into them (GPS position, camera serial number, owner name, time) be
 stored. A JPEG keeps only its orientation, so it still shows the right way up.
 
 Only the container is rewritten, never the pixels: the image data the resident sent is stored
-byte for byte. Anything that does not parse as a whole JPEG or PNG is refused.
+byte for byte. Only the first image is kept: whatever follows a JPEG's end-of-image marker
+(the second image of a multi-picture file, MPF, with its own metadata) or a PNG's IEND chunk
+is dropped. Anything that does not parse as a whole JPEG or PNG is refused.
 """
 
 from __future__ import annotations
@@ -55,11 +57,18 @@ def clean_photo(data: bytes) -> Photo:
 
 
 def _clean_jpeg(data: bytes) -> bytes:
+    """The first image of the file, segment by segment, up to and including its end-of-image
+    marker. What follows that marker is dropped: the second image of a multi-picture file
+    (MPF: how phones store depth maps, HDR gain maps and previews, each with its own EXIF) or
+    anything appended. A segment is skipped by its length, so a thumbnail inside EXIF (with
+    its own FFD8...FFD9) does not end the image; the scans' entropy-coded data is read to the
+    next real marker (FF00 is a stuffed FF byte, FFD0-FFD7 are restart markers inside it)."""
     out = bytearray(b"\xff\xd8")
     pos = 2
     orientation: int | None = None
+    scanned = False
     while True:
-        if pos + 4 > len(data) or data[pos] != 0xFF:
+        if pos + 2 > len(data) or data[pos] != 0xFF:
             raise PhotoError("the JPEG photo is damaged or cut off")
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
@@ -69,8 +78,14 @@ def _clean_jpeg(data: bytes) -> bytes:
             out += data[pos : pos + 2]
             pos += 2
             continue
-        if marker == 0xD9:  # end of image before any scan
-            raise PhotoError("the JPEG photo has no image data")
+        if marker == 0xD9:  # end of image: keep it, drop everything after it
+            if not scanned:
+                raise PhotoError("the JPEG photo is damaged or cut off: it has no image data")
+            if orientation not in (None, 1):
+                out[2:2] = _exif_segment(orientation)
+            return bytes(out + b"\xff\xd9")
+        if marker == 0xD8 or pos + 4 > len(data):
+            raise PhotoError("the JPEG photo is damaged or cut off")
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         end = pos + 2 + length
         if length < 2 or end > len(data):
@@ -78,15 +93,15 @@ def _clean_jpeg(data: bytes) -> bytes:
         body = data[pos + 4 : end]
         if marker == 0xE1 and body.startswith(b"Exif\x00\x00"):
             orientation = _exif_orientation(body[6:]) or orientation
-        elif marker == 0xDA:  # start of scan: the pixels, kept as they are, to the end
-            if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-                raise PhotoError("the JPEG photo is damaged or cut off")
-            if orientation not in (None, 1):
-                out[2:2] = _exif_segment(orientation)
-            return bytes(out + data[pos:])
+        elif marker == 0xDA:  # start of scan: its header, then the pixels as they are
+            scanned = True
+            out += data[pos:end]
+            pos = _scan_end(data, end)
+            out += data[end:pos]
+            continue
         # Keep what decoding needs: tables, frame headers, JFIF (APP0), the colour profile
         # (APP2 ICC_PROFILE) and Adobe's colour transform (APP14). Drop the rest: EXIF, XMP,
-        # IPTC, comments, makers' notes.
+        # IPTC, MPF (the index of the other images), comments, makers' notes.
         keep = (
             (not 0xE0 <= marker <= 0xEF and marker != 0xFE)
             or marker == 0xE0
@@ -96,6 +111,22 @@ def _clean_jpeg(data: bytes) -> bytes:
         if keep:
             out += data[pos:end]
         pos = end
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Where the entropy-coded data from `pos` ends: at the first marker that is neither a
+    stuffed byte (FF00), a restart marker (FFD0-FFD7) nor fill (FF FF ...)."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            raise PhotoError("the JPEG photo is damaged or cut off")
+        following = data[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos += 2
+        elif following == 0xFF:
+            pos += 1
+        else:
+            return pos
 
 
 def _exif_orientation(tiff: bytes) -> int | None:

@@ -1,5 +1,8 @@
 """Request and response models. Amounts come in as decimal strings of euros ("12.50"),
-never as JSON numbers (a float is not money), and go out as cents and euros both."""
+never as JSON numbers (a float is not money), and go out as cents and euros both. Every text
+a person types (names, pseudonyms, titles, notes, receipts, reasons, descriptions) is one of
+the types of `api.text`: NFC-normalised, spaces folded, invisible and control characters
+refused."""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from eth_utils import keccak
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
+from api.security import MIN_PASSWORD_LENGTH, password_problem
+from api.text import Code, Name, Reason, Reference, RequestId, Short, Text
 from heitje_chain.amounts import cents_to_decimal, parse_eur
 from heitje_chain.keys import check_address
 
@@ -35,10 +41,25 @@ Address = Annotated[
     AfterValidator(_address),
     Field(examples=["0x52908400098527886E0F7030069857D2E4169EE7"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+#: A pseudonym: one line; at sign-up also not confusable with one taken (api.text).
+Pseudonym = Annotated[Short, Field(description="a pseudonymous id: no name, no BSN")]
+
+
+def _new_password(value: str) -> str:
+    problem = password_problem(value)
+    if problem:
+        raise PydanticCustomError("weak_password", problem)
+    return value
+
+
+#: A new password: checked by api.security.password_problem (length, blanks, control
+#: characters, the most used passwords).
+Password = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(_new_password),
+    Field(description=f"at least {MIN_PASSWORD_LENGTH} characters, not a much-used password"),
+]
 #: A record's number in a path or body: 1 up to the largest database integer.
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -147,23 +168,35 @@ class ChallengeRequest(Strict):
 class ChallengeOut(BaseModel):
     model_config = example(
         {
-            "text": "Sign in to Heitje.\n"
-            "Wallet: 0x52908400098527886E0F7030069857D2E4169EE7\n"
-            "One-time code: 3f9c2a7be1d04c55a8e1\n"
-            "This signature only proves you hold this wallet; it moves no money.",
+            "text": "heitje.heerlen.nl wants you to sign in with your Ethereum account:\n"
+            "0x52908400098527886E0F7030069857D2E4169EE7\n\n"
+            "Sign in to Heitje. This signature only proves you hold this wallet; it moves no"
+            " money.\n\n"
+            "URI: https://heitje.heerlen.nl/app/\nVersion: 1\nChain ID: 1337\n"
+            "Nonce: 3f9c2a7be1d04c55a8e1c0de5f0a9b77\n"
+            "Issued At: 2026-11-23T10:15:00.000Z\nExpiration Time: 2026-11-23T10:20:00.000Z",
+            "nonce": "3f9c2a7be1d04c55a8e1c0de5f0a9b77",
             "expires_at": "2026-11-23T10:20:00Z",
         }
     )
-    text: str
+    text: str = Field(description="an EIP-4361 (Sign-In with Ethereum) message to sign")
+    nonce: str
     expires_at: datetime
 
 
 class WalletLogin(Strict):
     model_config = example(
-        {"wallet": "0x52908400098527886E0F7030069857D2E4169EE7", "signature": "0x" + "ab" * 65}
+        {
+            "message": example_of(ChallengeOut)["text"],
+            "signature": "0x" + "ab" * 65,
+            "wallet": "0x52908400098527886E0F7030069857D2E4169EE7",
+        }
     )
-    wallet: Address
+    message: Annotated[str, StringConstraints(max_length=2000)] = Field(
+        description="the challenge's text exactly as signed (EIP-4361)"
+    )
     signature: Annotated[str, StringConstraints(min_length=130, max_length=134)]
+    wallet: Address | None = Field(None, description="if given, must be the message's address")
 
 
 class TokenOut(BaseModel):
@@ -190,7 +223,9 @@ class StaffCreate(Strict):
     )
     username: Short
     password: Password
-    role: Annotated[str, StringConstraints(pattern="^(admin|issuer|inspector|treasurer|auditor)$")]
+    role: Annotated[
+        str, StringConstraints(pattern="^(admin|issuer|inspector|treasurer|auditor|desk)$")
+    ]
     issuer_id: RefId | None = None
 
 
@@ -250,7 +285,7 @@ class ResidentRegister(Strict):
             "wallet": None,
         }
     )
-    pseudonym: Short = Field(description="a pseudonymous id: no name, no BSN")
+    pseudonym: Pseudonym
     neighbourhood: Short
     password: Password | None = Field(None, description="for a custodial wallet")
     wallet: Address | None = Field(None, description="your own wallet instead")
@@ -474,9 +509,6 @@ class MerchantAccount(BaseModel):
     balance: Money
 
 
-RequestId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]
-
-
 class PaymentCreate(Strict):
     model_config = example(
         {
@@ -486,11 +518,9 @@ class PaymentCreate(Strict):
             "request_id": "a1f3c9e2-5b7d-4c11-9e0a-2d6f8b4c3a71",
         }
     )
-    merchant_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=12)
-    ]
+    merchant_code: Code
     amount: Euros
-    receipt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    receipt: Reference
     request_id: RequestId = Field(
         description="a unique id the app makes per payment: sending it again is safe"
     )
@@ -593,9 +623,7 @@ class RedemptionPublic(BaseModel):
 
 class Payout(Strict):
     model_config = example({"bank_reference": "SEPA NL-2026-000817"})
-    bank_reference: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
-    ]
+    bank_reference: Reference
 
 
 class Recovery(Strict):
@@ -605,7 +633,7 @@ class Recovery(Strict):
             "new_wallet": None,
         }
     )
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
     new_wallet: Address | None = Field(
         None, description="for a resident with their own wallet: the new one"
     )

@@ -3,6 +3,32 @@
 Outside development (HEITJE_API_ENV=production) the service refuses to start with a default
 or missing secret: the token key, the custodial-wallet password and the first admin's
 password must all be set, and long enough.
+
+Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accounts.py):
+
+- HEITJE_API_LIMIT_LOGIN_ACCOUNT (default 5/900): sign-in attempts per user name in a window
+  of seconds; more wait till the window ends (a good sign-in clears the count).
+- HEITJE_API_LIMIT_LOGIN_ADDRESS (30/900): failed sign-ins (password or wallet) per client
+  address.
+- HEITJE_API_LIMIT_CHALLENGES (30/600): wallet challenges per client address.
+- HEITJE_API_LIMIT_SIGNUPS (30/3600): sign-ups (residents and shop applications) per client
+  address. The demo raises it; a desk that registers many people from one address may too.
+- HEITJE_API_LIMIT_RESETS (10/900): attempts to use a reset code per client address.
+- HEITJE_API_RESET_CODE_HOURS (72) and HEITJE_API_RESET_CODE_TRIES (5): how long a desk's
+  reset code is valid, and how many wrong tries void it.
+- HEITJE_API_PASSWORD_MEMORY_KIB (19456) and HEITJE_API_PASSWORD_TIME_COST (2): argon2id's
+  cost. Production refuses anything below OWASP's advice; tests use cheaper values.
+- HEITJE_API_PUBLIC_URL: the address people open the web app at (e.g.
+  https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
+  when another site shows them. Without it, the host the request was sent to is used.
+Also read here:
+
+- HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
+  photo upload has its own limit (8 MB and the form around it). See `api.middleware`.
+- HEITJE_API_BEHIND_TLS: `yes` when the service is reached over HTTPS only (directly or
+  through a proxy that ends TLS): every answer then carries HSTS
+  (`Strict-Transport-Security`), so browsers never use plain HTTP for it again. Default `no`
+  (a plain-HTTP service on 127.0.0.1, as in `make demo`, must not send it).
 """
 
 from __future__ import annotations
@@ -11,7 +37,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from api.limits import Limit
 from heitje_chain.config import Config, load_config
 from heitje_chain.errors import ConfigError
 
@@ -19,6 +47,14 @@ from heitje_chain.errors import ConfigError
 DEV_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 DEV_WALLET_PASSWORD = "development-only-wallet-password"  # noqa: S105
 DEV_ADMIN_PASSWORD = "development-admin"  # noqa: S105
+
+
+# Default limits (see the module's docstring).
+LOGIN_ACCOUNT = Limit(5, 900)
+LOGIN_ADDRESS = Limit(30, 900)
+CHALLENGES = Limit(30, 600)
+SIGNUPS = Limit(30, 3600)
+RESETS = Limit(10, 900)
 
 
 @dataclass(frozen=True)
@@ -40,6 +76,20 @@ class Settings:
     settle_after: float = 120.0
     #: seconds between two checks of the database's paid rows against the chain
     reconcile_interval: float = 15.0
+    limit_login_account: Limit = LOGIN_ACCOUNT
+    limit_login_address: Limit = LOGIN_ADDRESS
+    limit_challenges: Limit = CHALLENGES
+    limit_signups: Limit = SIGNUPS
+    limit_resets: Limit = RESETS
+    reset_code_hours: int = 72
+    reset_code_tries: int = 5
+    password_memory_kib: int = 19456
+    password_time_cost: int = 2
+    public_url: str | None = None
+    #: the largest request body in bytes (a photo upload has its own, larger limit)
+    max_body_bytes: int = 1024 * 1024
+    #: reached over HTTPS only: send HSTS
+    behind_tls: bool = False
 
     @property
     def development(self) -> bool:
@@ -88,12 +138,22 @@ def load_settings(
             raise ConfigError(f"{name} must be between 0 and 86400 seconds")
         return value
 
+    try:
+        max_body = int(env.get("HEITJE_API_MAX_BODY_BYTES", str(1024 * 1024)))
+    except ValueError:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be a whole number of bytes") from None
+    if max_body < 1024:
+        raise ConfigError("HEITJE_API_MAX_BODY_BYTES must be at least 1024 bytes")
+    tls = env.get("HEITJE_API_BEHIND_TLS", "no").strip().lower()
+    if tls not in ("yes", "no", "on", "off", "1", "0", "true", "false"):
+        raise ConfigError("HEITJE_API_BEHIND_TLS must be yes or no")
     iterations = env.get("HEITJE_API_WALLET_KDF_ITERATIONS")
     hoods = [n.strip() for n in env.get("HEITJE_API_NEIGHBOURHOODS", "").split(",") if n.strip()]
     if any(len(n) > 64 for n in hoods):
         raise ConfigError(
             "HEITJE_API_NEIGHBOURHOODS: a neighbourhood's name is at most 64 characters"
         )
+    accounts = _account_settings(env, development)
     return Settings(
         environment=environment,
         database_url=database,
@@ -107,4 +167,53 @@ def load_settings(
         neighbourhoods=tuple(dict.fromkeys(hoods)),
         settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
         reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
+        **accounts,
+        max_body_bytes=max_body,
+        behind_tls=tls in ("yes", "on", "1", "true"),
     )
+
+
+_LIMITS = {
+    "limit_login_account": ("HEITJE_API_LIMIT_LOGIN_ACCOUNT", LOGIN_ACCOUNT),
+    "limit_login_address": ("HEITJE_API_LIMIT_LOGIN_ADDRESS", LOGIN_ADDRESS),
+    "limit_challenges": ("HEITJE_API_LIMIT_CHALLENGES", CHALLENGES),
+    "limit_signups": ("HEITJE_API_LIMIT_SIGNUPS", SIGNUPS),
+    "limit_resets": ("HEITJE_API_LIMIT_RESETS", RESETS),
+}
+
+
+def _account_settings(env: Mapping[str, str], development: bool) -> dict[str, Any]:
+    from api.security import strong_enough
+
+    values: dict[str, Any] = {}
+    for field, (name, default) in _LIMITS.items():
+        try:
+            values[field] = Limit.parse(env[name]) if env.get(name) else default
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    numbers = {
+        "reset_code_hours": ("HEITJE_API_RESET_CODE_HOURS", 72),
+        "reset_code_tries": ("HEITJE_API_RESET_CODE_TRIES", 5),
+        "password_memory_kib": ("HEITJE_API_PASSWORD_MEMORY_KIB", 19456),
+        "password_time_cost": ("HEITJE_API_PASSWORD_TIME_COST", 2),
+    }
+    for field, (name, fallback) in numbers.items():
+        raw = env.get(name, "")
+        if raw and not (raw.strip().isdigit() and int(raw) >= 1):
+            raise ConfigError(f"{name} must be a whole number of 1 or more")
+        values[field] = int(raw) if raw else fallback
+    if values["password_memory_kib"] < 8:
+        raise ConfigError("HEITJE_API_PASSWORD_MEMORY_KIB must be at least 8")
+    if not development and not strong_enough(
+        values["password_memory_kib"], values["password_time_cost"]
+    ):
+        raise ConfigError(
+            "HEITJE_API_PASSWORD_MEMORY_KIB and HEITJE_API_PASSWORD_TIME_COST are below "
+            "OWASP's advice for argon2id (e.g. 19456 KiB and 2 passes): cheaper values are "
+            "for tests only"
+        )
+    public = env.get("HEITJE_API_PUBLIC_URL", "").strip().rstrip("/")
+    if public and not public.startswith(("https://", "http://")):
+        raise ConfigError("HEITJE_API_PUBLIC_URL must start with https:// (or http://)")
+    values["public_url"] = public or None
+    return values

@@ -139,6 +139,7 @@ def measure(n: int, clients: int, database_url: str | None) -> tuple[list[Result
             "HEITJE_PASSWORD": PASSWORD,
             "HEITJE_API_DATABASE_URL": database_url or f"sqlite:///{home / 'api.db'}",
             "HEITJE_API_WALLET_KDF_ITERATIONS": "100000",
+            "HEITJE_API_LIMIT_SIGNUPS": "100000/60",  # every resident signs up from here
         }
         os.environ.update({k: env[k] for k in ("HEITJE_HOME", "HEITJE_RPC_URL", "HEITJE_PASSWORD")})
         ensure_deployed(home, chain.url)

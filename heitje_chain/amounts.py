@@ -60,7 +60,8 @@ def check_cents(value: object, what: str = "amount", *, allow_zero: bool = False
 
 def parse_eur(value: str | Decimal | int, what: str = "amount", *, allow_zero: bool = False) -> int:
     """Euros as people write them (`"12.50"`, `"12,50"`, `"EUR 1,500.00"`, `Decimal("3")`,
-    `7`) as integer cents. Refuses floats, sub-cent amounts, negatives and absurd amounts."""
+    `7`) as integer cents. Refuses floats, sub-cent amounts, negatives and absurd amounts, and
+    any text that is not one of the forms `_parse_text` lists."""
     if isinstance(value, bool) or isinstance(value, float):
         raise InvalidAmount(
             f"{what} must be given as text or a Decimal, not {type(value).__name__} {value!r}",
@@ -87,36 +88,47 @@ def parse_eur(value: str | Decimal | int, what: str = "amount", *, allow_zero: b
     return check_cents(int(cents), what, allow_zero=allow_zero)
 
 
+#: The only forms of an amount in text (ASCII digits only): an optional `EUR` or `€` (and
+#: spaces), an optional minus (refused later with its own message), the whole euros either as
+#: plain digits or in groups of three with one thousands separator (`,`, `.` or a space), and
+#: optionally a decimal separator (`.` or `,`, not the thousands one) with the cents.
+_AMOUNT = re.compile(
+    r"(?:EUR|€)? *(?P<sign>-)?"
+    r"(?P<whole>[0-9]+|[0-9]{1,3}(?P<group>[ ,.])[0-9]{3}(?:(?P=group)[0-9]{3})*)"
+    r"(?:(?P<decimal>[.,])(?P<fraction>[0-9]+))?",
+    re.ASCII,
+)
+
+
 def _parse_text(text: str, what: str) -> Decimal:
-    """Accepts 12.50, 12,50 (Dutch), 1,500.00, 1.500,00 and 1500. Refuses 1,500 and 1.500,
-    which mean EUR 1,500 to some readers and EUR 1.50 to others."""
-    cleaned = text.strip().upper().removeprefix("EUR").removeprefix("€").strip()
-    cleaned = cleaned.replace(" ", "").replace("_", "")
-    bad = InvalidAmount(f"{what} {text!r} is not an amount of euros (write it like 12.50)")
-    if not re.fullmatch(r"[+-]?[0-9][0-9,.]*", cleaned) or cleaned[-1] in ",.":
+    """Accepts 12.50, 12,50 (Dutch), 1500, 1,500.00, 1.500,00, 1 500,00, 1,500,000 and the
+    same after `EUR` or `€`. Refuses 1,500 and 1.500, which mean EUR 1,500 to some readers and
+    EUR 1.50 to others, and everything else: underscores (`1_000`), a plus sign, exponents,
+    loose spaces (`1 5 0 0`), digits of other scripts, a separator without cents (`12.`)."""
+    bad = InvalidAmount(
+        f"{what} {text!r} is not an amount of euros (write it like 12.50)", amount=text
+    )
+    if "_" in text:
+        raise InvalidAmount(
+            f"{what} {text!r} is not an amount of euros: no underscores (write 1000.00 or "
+            "1,000.00 for a thousand euros)",
+            amount=text,
+        )
+    found = _AMOUNT.fullmatch(text.strip().upper())
+    if found is None:
         raise bad
-    separators = [c for c in cleaned if c in ",."]
-    if separators:
-        decimal_sep = separators[-1]
-        if len(set(separators)) == 1 and len(separators) > 1:
-            decimal_sep = ""  # 1,500,000: only thousands separators
-        whole, _, fraction = cleaned.rpartition(decimal_sep) if decimal_sep else (cleaned, "", "")
-        ambiguous_whole = whole.lstrip("+-") not in ("", "0")
-        if decimal_sep and len(separators) == 1 and len(fraction) == 3 and ambiguous_whole:
-            raise InvalidAmount(
-                f"{what} {text!r} is ambiguous: write {whole}{fraction} for "
-                f"EUR {whole}{fraction} or {whole}.{fraction[:2]} for EUR {whole}.{fraction[:2]}",
-                amount=text,
-            )
-        groups = re.split("[,.]", whole)
-        if len(groups) > 1 and not (
-            0 < len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
-        ):
-            raise bad
-        cleaned = "".join(groups) + (f".{fraction}" if decimal_sep else "")
-    if not re.fullmatch(r"[+-]?\d+(\.\d+)?", cleaned):
-        raise bad
+    sign, whole, group = found["sign"] or "", found["whole"], found["group"]
+    decimal, fraction = found["decimal"], found["fraction"]
+    if group and decimal == group:
+        raise bad  # 1,500,00
+    if decimal and not group and len(fraction) == 3 and whole != "0" * len(whole):
+        raise InvalidAmount(
+            f"{what} {text!r} is ambiguous: write {whole}{fraction} for "
+            f"EUR {whole}{fraction} or {whole}.{fraction[:2]} for EUR {whole}.{fraction[:2]}",
+            amount=text,
+        )
+    digits = whole.replace(group, "") if group else whole
     try:
-        return Decimal(cleaned)
+        return Decimal(f"{sign}{digits}.{fraction}" if decimal else f"{sign}{digits}")
     except InvalidOperation:
         raise bad from None

@@ -4,6 +4,10 @@ brownie compiles `contracts/Heitje.sol` into `build/contracts/Heitje.json`; `mak
 (`tools/export_artifact.py`) copies the parts the runtime needs into
 `heitje_chain/data/Heitje.json`, which ships with the package, so an installed `heitje` works
 without brownie or a compiler. A test checks that the shipped copy matches a fresh build.
+
+It is compiled for the Berlin EVM, the oldest that a supported chain runs (GoQuorum stops at
+Berlin, geth's Clique at London; Besu and anvil run newer ones): no PUSH0 or later opcodes,
+so the same bytecode deploys on every chain.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class Artifact:
     bytecode: str  # creation code, 0x-prefixed hex
     compiler: str  # e.g. "0.8.28+commit.7893614a"
     source_sha1: str  # sha1 of the Solidity source it was compiled from
+    evm_version: str = ""  # the EVM it was compiled for ("berlin": every supported chain)
 
     def events(self) -> list[dict[str, Any]]:
         return [item for item in self.abi if item.get("type") == "event"]
@@ -43,6 +48,7 @@ def artifact_from_build(build_json: dict[str, Any]) -> dict[str, Any]:
         "abi": build_json["abi"],
         "bytecode": bytecode if bytecode.startswith("0x") else "0x" + bytecode,
         "compiler": build_json["compiler"]["version"],
+        "evmVersion": build_json["compiler"].get("evm_version") or "",
         "sourceSha1": build_json["sha1"],
     }
 
@@ -69,4 +75,5 @@ def load_artifact(name: str = "Heitje") -> Artifact:
         bytecode=raw["bytecode"],
         compiler=raw["compiler"],
         source_sha1=raw["sourceSha1"],
+        evm_version=raw.get("evmVersion", ""),
     )

@@ -19,6 +19,8 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       confirmations = 12        # blocks behind the head read as final when not instant
       gas_limit = 8000000       # gas per transaction when the node cannot estimate (unset:
                                 # estimates are required)
+      gas_price = 0             # wei per gas on a chain without EIP-1559 whose nodes suggest
+                                # a price although gas is free (geth Clique); unset: asked
       account_allowlist = false # true: nodes accept only listed senders (Besu local
                                 # permissioning); new wallets are added on every node
 
@@ -35,7 +37,7 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
 
 - Environment: HEITJE_RPC_URL (comma-separated for several), HEITJE_CHAIN_ID,
   HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT,
-  HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT.
+  HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT, HEITJE_GAS_PRICE.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ _SECTIONS: dict[str, set[str]] = {
         "confirmations",
         "timeout",
         "gas_limit",
+        "gas_price",
         "account_allowlist",
     },
     "contract": {"address", "deployment_block"},
@@ -113,6 +116,7 @@ class Config:
     source: str = "defaults"
     deployment: str = ""  # the selected deployment's name; "" for the single deployment.json
     gas_limit: int | None = None  # gas per transaction where the node cannot estimate
+    gas_price: int | None = None  # wei per gas without EIP-1559; None: the node's suggestion
     account_allowlist: bool = False  # nodes accept only listed senders: list new wallets
 
     @property
@@ -219,6 +223,7 @@ def load_config(
         confirmations=_int(chain.get("confirmations", 12), "[chain] confirmations") or 0,
         timeout=float(chain.get("timeout", 10.0)),
         gas_limit=_int(chain.get("gas_limit"), "[chain] gas_limit", low=21_000),
+        gas_price=_int(chain.get("gas_price"), "[chain] gas_price"),
         account_allowlist=_bool(chain.get("account_allowlist", False), "[chain] account_allowlist"),
         embedded_host=str(embedded.get("host", "127.0.0.1")),
         embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,
@@ -255,6 +260,8 @@ def load_config(
         overrides["embedded_port"] = _int(env["HEITJE_EMBEDDED_PORT"], "HEITJE_EMBEDDED_PORT")
     if env.get("HEITJE_GAS_LIMIT"):
         overrides["gas_limit"] = _int(env["HEITJE_GAS_LIMIT"], "HEITJE_GAS_LIMIT", low=21_000)
+    if env.get("HEITJE_GAS_PRICE"):
+        overrides["gas_price"] = _int(env["HEITJE_GAS_PRICE"], "HEITJE_GAS_PRICE")
     if env.get("HEITJE_ACCOUNT_ALLOWLIST"):
         overrides["account_allowlist"] = _env_bool(
             env["HEITJE_ACCOUNT_ALLOWLIST"], "HEITJE_ACCOUNT_ALLOWLIST"

@@ -25,6 +25,7 @@ def connect_rpc(config: Config) -> Rpc:
             f"the RPC endpoint {rpc.url} serves chain {chain_id}, but chain {config.chain_id} is "
             "configured: wrong endpoint, or the deployment record belongs to another chain"
         )
+    rpc.gas_price = config.gas_price
     return rpc
 
 

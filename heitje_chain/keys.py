@@ -26,12 +26,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 
-from heitje_chain.errors import InvalidAddress, KeystoreError
-
-_FAST_FIELDS = {
-    "chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas", "to", "value", "data",
-    "type",
-}  # fmt: skip
+from heitje_chain.errors import InvalidAddress, InvalidInput, KeystoreError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -49,12 +44,152 @@ class Signer(Protocol):
     def sign_transaction(self, transaction_dict: dict[str, Any]) -> SignedTransaction: ...
 
 
+#: The fields of each transaction type the fast signer encodes itself (EIP-155 legacy,
+#: EIP-2930 access lists, EIP-1559 dynamic fees), in their RLP order; `to`, `value`, `data` and
+#: `accessList` may be left out (a contract creation, no ether, no call data, no access list).
+_FIELDS: dict[int, tuple[str, ...]] = {
+    0: ("nonce", "gasPrice", "gas", "to", "value", "data", "chainId"),
+    1: ("chainId", "nonce", "gasPrice", "gas", "to", "value", "data", "accessList"),
+    2: ("chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas", "to", "value", "data",
+        "accessList"),
+}  # fmt: skip
+_OPTIONAL = {"to", "value", "data", "accessList"}
+_KNOWN_FIELDS = {"type"}.union(*_FIELDS.values())
+#: Types eth-account knows that the fast signer leaves to it (blobs, EIP-7702 authorisations).
+_OTHER_TYPES = {3, 4}
+_TYPE_NAMES = {0: "a legacy transaction", 1: "an EIP-2930 transaction (type 1)",
+               2: "an EIP-1559 transaction (type 2)"}  # fmt: skip
+_UINT_LIMIT = {"nonce": 2**64, "gas": 2**64, "chainId": 2**64}
+_HEX = re.compile(r"^0[xX][0-9a-fA-F]*$")
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput(f"cannot sign the transaction: {message}")
+
+
+def _tx_type(tx: Mapping[str, Any]) -> int:
+    """The transaction's type: its `type` field (an int or 0x-hex), else inferred from the
+    fee fields, as eth-account does."""
+    if "type" not in tx:
+        if "maxFeePerGas" in tx or "maxPriorityFeePerGas" in tx:
+            return 2
+        if "accessList" in tx:
+            return 1
+        return 0
+    value = tx["type"]
+    if isinstance(value, str) and _HEX.match(value) and len(value) > 2:
+        number = int(value, 16)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise _bad(f"type {value!r} is not a transaction type (1, 2 or 0x-hex; none for legacy)")
+    if number in _OTHER_TYPES or number in (1, 2):
+        return number
+    if number == 0:
+        raise _bad("type 0 is not written out: leave `type` out for a legacy transaction")
+    raise _bad(f"unknown transaction type {value!r} (known: 1, 2; none for legacy)")
+
+
+def _uint(tx: Mapping[str, Any], name: str) -> int:
+    value = tx[name]
+    if isinstance(value, str) and _HEX.match(value) and len(value) > 2:
+        number = int(value, 16)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise _bad(f"{name} {value!r} is not a whole number (an int or 0x-hex)")
+    limit = _UINT_LIMIT.get(name, 2**256)
+    if not 0 <= number < limit:
+        raise _bad(f"{name} {value!r} is out of range (0 to {limit - 1})")
+    if name == "chainId" and number == 0:
+        raise _bad("chainId 0 names no chain")
+    return number
+
+
+def _address20(value: object, what: str) -> bytes:
+    """20 address bytes from 20 bytes or 0x + 40 hex digits (mixed case: a right EIP-55
+    checksum). `to` must be checksummed, as eth-account requires."""
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) != 20:
+            raise _bad(f"{what} is {len(value)} bytes, not 20")
+        return bytes(value)
+    if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+        raise _bad(f"{what} {value!r} is not an address (0x + 40 hex digits)")
+    body = value[2:]
+    mixed = body != body.lower() and body != body.upper()
+    if (what == "to" or mixed) and to_checksum_address(value) != value:
+        right = to_checksum_address(value)
+        raise _bad(f"{what} {value!r} does not carry its EIP-55 checksum ({right})")
+    return bytes.fromhex(body)
+
+
+def _data(value: object) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str) and _HEX.match(value) and len(value) % 2 == 0:
+        return bytes.fromhex(value[2:])
+    raise _bad(f"data {value!r:.40} is not bytes or 0x + an even number of hex digits")
+
+
+def _access_list(value: object) -> list[list[Any]]:
+    if not isinstance(value, (list, tuple)):
+        raise _bad("accessList must be a list of {address, storageKeys}")
+    out: list[list[Any]] = []
+    for entry in value:
+        if not isinstance(entry, Mapping) or set(entry) != {"address", "storageKeys"}:
+            raise _bad(f"accessList entry {entry!r:.60} is not {{address, storageKeys}}")
+        keys = entry["storageKeys"]
+        if not isinstance(keys, (list, tuple)):
+            raise _bad("an accessList entry's storageKeys must be a list")
+        slots = []
+        for key in keys:
+            if not isinstance(key, str) or not re.fullmatch(r"0x[0-9a-fA-F]{64}", key):
+                raise _bad(f"storage key {key!r:.70} is not 0x + 64 hex digits")
+            slots.append(bytes.fromhex(key[2:]))
+        out.append([_address20(entry["address"], "accessList address"), slots])
+    return out
+
+
+def encode_unsigned(tx: Mapping[str, Any]) -> tuple[int, list[Any]] | None:
+    """`(type, RLP fields)` of a legacy, EIP-2930 or EIP-1559 transaction, checked as
+    eth-account checks it (and more strictly: `data` must be bytes or 0x-hex, a legacy
+    transaction must name its chain); `InvalidInput` saying what is wrong. None for what this
+    signer leaves to eth-account (blob and EIP-7702 types, fields such as `from`)."""
+    if not isinstance(tx, Mapping):
+        raise _bad("a transaction is a dict of fields")
+    kind = _tx_type(tx)
+    if kind in _OTHER_TYPES or set(tx) - _KNOWN_FIELDS:
+        return None
+    allowed = set(_FIELDS[kind]) | {"type"}
+    wrong = sorted(set(tx) - allowed)
+    if wrong:
+        raise _bad(f"{', '.join(wrong)} cannot be part of {_TYPE_NAMES[kind]}")
+    missing = [f for f in _FIELDS[kind] if f not in tx and f not in _OPTIONAL]
+    if missing:
+        raise _bad(f"{_TYPE_NAMES[kind]} needs {', '.join(missing)}")
+    payload: list[Any] = []
+    for name in _FIELDS[kind]:
+        if name == "to":
+            to = tx.get("to")
+            payload.append(b"" if to in (None, "", b"") else _address20(to, "to"))
+        elif name == "data":
+            payload.append(_data(tx.get("data", b"")))
+        elif name == "accessList":
+            payload.append(_access_list(tx.get("accessList", [])))
+        elif name == "value" and "value" not in tx:
+            payload.append(0)
+        else:
+            payload.append(_uint(tx, name))
+    return kind, payload
+
+
 class LocalSigner:
     """A signer holding a decrypted key in memory; shows only its address.
 
-    EIP-1559 transactions (the only kind the library builds) are encoded and signed directly
-    (RLP + secp256k1 through coincurve), which is ten times faster than eth-account's general
-    path and gives the same bytes (a test compares them); anything else goes to eth-account.
+    Legacy (EIP-155), EIP-2930 and EIP-1559 transactions are checked (`encode_unsigned`) and
+    encoded and signed directly (RLP + secp256k1 through coincurve), which is ten times faster
+    than eth-account's general path and gives the same bytes (a property test compares them
+    for random transactions); blob and EIP-7702 transactions go to eth-account.
     """
 
     def __init__(self, account: LocalAccount, name: str = "") -> None:
@@ -67,28 +202,23 @@ class LocalSigner:
         return self._account.address
 
     def sign_transaction(self, transaction_dict: dict[str, Any]) -> SignedTransaction:
-        tx = transaction_dict
-        if set(tx) - _FAST_FIELDS or not {"maxFeePerGas", "chainId", "nonce", "gas"} <= set(tx):
-            return self._account.sign_transaction(tx)
-        data = tx.get("data", b"")
-        payload = [
-            int(tx["chainId"]),
-            int(tx["nonce"]),
-            int(tx.get("maxPriorityFeePerGas", 0)),
-            int(tx["maxFeePerGas"]),
-            int(tx["gas"]),
-            bytes.fromhex(tx["to"][2:]) if tx.get("to") else b"",
-            int(tx.get("value", 0)),
-            bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data),
-            [],
-        ]
-        unsigned = b"\x02" + rlp.encode(payload)
-        digest = keccak(unsigned)
-        signature = self._key.sign_recoverable(digest, hasher=None)
+        encoded = encode_unsigned(transaction_dict)
+        if encoded is None:
+            return self._account.sign_transaction(transaction_dict)
+        kind, payload = encoded
+        if kind == 0:
+            unsigned = rlp.encode([*payload, 0, 0])
+        else:
+            unsigned = bytes([kind]) + rlp.encode(payload)
+        signature = self._key.sign_recoverable(keccak(unsigned), hasher=None)
         r = int.from_bytes(signature[:32], "big")
         s = int.from_bytes(signature[32:64], "big")
-        v = signature[64]
-        raw = b"\x02" + rlp.encode([*payload, v, r, s])
+        if kind == 0:
+            v = signature[64] + 35 + 2 * payload[-1]  # EIP-155: the chain id in v
+            raw = rlp.encode([*payload[:-1], v, r, s])
+        else:
+            v = signature[64]
+            raw = bytes([kind]) + rlp.encode([*payload, v, r, s])
         return SignedTransaction(
             raw_transaction=HexBytes(raw), hash=HexBytes(keccak(raw)), r=r, s=s, v=v
         )

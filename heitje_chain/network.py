@@ -199,6 +199,7 @@ def init_network(
     rpc_interface: str = "internal",
     besu_image: str = BESU_IMAGE,
     kdf_iterations: int | None = None,
+    minimum: int = MIN_VALIDATORS,
 ) -> Network:
     """Create a new network kit in `out` (which must not hold one): a node key per validator
     (encrypted with `passwords[name]`), the genesis, and every node's files."""
@@ -213,9 +214,9 @@ def init_network(
             f"chain id {chain_id} belongs to a public network or a development chain; "
             "pick an unused one so wallets and signatures cannot be confused"
         )
-    if len(validators) < MIN_VALIDATORS:
+    if len(validators) < minimum:
         raise ConfigError(
-            f"QBFT needs at least {MIN_VALIDATORS} validators to keep going with one of them "
+            f"QBFT needs at least {minimum} validators to keep going with one of them "
             f"down; {len(validators)} given"
         )
     if not 1 <= block_period <= 60:

@@ -4,6 +4,7 @@ docs/network.md). Registered by `heitje_chain.cli.build_parser`."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,21 @@ def register(sub: Any) -> None:
     a = actions.add_parser("validators", help="the validators of the latest block")
     a.add_argument("--rpc", required=True, metavar="URL", help="a node's RPC")
 
+    a = actions.add_parser(
+        "up",
+        help="run a local test network: N geth Clique validators on 127.0.0.1 (Ctrl-C stops)",
+        description="Start N proof-of-authority validators (geth v1.13.15, Clique) on this "
+        "computer, each its own process and data folder under --dir, made from a network kit "
+        "(created there the first time, used again afterwards), on free loopback ports; wait "
+        "until they are peered and sealing; print their RPC URLs and the settings file for "
+        "the service and the heitje tool; stop them all on Ctrl-C or SIGTERM. For tests and "
+        "rehearsals only: the node keys' password is written next to them.",
+    )
+    a.add_argument("--local", type=int, required=True, metavar="N", help="validators to run")
+    a.add_argument("--dir", default=".localnet", help="the folder for the kit and the nodes")
+    a.add_argument("--block-period", type=int, default=2, help="seconds per block (default 2)")
+    a.add_argument("--geth", help="the geth v1.13.15 binary (default: .venv/bin/geth-clique)")
+
 
 def _passwords(ctx: Context, names: list[str]) -> dict[str, str]:
     return {name: password_for(f"node-{name}", ctx.err, new=True) for name in names}
@@ -172,6 +188,8 @@ def cmd_network(ctx: Context, args: argparse.Namespace) -> int:
         results = net.propose_validator_vote(args.rpc, args.address, args.change == "add")
         ctx.emit(results, "\n".join(f"{url}: {result}" for url, result in results.items()))
         return 0 if all(r == "voted" for r in results.values()) else 1
+    if action == "up":
+        return _local_up(ctx, args)
     current = net.validators_at(args.rpc)
     ctx.emit(current, "\n".join(current))
     return 0
@@ -191,3 +209,39 @@ def _show_network(ctx: Context, network: net.Network, kit: Path, title: str) -> 
     lines += [f"  {n.name:<12} {n.address}  {n.host}:{n.p2p_port}" for n in network.nodes]
     lines.append(f"Next: docs/network.md. Service settings: {kit / 'heitje.toml'}")
     ctx.emit(data, "\n".join(lines))
+
+
+def _local_up(ctx: Context, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from heitje_chain.localnet import LocalNetwork
+
+    if not 1 <= args.local <= 16:
+        raise UsageError("--local takes 1 to 16 validators (4 survive one failing)")
+    network = LocalNetwork(
+        Path(args.dir), args.local, block_period=args.block_period, geth=args.geth
+    )
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        network.start()
+        ctx.emit(
+            {"urls": network.urls, "config": str(network.config_file),
+             "pids": {n.name: n.pid for n in network.nodes.values()}},
+            f"{len(network.nodes)} Clique validator(s) running (chain "
+            f"{network.network.chain_id}, {args.block_period} s blocks, free gas):\n"
+            + "\n".join(f"  {n.name:<12} {n.url}  pid {n.pid}" for n in network.nodes.values())
+            + f"\nSettings: HEITJE_CONFIG={network.config_file}\nCtrl-C stops them.",
+        )  # fmt: skip
+        ctx.out.flush()  # seen at once by whoever started us (a pipe is block-buffered)
+        with contextlib.suppress(KeyboardInterrupt):
+            while not done.wait(1.0):
+                gone = [n.name for n in network.nodes.values() if not n.running]
+                if gone:
+                    ctx.err.write(f"node(s) {', '.join(gone)} stopped; stopping the rest\n")
+                    return 1
+        return 0
+    finally:
+        network.stop()
+        signal.signal(signal.SIGTERM, previous)

@@ -73,6 +73,9 @@ class Rpc:
         self._ids = itertools.count(1)
         self._local = threading.local()
         self._poa: bool | None = None
+        #: The network's gas price where its nodes suggest another ([chain] gas_price: 0 on
+        #: geth Clique with free gas); the transactors on this RPC use it. None: ask the node.
+        self.gas_price: int | None = None
         # The environment's proxy settings, read once (requests reads them on every call).
         self._proxies = {url: requests.utils.get_environ_proxies(url) for url in self.urls}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
 
 from heitje_chain.errors import (
     ChainUnavailable,
     ErrorDecoder,
+    InvalidInput,
     Refused,
     TransactionFailed,
 )
@@ -51,6 +54,17 @@ def _refusal(error: RpcError, sender: str, description: str) -> str:
             "`heitje network allow-account` and reload the allowlist on every node"
         )
     return text
+
+
+def _checksummed(address: str) -> str:
+    """A destination as signers take it (EIP-55); all-lowercase or all-uppercase is written
+    with its checksum, mixed case must carry a right one (else `InvalidInput`)."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+        raise InvalidInput(f"{address!r} is not an address (0x + 40 hex digits)")
+    body = address[2:]
+    if body in (body.lower(), body.upper()):
+        return str(to_checksum_address(address))
+    return address  # mixed case: the signer checks its checksum
 
 
 def _nonce_low(error: RpcError) -> bool:
@@ -102,15 +116,20 @@ class Tx:
 
 @dataclass(frozen=True)
 class Fees:
-    """Fee fields for new transactions: free gas, EIP-1559, or a legacy gas price."""
+    """Fee fields for new transactions: free gas, EIP-1559, or a legacy gas price.
+
+    `eip1559` is False on a chain without EIP-1559 (no `baseFeePerGas` in its blocks: geth
+    Clique before London, GoQuorum at Berlin); its transactions are then legacy (EIP-155)
+    ones with a `gasPrice`, 0 where gas is free."""
 
     mode: str  # "free", "eip1559" or "legacy"
     max_fee: int = 0
     priority_fee: int = 0
     gas_price: int = 0
+    eip1559: bool = True
 
     def fields(self) -> dict[str, int]:
-        if self.mode == "legacy":
+        if self.mode == "legacy" or not self.eip1559:
             return {"gasPrice": self.gas_price}
         if self.mode == "free":
             return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
@@ -131,9 +150,13 @@ class Transactor:
         timeout: float = 120.0,
         send_timeout: float = 30.0,
         fallback_gas: int | None = None,
+        gas_price: int | None = None,
     ) -> None:
         self.rpc = rpc
         self.fallback_gas = fallback_gas
+        #: The network's gas price when its nodes suggest another one (0: free gas on geth
+        #: Clique, whose nodes always suggest 1 gwei); None: asked from the chain.
+        self.gas_price = gas_price if gas_price is not None else getattr(rpc, "gas_price", None)
         self.chain_id = chain_id
         self.decoder = decoder
         self.gas_margin = gas_margin
@@ -149,14 +172,22 @@ class Transactor:
     # ------------------------------------------------------------------ fees and nonces
 
     def fees(self) -> Fees:
-        """The chain's fee mode, read once: free gas when the base fee is 0 (anvil with
-        `--base-fee 0`, Besu with `zeroBaseFee`); a node may still *suggest* a tip then."""
+        """The chain's fee mode, read once from the chain itself: EIP-1559 when its latest
+        block has a base fee, else legacy transactions (EIP-155). Free gas when the base fee is
+        0, or, without one, the `gas_price` setting (else the node's suggested price) is 0: a
+        node may still *suggest* a tip or a price then."""
         if self._fees is None:
             block = self.rpc.call("eth_getBlockByNumber", ["latest", False]) or {}
             base = block.get("baseFeePerGas")
             if base is None:
-                price = int(self.rpc.call("eth_gasPrice"), 16)
-                self._fees = Fees("free") if price == 0 else Fees("legacy", gas_price=price)
+                price = self.gas_price
+                if price is None:
+                    price = int(self.rpc.call("eth_gasPrice"), 16)
+                self._fees = (
+                    Fees("free", eip1559=False)
+                    if price == 0
+                    else Fees("legacy", gas_price=price, eip1559=False)
+                )
             elif int(base, 16) == 0:
                 self._fees = Fees("free")
             else:
@@ -377,7 +408,7 @@ class Transactor:
             **fees,
         }
         if to is not None:
-            fields["to"] = to
+            fields["to"] = _checksummed(to)
         signed = signer.sign_transaction(fields)
         raw = "0x" + bytes(signed.raw_transaction).hex()
         tx_hash = "0x" + bytes(signed.hash).hex()

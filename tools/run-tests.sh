@@ -9,6 +9,7 @@
 #   4c. fault tests    (plain pytest: the real service under parallel clients, SIGKILLs of
 #                       the API and of the chain, then the database reconciled with the chain)
 #   5. tool tests      (plain pytest without brownie's plugin: slither on the contract)
+#   6. network tests   (plain pytest: four geth Clique validators on 127.0.0.1, one killed)
 # Each pytest stage writes JUnit XML to reports/tests/; the last line sums them all up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,9 @@ python -m pytest -p no:pytest-brownie tests/fault --junitxml="$out/fault.xml" ||
 
 stage "tool tests (slither)"
 python -m pytest -p no:pytest-brownie tests/tools --junitxml="$out/tools.xml" || status=1
+
+stage "network tests (4 geth Clique validators on 127.0.0.1, one killed, one restarted, one new)"
+python -m pytest -p no:pytest-brownie tests/network -s --junitxml="$out/network.xml" || status=1
 
 stage "summary"
 python - "$out" "$status" <<'PY' || status=1

@@ -9,7 +9,13 @@
 #                       needs a newer hypothesis than brownie's exact pin allows)
 #   - web/dist/         the web app, bundled by esbuild from web/src (node web/build.mjs)
 #   - chromium          Debian's package, for the browser tests (apt-get, when it is missing)
-# Nothing is written to your home directory here; brownie itself keeps ~/.brownie.
+#   - postgresql        Debian's package, for the service tests on PostgreSQL (apt-get, when no
+#                       initdb/pg_ctl/postgres is found where tests/support/pg.py looks)
+#   - .venv/bin/geth-clique  geth v1.13.15 (the last geth that seals Clique), built from the Go
+#                       module proxy into ~/.cache/heitje/geth-v1.13.15/ (kept between clones
+#                       and runs; built once, skipped when there), for the network tests
+# Only the geth build cache is written to your home directory (and Go's own module and build
+# caches); brownie itself keeps ~/.brownie.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -78,6 +84,47 @@ if ! command -v chromium >/dev/null; then
   else
     say "WARNING: chromium is missing and cannot be installed here (apt-get as root); the browser tests will fail"
   fi
+fi
+
+# --- PostgreSQL for the service tests --------------------------------------------------------
+have_pg() {
+  local d
+  for d in "$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/x)")" \
+      /usr/lib/postgresql/*/bin /usr/local/pgsql/bin /usr/local/bin /usr/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] && return 0
+  done
+  return 1
+}
+if ! have_pg; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing PostgreSQL (Debian's package) for the service tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
+      >/dev/null || say "WARNING: apt-get could not install postgresql; the PostgreSQL tests will fail"
+  else
+    say "WARNING: no PostgreSQL server binaries and no apt-get as root; the PostgreSQL tests will fail"
+  fi
+fi
+
+# --- geth with Clique, for the network tests ---------------------------------------------------
+# v1.13.15 is the last geth release that seals Clique blocks (v1.14 removed it). Built from the
+# Go module proxy once per machine; -checklinkname=0 lets fjl/memsize link on Go 1.23 and newer.
+geth_version=v1.13.15
+geth_dir=${HEITJE_GETH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/heitje/geth-$geth_version}
+if ! "$geth_dir/geth" version 2>/dev/null | grep -q "^Version: ${geth_version#v}-stable"; then
+  go_bin=$(command -v go || echo /usr/local/go/bin/go)
+  if [ -x "$go_bin" ]; then
+    say "building geth $geth_version (Clique) from the Go module proxy into $geth_dir (once; a few minutes)"
+    mkdir -p "$geth_dir"
+    if ! CGO_ENABLED=1 GOBIN="$geth_dir" "$go_bin" install -ldflags=-checklinkname=0 \
+        "github.com/ethereum/go-ethereum/cmd/geth@$geth_version" >"$geth_dir/build.log" 2>&1; then
+      say "WARNING: geth did not build (see $geth_dir/build.log); the network tests will fail"
+    fi
+  else
+    say "WARNING: Go is missing (needed to build geth $geth_version); the network tests will fail"
+  fi
+fi
+if [ -x "$geth_dir/geth" ]; then
+  ln -sf "$geth_dir/geth" "$venv/bin/geth-clique"
 fi
 
 # --- solc wrapper ----------------------------------------------------------------------------

@@ -5,16 +5,19 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.db import Database
-from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, UserDep, require
+from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
+from api.limits import client_address
 from api.models import Merchant, User
+from api.routes.auth import THROTTLED
 from api.routes.places import neighbourhood
 from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money, Page
 from api.security import hash_password
@@ -47,11 +50,19 @@ def merchant_out(merchant: Merchant) -> MerchantPublic:
     )
 
 
-@router.post("", response_model=MerchantPublic, status_code=201)
+@router.post("", response_model=MerchantPublic, status_code=201, responses=THROTTLED)
 def apply(
-    body: MerchantApply, session: SessionDep, chain: ChainDep, settings: SettingsDep
+    body: MerchantApply,
+    request: Request,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+    limits: LimiterDep,
 ) -> MerchantPublic:
     """A shop applies to accept Heitjes. The municipality approves it before it can."""
+    limits.check(
+        f"signup:{client_address(request)}", settings.limit_signups, "sign-ups from this address"
+    )
     if (body.password is None) == (body.wallet is None):
         raise ApiError(
             422, "password_or_wallet", "give either a password (custodial wallet) or a wallet"
@@ -64,25 +75,36 @@ def apply(
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
     hood = neighbourhood(settings, body.neighbourhood)
     code = _new_code(session)
-    merchant = Merchant(
-        name=body.name,
-        code=code,
-        neighbourhood=hood,
-        iban=iban,
-        address=body.wallet or chain.new_wallet(),
-        custodial=body.wallet is None,
-    )
-    session.add(merchant)
-    session.flush()
-    session.add(
-        User(
-            username=f"merchant-{code.lower()}",
-            role="merchant",
-            password_hash=hash_password(body.password) if body.password else None,
-            wallet=body.wallet,
-            merchant_id=merchant.id,
+    address = body.wallet or chain.new_wallet()
+    try:
+        merchant = Merchant(
+            name=body.name,
+            code=code,
+            neighbourhood=hood,
+            iban=iban,
+            address=address,
+            custodial=body.wallet is None,
         )
-    )
+        session.add(merchant)
+        session.flush()
+        session.add(
+            User(
+                username=f"merchant-{code.lower()}",
+                role="merchant",
+                password_hash=hash_password(body.password) if body.password else None,
+                wallet=body.wallet,
+                merchant_id=merchant.id,
+            )
+        )
+        session.flush()
+    except BaseException as exc:
+        if body.wallet is None:  # no wallet file left behind by a failed application
+            chain.wallets.path(address).unlink(missing_ok=True)
+        if isinstance(exc, IntegrityError):
+            raise ApiError(
+                409, "try_again", "another application took the same code or wallet; send again"
+            ) from None
+        raise
     return merchant_out(merchant)
 
 

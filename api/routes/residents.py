@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit import record
-from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, require
+from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing, listing_of
+from api.limits import client_address
 from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
+from api.routes.auth import THROTTLED
 from api.routes.places import neighbourhood
 from api.schemas import (
     HistoryItem,
@@ -26,6 +29,7 @@ from api.schemas import (
     ResidentRegister,
 )
 from api.security import hash_password
+from api.text import check_pseudonym_free
 from heitje_chain.errors import WalletRetired
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -33,40 +37,76 @@ ResidentUser = Annotated[User, Depends(require("resident"))]
 Admin = Annotated[User, Depends(require("admin"))]
 
 
-@router.post("", response_model=ResidentPublic, status_code=201)
+@router.post("", response_model=ResidentPublic, status_code=201, responses=THROTTLED)
 def register(
-    body: ResidentRegister, session: SessionDep, chain: ChainDep, settings: SettingsDep
+    body: ResidentRegister,
+    request: Request,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+    limits: LimiterDep,
 ) -> Resident:
     """Register with a pseudonymous id and a neighbourhood (no name or BSN is stored).
-    Give a password to get a wallet kept by the municipality, or your own wallet address."""
+    Give a password to get a wallet kept by the municipality, or your own wallet address.
+    Pseudonyms are their own namespace: staff user names are neither taken nor shown.
+
+    The pseudonym is reserved first (the database's unique constraint decides between
+    parallel sign-ups: one 201, the others 409), and a custodial wallet is made only after;
+    if the sign-up still fails, its wallet file is removed again."""
+    limits.check(
+        f"signup:{client_address(request)}", settings.limit_signups, "sign-ups from this address"
+    )
     if (body.password is None) == (body.wallet is None):
         raise ApiError(
             422, "password_or_wallet", "give either a password (custodial wallet) or a wallet"
         )
-    if session.scalar(select(User).where(User.username == body.pseudonym)) is not None:
+    if session.scalar(select(Resident.id).where(Resident.pseudonym == body.pseudonym)):
         raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another")
+    check_pseudonym_free(session, body.pseudonym)  # not confusable with one taken
     if body.wallet and session.scalar(select(User).where(User.wallet == body.wallet)):
         raise ApiError(409, "wallet_taken", "this wallet is registered already")
     hood = neighbourhood(settings, body.neighbourhood)
-    address = body.wallet or chain.new_wallet()
     resident = Resident(
         pseudonym=body.pseudonym,
         neighbourhood=hood,
-        address=address,
+        # until the wallet exists: a placeholder no real address can equal
+        address=body.wallet or f"pending-{secrets.token_hex(16)}",
         custodial=body.wallet is None,
     )
     session.add(resident)
-    session.flush()
-    session.add(
-        User(
-            username=body.pseudonym,
-            role="resident",
-            password_hash=hash_password(body.password) if body.password else None,
-            wallet=body.wallet,
-            resident_id=resident.id,
+    _reserve(session)
+    wallet_file = None
+    try:
+        if body.wallet is None:
+            resident.address = chain.new_wallet()
+            wallet_file = chain.wallets.path(resident.address)
+        session.add(
+            User(
+                # "resident:<id>": never equal to a staff or shop user name
+                username=f"resident:{resident.id}",
+                role="resident",
+                password_hash=hash_password(body.password) if body.password else None,
+                wallet=body.wallet,
+                resident_id=resident.id,
+            )
         )
-    )
+        _reserve(session)
+    except BaseException:
+        if wallet_file is not None:
+            wallet_file.unlink(missing_ok=True)
+        raise
     return resident
+
+
+def _reserve(session: Session) -> None:
+    """Write what was added; a unique constraint that another sign-up won is a 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        if "wallet" in text or "address" in text:
+            raise ApiError(409, "wallet_taken", "this wallet is registered already") from None
+        raise ApiError(409, "pseudonym_taken", "this pseudonym is taken; choose another") from None
 
 
 @router.get("", response_model=Page[ResidentPublic])

@@ -1,7 +1,8 @@
 """The service's CSV exports the auditor reconciles the chain against (`?format=csv` on the
 staff lists): the claims (approved jobs), the jobs (their neighbourhood) and the redemptions
 (payouts with the bank's reference). Several files of one kind may be given (the lists are
-paged); a row that appears twice counts once.
+paged); a row that appears twice counts once. A text cell's leading quote (the exports'
+protection against spreadsheet formulas, `heitje_chain.spreadsheet`) is removed when read.
 
 The reward of a claim is paid on-chain under the job id keccak("heitje/job-<job>/claim-<claim>")
 (the service's `api.routes.jobs.reward_reference`; a test checks that the two agree); where
@@ -19,6 +20,7 @@ from pathlib import Path
 from heitje_chain.amounts import parse_eur
 from heitje_chain.audit.stream import AuditInputError
 from heitje_chain.client import job_id
+from heitje_chain.spreadsheet import plain_cell
 
 
 def reward_reference(job: int, claim: int) -> str:
@@ -65,7 +67,7 @@ def _rows(path: Path, needed: set[str], kind: str) -> Iterator[tuple[int, dict[s
                 f"{', '.join(sorted(needed))} (found: {', '.join(sorted(found)) or 'nothing'})"
             )
         for line, record in enumerate(reader, start=2):
-            yield line, {(k or "").strip(): (v or "").strip() for k, v in record.items()}
+            yield line, {(k or "").strip(): plain_cell(v or "").strip() for k, v in record.items()}
 
 
 def _int(value: str, where: str, what: str) -> int:

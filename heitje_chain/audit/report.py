@@ -22,6 +22,7 @@ from heitje_chain.amounts import cents_to_decimal, eur
 from heitje_chain.audit.checks import RECORD_LIMIT, Auditor, Check
 from heitje_chain.audit.exports import ClaimRow, PayoutRow
 from heitje_chain.audit.stream import Head, OnChain, checksum
+from heitje_chain.spreadsheet import safe_cell
 
 REPORT_FORMAT = 1
 #: Keys of records and tables that hold amounts (cents).
@@ -545,10 +546,10 @@ def _record_line(record: dict[str, Any]) -> str:
 
 def _csv_value(key: str, value: Any) -> tuple[str, Any]:
     if key in AMOUNT_KEYS and isinstance(value, int) and not isinstance(value, bool):
-        return f"{key}_eur", str(cents_to_decimal(value))
+        return f"{key}_eur", cents_to_decimal(value)  # a number, written as it is
     if key in AMOUNT_KEYS:
-        return f"{key}_eur", value
-    return key, value
+        return f"{key}_eur", safe_cell(value)
+    return key, safe_cell(value)
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...] = ()) -> None:

@@ -58,8 +58,19 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
 
 
 @pytest.fixture
+def service_env() -> dict[str, str]:
+    """Settings a test's service gets on top of the usual ones: a test module overrides this
+    fixture, e.g. to set low limits."""
+    return {}
+
+
+@pytest.fixture
 def service(
-    chain: EmbeddedChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+    chain: EmbeddedChain,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    service_env: dict[str, str],
 ) -> Iterator[Service]:
     """A deployed token (fresh per test), role keys on disk, and the API on SQLite."""
     home = tmp_path / "home"
@@ -82,6 +93,10 @@ def service(
         "HEITJE_API_WORKER": "off",
         "HEITJE_API_WALLET_KDF_ITERATIONS": "1000",
         "HEITJE_PASSWORD": PASSWORD,
+        # argon2id cheaper than in production (which refuses this), so tests stay quick
+        "HEITJE_API_PASSWORD_MEMORY_KIB": "1024",
+        "HEITJE_API_PASSWORD_TIME_COST": "1",
+        **service_env,
     }
     settings = load_settings(env, load_config(environ=env))
     app = create_app(settings)

@@ -79,6 +79,73 @@ def test_a_png_keeps_its_pixels_and_loses_text_and_exif() -> None:
     assert Image.open(io.BytesIO(photo.data)).tobytes() == picture().tobytes()
 
 
+def phone_mpo() -> bytes:
+    """A multi-picture JPEG (MPF, as phones store a depth map or an HDR gain map), written by
+    Pillow: two whole JPEGs one after the other, each with the phone's EXIF (GPS, make,
+    owner), and an MPF index in the first one's APP2."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x013B] = "Jan Jansen"
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (50.0, 53.0, 17.0), 3: "E", 4: (5.0, 58.0, 50.0)})
+    second = Image.new("RGB", (32, 24), (200, 10, 10))
+    out = io.BytesIO()
+    picture().save(out, "MPO", save_all=True, append_images=[second], exif=exif)
+    return out.getvalue()
+
+
+def test_a_multi_picture_jpeg_keeps_only_its_first_image() -> None:
+    original = phone_mpo()
+    assert Image.open(io.BytesIO(original)).format == "MPO"
+    assert original.count(b"PhoneMaker") == 2  # both images carry the metadata
+    photo = clean_photo(original)
+    for secret in (b"PhoneMaker", b"Jan Jansen", b"MPF\x00"):
+        assert secret not in photo.data
+    assert photo.data.count(b"\xff\xd8") == 1 and photo.data.endswith(b"\xff\xd9")
+    cleaned = Image.open(io.BytesIO(photo.data))
+    assert cleaned.format == "JPEG" and getattr(cleaned, "n_frames", 1) == 1
+    assert cleaned.size == (64, 48)
+    assert cleaned.tobytes() == Image.open(io.BytesIO(original)).tobytes()  # the first image
+    assert clean_photo(photo.data).data == photo.data
+
+
+def test_data_after_the_end_of_the_image_is_dropped() -> None:
+    tail = b"Jan Jansen, 50.88N 5.98E" + b"\xff\xd8\xff\xe1secret"
+    jpeg = phone_jpeg()
+    assert clean_photo(jpeg + tail).data == clean_photo(jpeg).data
+    png = phone_png()
+    assert clean_photo(png + tail).data == clean_photo(png).data
+    assert b"Jan Jansen" not in clean_photo(png + tail).data
+
+
+def exif_with_thumbnail() -> bytes:
+    """An APP1 EXIF segment holding a whole JPEG thumbnail (its own FFD8 ... FFD9), as phones
+    write one."""
+    small = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(small, "JPEG", comment=b"thumbnail")
+    tiff = b"MM\x00\x2a" + (8).to_bytes(4, "big") + (0).to_bytes(2, "big") + bytes(4)
+    body = b"Exif\x00\x00" + tiff + small.getvalue()
+    return b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"progressive": True}, {"restart_marker_blocks": 1}, {"restart_marker_rows": 1}],
+)
+def test_the_first_image_is_found_by_its_segments_not_by_searching(
+    options: dict[str, object],
+) -> None:
+    """A thumbnail's end-of-image marker inside EXIF, restart markers (FFD0-FFD7) and several
+    scans with tables between them (progressive) do not end the image early."""
+    out = io.BytesIO()
+    picture().save(out, "JPEG", quality=90, **options)
+    plain = out.getvalue()
+    data = plain[:2] + exif_with_thumbnail() + plain[2:]
+    photo = clean_photo(data + b"trailing")
+    assert b"thumbnail" not in photo.data
+    assert photo.data == clean_photo(plain).data == plain  # Pillow writes no metadata
+    assert Image.open(io.BytesIO(photo.data)).tobytes() == Image.open(io.BytesIO(plain)).tobytes()
+
+
 @pytest.mark.parametrize(
     ("data", "says"),
     [

@@ -816,3 +816,74 @@ def test_file_follows_the_xsd(debtor_bic: str | None) -> None:
     root = tree(xml)
     assert root.tag == N + "Document"
     assert xsd_check(root, "Document", "Document") == []
+
+
+# --- national check digits and bank codes (schwifty) --------------------------------------
+
+
+def _with_iban_check_digits(country: str, bban: str) -> str:
+    """`country` + the right ISO 7064 mod-97 check digits + `bban`: an IBAN that passes
+    mod-97 whatever the account number says."""
+    digits = "".join(str(int(char, 36)) for char in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+# A valid IBAN per country, and where its national check digits are in the BBAN.
+NATIONAL = {
+    "BE": ("BE68539007547034", slice(10, 12)),
+    "FR": ("FR1420041010050500013M02606", slice(21, 23)),
+    "ES": ("ES9121000418450200051332", slice(8, 10)),
+    "IT": ("IT60X0542811101000000123456", slice(0, 1)),
+    "NO": ("NO9386011117947", slice(10, 11)),
+    "FI": ("FI2112345600000785", slice(13, 14)),
+    "PT": ("PT50000201231234567890154", slice(19, 21)),
+    "EE": ("EE382200221020145685", slice(15, 16)),
+}
+
+
+def _wrong_national(valid: str, where: slice) -> str:
+    bban = valid[4:]
+    old = bban[where]
+    new = "".join(
+        ("Y" if c == "X" else "X") if c.isalpha() else str((int(c) + 1) % 10) for c in old
+    )
+    return _with_iban_check_digits(valid[:2], bban[: where.start] + new + bban[where.stop :])
+
+
+@pytest.mark.parametrize("country", sorted(NATIONAL))
+def test_wrong_national_check_digits_are_refused_though_mod97_is_right(country: str) -> None:
+    valid, where = NATIONAL[country]
+    assert validate_iban(valid) == valid
+    typo = _wrong_national(valid, where)
+    assert typo != valid and _mod97_ok(typo)  # the IBAN's own check digits are right
+    with pytest.raises(SepaError, match="does not match its own check digits"):
+        validate_iban(typo)
+
+
+def _mod97_ok(iban: str) -> bool:
+    return int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 == 1
+
+
+def test_an_unknown_dutch_or_german_bank_code_is_refused() -> None:
+    for iban, bank in (
+        (_with_iban_check_digits("NL", "XXXX0417164300"), "XXXX"),
+        (_with_iban_check_digits("DE", "99999999" + "0532013000"), "99999999"),
+    ):
+        assert _mod97_ok(iban)
+        with pytest.raises(SepaError, match=f"{bank} .* is not the code of a bank"):
+            validate_iban(iban)
+    # Where the library's list is not complete, a bank code it lacks is not refused.
+    assert validate_iban("BE68539007547034")
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "AL47212110090000000235698741",
+        "MD24AG000225100013104168",
+        "ME25505000012345678951",
+        "RS35260005601001611379",
+    ],
+)
+def test_the_countries_that_joined_sepa_in_2025_are_accepted(iban: str) -> None:
+    assert validate_iban(iban) == iban

@@ -23,3 +23,33 @@ def test_shipped_artifact_matches_the_build() -> None:
     assert shipped.bytecode == fresh["bytecode"], "run `make artifact`"
     assert shipped.abi == fresh["abi"], "run `make artifact`"
     assert shipped.compiler == fresh["compiler"]
+
+
+#: Opcodes newer than Berlin: BASEFEE (London), PUSH0 (Shanghai), TLOAD, TSTORE, MCOPY,
+#: BLOBHASH, BLOBBASEFEE (Cancun). geth's Clique and GoQuorum refuse code that uses them.
+AFTER_BERLIN = {0x48: "BASEFEE", 0x5F: "PUSH0", 0x5C: "TLOAD", 0x5D: "TSTORE", 0x5E: "MCOPY",
+                0x49: "BLOBHASH", 0x4A: "BLOBBASEFEE"}  # fmt: skip
+
+
+def opcodes_after_berlin(bytecode: str) -> set[str]:
+    """The post-Berlin opcodes in creation code (PUSH data and the CBOR metadata skipped)."""
+    code = bytes.fromhex(bytecode.removeprefix("0x"))
+    code = code[: len(code) - 2 - int.from_bytes(code[-2:], "big")]  # the metadata at the end
+    found, i = set(), 0
+    while i < len(code):
+        op = code[i]
+        if op in AFTER_BERLIN:
+            found.add(AFTER_BERLIN[op])
+        i += 1 + (op - 0x5F if 0x60 <= op <= 0x7F else 0)
+    return found
+
+
+def test_shipped_artifact_runs_on_every_chain() -> None:
+    shipped = load_artifact()
+    assert shipped.evm_version == "berlin"
+    assert opcodes_after_berlin(shipped.bytecode) == set()
+
+
+def test_the_opcode_scan_finds_push0() -> None:
+    assert opcodes_after_berlin("0x60015f5f" + "a1" + "0001") == {"PUSH0"}
+    assert opcodes_after_berlin("0x605f6000" + "a1" + "0001") == set()  # 0x5f as PUSH data

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,41 @@ def test_help_is_plain(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["reward", "--help"])
     assert "CSV file with columns job,resident,amount" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from heitje_chain import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"heitje {__version__}"
+
+
+def test_global_options_are_taken_before_or_after_the_command(home: Path) -> None:
+    """`heitje audit --at N --json`, as the README writes it, and the same for every option
+    that is not a command's own."""
+    events = run_json("ledger", "--event", "RoleGranted")
+    at = max(e["block"] for e in events)
+    for argv in (["audit", "--at", str(at), "--json"], ["--json", "audit", "--at", str(at)]):
+        code, out = run(*argv)
+        assert code == 0, out
+        assert json.loads(out)["passed"] is True
+    code, out = run("balance", "anouk", "--json")
+    assert code == 0 and json.loads(out)["balance"]["cents"] >= 0
+    code, out = run("balance", "anouk", "--home", str(home), "--json")
+    assert code == 0 and "balance" in json.loads(out)
+    # --as before the command, and after it, pick the same key.
+    before = run("--as", "treasurer", "--json", "merchant", "add", "bram")
+    after = run("merchant", "add", "bram", "--as", "treasurer", "--json")
+    assert before[0] == after[0] == 1
+    assert json.loads(before[1])["error"] == json.loads(after[1])["error"] == "MissingRole"
+    # A command that acts with no key says so rather than ignore --as.
+    with pytest.raises(SystemExit) as exit_:
+        main(["balance", "anouk", "--as", "treasurer"])
+    assert exit_.value.code == 2
+    # An option given twice: the one after the command counts.
+    code, out = run("--home", "/nonexistent/heitje", "balance", "anouk", "--home", str(home))
+    assert code == 0, out
 
 
 def test_deploy_wrote_record_and_granted_roles(home: Path) -> None:
@@ -226,3 +263,30 @@ def test_chain_up_status_down_keeps_state(tmp_path: Path, monkeypatch: pytest.Mo
         assert run_json("reward", "CHAIN-1", "resident", "2.50")["already_paid"] == 1
     finally:
         run("chain", "down")
+
+
+def _complete(script: str, *words: str) -> list[str]:
+    """What bash offers for the line `words` (the last one being typed), with `script`."""
+    line = " ".join(shlex.quote(w) for w in words)
+    program = (
+        f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _heitje; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    done = subprocess.run(
+        ["bash", "-c", program], capture_output=True, text=True, check=True, timeout=20
+    )
+    return done.stdout.split()
+
+
+def test_bash_completion_offers_the_commands_and_their_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEITJE_HOME", str(tmp_path))
+    code, script = run("completion", "bash")
+    assert code == 0 and "complete -o default -F _heitje heitje" in script
+    assert _complete(script, "heitje", "pay") == ["payout"]
+    options = ["--all", "--as", "--config", "--deployment", "--help", "--home", "--json"]
+    assert _complete(script, "heitje", "payout", "") == sorted([*options, "confirm", "list"])
+    assert _complete(script, "heitje", "audit", "--at", "5", "--j") == ["--jobs", "--json"]
+    assert _complete(script, "heitje", "--home", "x", "chain", "u") == ["up"]
+    assert _complete(script, "heitje", "--vers") == ["--version"]

@@ -99,3 +99,47 @@ def test_poa_middleware_only_where_the_genesis_needs_it(extra_data: str, poa: bo
                 Web3(HTTPProvider(rpc.url)).eth.get_block(0)
     finally:
         server.shutdown()
+
+
+class _FeeRpc:
+    """Answers what `Transactor.fees` asks: the latest block and the suggested prices."""
+
+    def __init__(self, base_fee: str | None, gas_price: str = "0x3b9aca00") -> None:
+        self.block: dict[str, Any] = {"number": "0x5"}
+        if base_fee is not None:
+            self.block["baseFeePerGas"] = base_fee
+        self.suggested = gas_price
+        self.gas_price = None  # no [chain] gas_price on this RPC
+
+    def call(self, method: str, params: Any = None) -> Any:
+        return {
+            "eth_getBlockByNumber": self.block,
+            "eth_gasPrice": self.suggested,
+            "eth_maxPriorityFeePerGas": "0x2",
+        }[method]
+
+
+@pytest.mark.parametrize(
+    ("base_fee", "gas_price", "setting", "fields"),
+    [
+        # geth Clique at Berlin: no base fee, a suggested 1 gwei, but gas is free
+        (None, "0x3b9aca00", 0, {"gasPrice": 0}),
+        (None, "0x0", None, {"gasPrice": 0}),  # GoQuorum: suggests 0 itself
+        (None, "0x3b9aca00", None, {"gasPrice": 10**9}),  # a legacy chain that charges
+        ("0x0", "0x3b9aca00", None, {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}),
+        ("0x0", "0x3b9aca00", 0, {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}),
+        ("0x10", "0x3b9aca00", None, {"maxFeePerGas": 0x22, "maxPriorityFeePerGas": 2}),
+    ],
+)
+def test_fee_fields_follow_the_chain(
+    base_fee: str | None, gas_price: str, setting: int | None, fields: dict[str, int]
+) -> None:
+    """Legacy transactions (a gasPrice) where the chain's blocks have no base fee; EIP-1559
+    ones where they do; free gas from the chain or from the `gas_price` setting."""
+    tx = Transactor(_FeeRpc(base_fee, gas_price), 5, ErrorDecoder([]), gas_price=setting)  # type: ignore[arg-type]
+    assert tx.fees().fields() == fields
+    signed = LocalSigner.create().sign_transaction(
+        {"chainId": 5, "nonce": 0, "gas": 21_000, "to": LocalSigner.create().address,
+         **tx.fees().fields()}
+    )  # fmt: skip
+    assert bytes(signed.raw_transaction)[0] == (2 if "maxFeePerGas" in fields else 0xF8)

@@ -350,3 +350,29 @@ def test_cli_init_and_extradata(
     assert main(["network", "init", "--name", "x", "--chain-id", "4587", "--out", str(kit),
                  "--validators", "a,b,c,d"]) == 1  # fmt: skip
     assert "holds a network kit already" in capsys.readouterr().err
+
+
+def test_clique_genesis_for_geth(tmp_path: Path) -> None:
+    """The local network's geth genesis: the kit's validators as Clique signers in extraData
+    (32 zero bytes, the addresses in ascending order, 65 zero bytes), forks to Berlin at block
+    0 (London only when asked, with base fee 0), never terminalTotalDifficultyPassed."""
+    from heitje_chain.localnet import clique_extra_data, clique_genesis
+
+    network = net.init_network(
+        tmp_path / "kit", "local", 424242, [(f"v{i}", "127.0.0.1") for i in range(4)],
+        {f"v{i}": "a long passphrase" for i in range(4)}, kdf_iterations=2,
+    )  # fmt: skip
+    genesis = clique_genesis(network)
+    extra = bytes.fromhex(genesis["extraData"][2:])
+    assert len(extra) == 32 + 4 * 20 + 65
+    assert extra[:32] == bytes(32) and extra[-65:] == bytes(65)
+    signers = ["0x" + extra[32 + 20 * i : 52 + 20 * i].hex() for i in range(4)]
+    assert signers == sorted(a.lower() for a in network.genesis_validators)
+    config = genesis["config"]
+    assert config["berlinBlock"] == 0 and "londonBlock" not in config
+    assert config["clique"] == {"period": network.block_period, "epoch": network.epoch_length}
+    assert "terminalTotalDifficultyPassed" not in config and "baseFeePerGas" not in genesis
+    london = clique_genesis(network, london=True)
+    assert london["config"]["londonBlock"] == 0 and london["baseFeePerGas"] == "0x0"
+    with pytest.raises(ConfigError, match="twice"):
+        clique_extra_data([network.genesis_validators[0]] * 2)

@@ -68,6 +68,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "HEITJE_PASSWORD": PASSWORD, "HEITJE_API_DATABASE_URL": f"sqlite:///{tmp / 'api.db'}",
             "HEITJE_API_WALLET_KDF_ITERATIONS": "1000", "HEITJE_API_WORKER": "on",
             "HEITJE_API_NEIGHBOURHOODS": ",".join(NEIGHBOURHOODS),
+            # every browser test signs up and in from this one address
+            "HEITJE_API_LIMIT_SIGNUPS": "1000/60", "HEITJE_API_LIMIT_LOGIN_ADDRESS": "1000/60",
+            "HEITJE_API_PASSWORD_MEMORY_KIB": "1024", "HEITJE_API_PASSWORD_TIME_COST": "1",
         }  # fmt: skip
         port = free_port()
         base = f"http://127.0.0.1:{port}"

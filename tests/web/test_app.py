@@ -386,9 +386,16 @@ def test_a_resident_signs_up_and_a_shop_applies(person: Any, served: Served) -> 
     page.get_by_label("Wachtwoord nog een keer").fill("kort")
     page.get_by_role("button", name="Meld mij aan").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "Het wachtwoord is te kort. Kies er een van minstens 8 tekens."
+        "Het wachtwoord is te kort. Kies er een van minstens 10 tekens."
     )
     expect(page.get_by_label("Kies een wachtwoord")).to_be_focused()
+    page.get_by_label("Kies een wachtwoord").fill("wachtwoord")  # one of the most used
+    page.get_by_label("Wachtwoord nog een keer").fill("wachtwoord")
+    page.get_by_role("button", name="Meld mij aan").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Kies een ander wachtwoord: minstens 10 tekens, niet alleen spaties, en niet een van de"
+        " veelgebruikte wachtwoorden."
+    )
     page.get_by_label("Kies een wachtwoord").fill("lange zin als wachtwoord")
     page.get_by_label("Wachtwoord nog een keer").fill("lange zin als wachtwoord!")
     page.get_by_role("button", name="Meld mij aan").click()

@@ -4,6 +4,7 @@ import { session, whenSignedOut } from "./api.js";
 import { clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { loginPage } from "./pages/login.js";
+import { accountsPage, passwordPage, resetPage } from "./pages/accounts.js";
 import { applyPage, signupPage } from "./pages/signup.js";
 import { accountPage, historyPage, jobsPage, payPage } from "./pages/resident.js";
 import { paymentsPage, redeemPage, tillPage } from "./pages/merchant.js";
@@ -18,10 +19,12 @@ import {
 import { auditPage, ledgerPage } from "./pages/auditor.js";
 import { title } from "./ui.js";
 
+const EVERYONE = ["resident", "merchant", "admin", "issuer", "inspector", "treasurer", "auditor", "desk"];
 const ROUTES = {
   "/login": { page: loginPage, open: true },
   "/signup": { page: signupPage, open: true },
   "/apply": { page: applyPage, open: true },
+  "/reset": { page: resetPage, open: true },
   "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
   "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
   "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
@@ -37,6 +40,8 @@ const ROUTES = {
   "/audit": { page: auditPage, roles: ["admin", "auditor"], nav: "nav_audit" },
   "/ledger": { page: ledgerPage, roles: ["admin", "auditor"], nav: "nav_ledger" },
   "/a/budgets": { page: budgetsPage, roles: ["admin", "issuer", "auditor"], nav: "nav_budgets" },
+  "/a/accounts": { page: accountsPage, roles: ["admin", "desk"], nav: "nav_accounts" },
+  "/password": { page: passwordPage, roles: EVERYONE, nav: "nav_password" },
 };
 
 const main = document.getElementById("main");

@@ -1,7 +1,7 @@
 """reconcile
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 22:00:00
 
 Where each reward's, payment's and refund's transaction is on the chain (block number, block
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { form, messages, neighbourhoodInput, title } from "../ui.js";
 
-const MIN_PASSWORD = 8; // the API's minimum (api/schemas.py Password)
+const MIN_PASSWORD = 10; // the API's minimum (api/security.py MIN_PASSWORD_LENGTH)
 
 /** A problem with one field, found before asking the API: its own sentence (i18n `code`). */
 function fieldProblem(code, input) {
@@ -32,7 +32,11 @@ function markInvalid(inputs, problem) {
 
 /** The sentence for a problem: a field's own sentence where we know which field it was. */
 function problemText(problem, target) {
-  if (problem && problem.code === "invalid_input" && target) return t(`bad_${target.name}`);
+  if (problem && problem.code === "invalid_input" && target) {
+    // the API refuses a password that is too short, blank or much used: say all of that
+    if (target.name === "password") return errorText({ code: "weak_password" });
+    return t(`bad_${target.name}`);
+  }
   if (problem && problem.local) return t(problem.code);
   return errorText(problem);
 }

@@ -1,0 +1,113 @@
+"""A validator cut off from the others and healed, on four geth Clique validators: the cut-off
+one may seal a block of its own (a fork) with a payment sent only to it; when the links come
+back it takes the majority's chain (a reorg of that unconfirmed block) and the payment is
+mined there, once: no money doubled or lost, and every node at the same head."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from heitje_chain.config import load_config
+from heitje_chain.connect import connect, connect_rpc
+from heitje_chain.deploy import deploy, grant_roles
+from heitje_chain.keys import LocalSigner
+from heitje_chain.localnet import LocalNetwork
+
+
+def say(text: str) -> None:
+    print(f"[partition] {text}", flush=True)
+
+
+@pytest.fixture
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
+    network = LocalNetwork(tmp_path_factory.mktemp("partition"), validators=4, block_period=1)
+    try:
+        network.start()
+        yield network
+    finally:
+        network.stop()
+
+
+def test_cut_off_validator_reorgs_to_the_majority_without_doubling(small: LocalNetwork) -> None:
+    net = small
+    config = load_config(home=net.folder / "home", config_file=net.config_file, environ={})
+    keys = {n: LocalSigner.create(n) for n in ("admin", "job-office", "merchant-manager")}
+    _, record = deploy(connect_rpc(config), keys["admin"])
+    config = config.with_deployment(record)
+    net.wait_height(record.block)
+    setup = connect(config)  # every node, with failover
+    grant_roles(setup, keys["admin"], {k: s.address for k, s in keys.items() if k != "admin"})
+    setup.set_mint_allowance(keys["admin"], keys["job-office"].address, 1_000_00)
+    shop, resident, other = (LocalSigner.create(n) for n in ("shop", "resident", "other"))
+    setup.add_merchant(keys["merchant-manager"], shop.address)
+    done = setup.reward_job(keys["job-office"], "PART-1", resident.address, 20_00)
+    net.wait_height(done.block_number or 0)
+
+    # --- cut a validator off: its peers removed on both sides (static dials too). One that
+    # --- may seal the next block (not among Clique's recent signers), so that it forks ----
+    recents = net.validators[0].rpc().call("clique_getSnapshot", ["latest"])["recents"]
+    recent = {str(a).lower() for a in recents.values()}
+    lone = next(v for v in reversed(net.validators) if (v.signer or "").lower() not in recent)
+    others = [v for v in net.validators if v is not lone]
+    majority = connect(replace(config, rpc_urls=tuple(v.url for v in others)))
+    lone.rpc().call("miner_stop")  # its next block is built once the payment is in its pool
+    for peer in others:
+        peer.rpc().call("admin_removePeer", [lone.enode])
+        lone.rpc().call("admin_removePeer", [peer.enode])
+    deadline = time.monotonic() + 20
+    while int(lone.rpc().call("net_peerCount"), 16) > 0:
+        assert time.monotonic() < deadline, f"{lone.name} kept its peers"
+        time.sleep(0.05)
+    # --- a payment sent only to the cut-off validator; the majority goes on ---------------
+    alone = connect(replace(config, rpc_urls=(lone.url,)))
+    pending = alone.submit_pay(resident, shop.address, 7_50, "bon-partition")
+    lone.rpc().call("miner_start")
+    cut_at = net.heights()
+    say(f"{lone.name} cut off at heights {cut_at}, a payment sent to it alone")
+    time.sleep(4)
+    lone_head = lone.rpc().call("eth_getBlockByNumber", ["latest", False])
+    lone_receipt = lone.rpc().call("eth_getTransactionReceipt", [pending.hash])
+    majority.reward_job(keys["job-office"], "PART-2", other.address, 5_00)
+    majority_height = max(h for n, h in net.heights().items() if n != lone.name)
+    fork_block = int(lone_head["number"], 16)
+    theirs = others[0].rpc().call("eth_getBlockByNumber", [hex(fork_block), False])
+    forked = theirs is not None and theirs["hash"] != lone_head["hash"]
+    say(f"{lone.name} alone: head #{fork_block} {lone_head['hash'][:18]}"
+        + (f", its own block (majority has {theirs['hash'][:18]} there)" if forked else "")
+        + (f"; the payment in its block #{int(lone_receipt['blockNumber'], 16)}"
+           if lone_receipt else "; the payment waits in its pool")
+        + f"; the majority is at #{majority_height}")  # fmt: skip
+    assert majority_height > cut_at[others[0].name] + 2, "the three validators stopped"
+    assert forked and lone_receipt is not None, "the cut-off validator sealed no block of its own"
+
+    # --- heal: the links come back; the cut-off one takes the majority's chain ------------
+    for peer in others:
+        lone.rpc().call("admin_addPeer", [peer.enode])
+        peer.rpc().call("admin_addPeer", [lone.enode])
+    net.wait_synced(timeout=60)
+    receipt = majority.result(pending, timeout=60)  # mined on the majority's chain
+    with net.sealing_paused() as heads:
+        assert len(set(heads.values())) == 1, heads
+        height, head_hash = next(iter(heads.values()))
+        on_lone = lone.rpc().call("eth_getTransactionReceipt", [pending.hash])
+        assert on_lone is not None and on_lone["blockHash"] == receipt_hash(majority, pending.hash)
+        if forked:
+            now = lone.rpc().call("eth_getBlockByNumber", [hex(fork_block), False])
+            assert now["hash"] != lone_head["hash"], f"{lone.name} kept its own block"
+        say(f"healed: every node at #{height} {head_hash[:18]}; the payment mined once, in "
+            f"block #{receipt.block_number}" + (f" ({lone.name}'s own block was replaced: a "
+            "reorg" + (" that took the payment back" if lone_receipt else "") + ")"
+            if forked else ""))  # fmt: skip
+    assert majority.balance(resident.address) == 20_00 - 7_50
+    assert majority.balance(shop.address) == 7_50
+    assert majority.total_supply() == 25_00
+    assert alone.balance(resident.address) == 20_00 - 7_50
+
+
+def receipt_hash(client: object, tx_hash: str) -> str:
+    found = client.rpc.call("eth_getTransactionReceipt", [tx_hash])  # type: ignore[attr-defined]
+    return str(found["blockHash"])
