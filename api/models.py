@@ -267,6 +267,22 @@ class PayoutRecord(OnChain, Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 
+class WalletRecovery(Base):
+    """One recovery of a lost wallet (api.routes.residents.recover): the row is written before
+    anything is made or sent, and the lost address is unique, so of parallel requests one
+    recovers and the others answer its outcome; the replacement is noted before the chain is
+    asked, so a retry after a crash reuses it instead of making another wallet."""
+
+    __tablename__ = "wallet_recoveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    lost: Mapped[str] = mapped_column(String(42), unique=True)
+    replacement: Mapped[str | None] = mapped_column(String(42))
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # done, failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class AuditEntry(Base):
     """Append-only: who did what, when. Never updated or deleted by the service."""
 

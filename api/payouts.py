@@ -65,7 +65,7 @@ def redeem(
     tx_hash: str | None = None
     block: int | None = None
     try:
-        done = chain.client.redeem(chain.wallet(address), cents)
+        done = chain.client.redeem(chain.wallet(address), cents, chain.settings.receipt_wait)
         number, tx_hash, block = done.id, done.tx_hash, done.block_number
     except Refused as exc:
         refused, status, reason = exc, "refused", str(exc)

@@ -110,7 +110,8 @@ class Reconciler:
                 "block %s; everything from block %d is checked against the chain again",
                 head, report.highest_seen, recheck_from,
             )  # fmt: skip
-            client.tx.forget_nonces()  # local nonces are ahead of a chain that went back
+            # Transactions signed after the lost ones wait behind their nonces: fill them.
+            client.tx.fill_gaps()
             with self.db.session(write=True) as session:
                 for table, _ in TABLES:
                     session.execute(

@@ -21,6 +21,18 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
 - HEITJE_API_PUBLIC_URL: the address people open the web app at (e.g.
   https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
   when another site shows them. Without it, the host the request was sent to is used.
+
+Money and the chain (api/routes/payments.py, api/payouts.py, api/settle.py, api/reconcile.py):
+
+- HEITJE_API_RECEIPT_WAIT (10): seconds a payment, refund or exchange waits for the chain to
+  mine it; after that the answer is `sending` (not confirmed yet) and the app asks again with
+  the same request_id.
+- HEITJE_API_SETTLE_AFTER (120): seconds after which a payment or refund still `sending` is
+  settled from the chain; failed (nothing moved) only from then on, when no request can still
+  be sending it. Keep it well above HEITJE_API_RECEIPT_WAIT.
+- HEITJE_API_RECONCILE_INTERVAL (15): seconds between two checks of the paid records
+  against the chain (whether it lost blocks the service has seen).
+
 Also read here:
 
 - HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
@@ -76,6 +88,9 @@ class Settings:
     settle_after: float = 120.0
     #: seconds between two checks of the database's paid rows against the chain
     reconcile_interval: float = 15.0
+    #: seconds a payment, refund or exchange waits for the chain to mine it (without
+    #: progress) before the answer says it is still being sent (the app asks again)
+    receipt_wait: float = 10.0
     limit_login_account: Limit = LOGIN_ACCOUNT
     limit_login_address: Limit = LOGIN_ADDRESS
     limit_challenges: Limit = CHALLENGES
@@ -167,6 +182,7 @@ def load_settings(
         neighbourhoods=tuple(dict.fromkeys(hoods)),
         settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
         reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
+        receipt_wait=seconds("HEITJE_API_RECEIPT_WAIT", 10.0),
         **accounts,
         max_body_bytes=max_body,
         behind_tls=tls in ("yes", "on", "1", "true"),

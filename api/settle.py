@@ -19,8 +19,10 @@ nobody asked about again (`settle_stale`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -69,58 +71,59 @@ def settle_payment(
     """Settle a payment left `sending` from the chain's Payment events (see the module): paid
     if the chain has it; failed if not, and nothing of the resident's is waiting to be mined,
     and `may_fail` (the row is old enough that no request can still be sending it)."""
-    with db.session() as session:
-        payment = session.get(Payment, payment_id)
-        if payment is None or payment.status != "sending":
-            return
-        resident = session.get(Resident, payment.resident_id)
-        merchant = session.get(Merchant, payment.merchant_id)
-        assert resident is not None and merchant is not None
-        sent = _Sent("Payment", resident.address, merchant.address, payment.cents,
-                     payment.receipt, payment.created_at)  # fmt: skip
-    found = _matches(chain, sent)
-    busy = not found and chain.client.tx.in_flight(sent.sender)
-    with db.session(write=True) as session:
-        payment = session.get(Payment, payment_id)
-        if payment is None or payment.status != "sending":
-            return
-        taken = _taken(session, Payment, [f.tx_hash for f in found])
-        event = next((f for f in found if f.tx_hash not in taken), None)
-        if event is not None:
-            payment.status, payment.tx_hash, payment.reason = "paid", event.tx_hash, None
-            payment.block_number = event.block_number
-        elif not busy and may_fail:
-            payment.status = "failed"
-            payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
+
+    def failed(payment: Payment) -> None:
+        payment.status = "failed"
+        payment.reason = "the payment did not reach the chain and nothing was paid; pay again"
+
+    _settle(db, chain, Payment, payment_id, may_fail, failed)
 
 
 def settle_refund(db: Database, chain: ChainAccess, refund_id: int, may_fail: bool = True) -> None:
     """Settle a refund left `sending` from the chain's Refund events (see the module and
     `settle_payment`). One that never arrived is taken off the payment's refunded amount, so
     it can be refunded again."""
+
+    def failed(refund: Refund) -> None:
+        fail_refund(refund, "the refund did not reach the chain and nothing was refunded")
+
+    _settle(db, chain, Refund, refund_id, may_fail, failed)
+
+
+Row = TypeVar("Row", Payment, Refund)
+
+
+def _settle(
+    db: Database, chain: ChainAccess, table: type[Row], row_id: int, may_fail: bool,
+    failed: Callable[[Row], None],
+) -> None:  # fmt: skip
     with db.session() as session:
-        refund = session.get(Refund, refund_id)
-        if refund is None or refund.status != "sending":
+        row = session.get(table, row_id)
+        if row is None or row.status != "sending":
             return
-        payment = refund.payment
+        payment = row if isinstance(row, Payment) else row.payment
         resident = session.get(Resident, payment.resident_id)
         merchant = session.get(Merchant, payment.merchant_id)
         assert resident is not None and merchant is not None
-        sent = _Sent("Refund", merchant.address, resident.address, refund.cents,
-                     refund.reference, refund.created_at)  # fmt: skip
-    found = _matches(chain, sent)
+        if isinstance(row, Payment):
+            sent = _Sent("Payment", resident.address, merchant.address, row.cents, row.receipt,
+                         row.created_at)  # fmt: skip
+        else:
+            sent = _Sent("Refund", merchant.address, resident.address, row.cents, row.reference,
+                         row.created_at)  # fmt: skip
+    found = _matches(chain, sent)  # no connection held while the chain is read
     busy = not found and chain.client.tx.in_flight(sent.sender)
     with db.session(write=True) as session:
-        refund = session.get(Refund, refund_id)
-        if refund is None or refund.status != "sending":
+        row = session.get(table, row_id)
+        if row is None or row.status != "sending":
             return
-        taken = _taken(session, Refund, [f.tx_hash for f in found])
+        taken = _taken(session, table, [f.tx_hash for f in found])
         event = next((f for f in found if f.tx_hash not in taken), None)
         if event is not None:
-            refund.status, refund.tx_hash, refund.reason = "paid", event.tx_hash, None
-            refund.block_number = event.block_number
+            row.status, row.tx_hash, row.reason = "paid", event.tx_hash, None
+            row.block_number = event.block_number
         elif not busy and may_fail:
-            fail_refund(refund, "the refund did not reach the chain and nothing was refunded")
+            failed(row)
 
 
 def _taken(session: Session, table: type[Payment] | type[Refund], hashes: list[str]) -> set[str]:

@@ -196,8 +196,10 @@ class Redemption:
     cents: int
     paid: bool
     payment_reference: str
-    tx_hash: str | None = None  # of the redemption's own transaction, when just sent
-    block_number: int | None = None
+    # Where the redemption's own transaction was mined, when it was just sent (not part of
+    # what the redemption is: two reads of one redemption compare equal).
+    tx_hash: str | None = field(default=None, compare=False)
+    block_number: int | None = field(default=None, compare=False)
 
 
 # ------------------------------------------------------------------------- the client
@@ -724,9 +726,14 @@ class HeitjeClient:
 
     # ------------------------------------------------------------------ payments
 
-    def pay(self, resident: Signer, merchant: str, cents: int, receipt: str) -> TxResult:
-        """A resident pays a merchant, with the merchant's receipt (or order) reference."""
-        return self.result(self.submit_pay(resident, merchant, cents, receipt))
+    def pay(
+        self, resident: Signer, merchant: str, cents: int, receipt: str,
+        timeout: float | None = None,
+    ) -> TxResult:  # fmt: skip
+        """A resident pays a merchant, with the merchant's receipt (or order) reference.
+        `timeout`: seconds to wait for it to be mined without progress (the transactor's
+        default if None); then `TransactionFailed`, and it may still be mined later."""
+        return self.result(self.submit_pay(resident, merchant, cents, receipt), timeout)
 
     def submit_pay(self, resident: Signer, merchant: str, cents: int, receipt: str) -> Tx:
         """`pay` without waiting (for a till that takes many payments at once)."""
@@ -739,8 +746,12 @@ class HeitjeClient:
             what="payment",
         )
 
-    def refund(self, merchant: Signer, resident: str, cents: int, reference: str) -> TxResult:
-        return self.transact(
+    def refund(
+        self, merchant: Signer, resident: str, cents: int, reference: str,
+        timeout: float | None = None,
+    ) -> TxResult:  # fmt: skip
+        """A merchant gives (part of) a payment back (`timeout` as for `pay`)."""
+        tx = self.submit(
             merchant,
             "refund",
             check_address(resident, "resident"),
@@ -748,12 +759,15 @@ class HeitjeClient:
             reference32(reference),
             what="refund",
         )
+        return self.result(tx, timeout)
 
     # ------------------------------------------------------------------ redemptions
 
-    def redeem(self, merchant: Signer, cents: int) -> Redemption:
-        """A merchant burns `cents` for euros; returns the new numbered redemption."""
-        done = self.transact(merchant, "redeem", check_cents(cents, "redemption"))
+    def redeem(self, merchant: Signer, cents: int, timeout: float | None = None) -> Redemption:
+        """A merchant burns `cents` for euros; returns the new numbered redemption (`timeout`
+        as for `pay`)."""
+        done = self.result(self.submit(merchant, "redeem", check_cents(cents, "redemption")),
+                           timeout)  # fmt: skip
         event = done.event("RedemptionRequested")
         return Redemption(int(event.args["id"]), event.args["merchant"], int(event.args["amount"]),
                           False, "", done.tx_hash, done.block_number)  # fmt: skip

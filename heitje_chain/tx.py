@@ -168,6 +168,8 @@ class Transactor:
         self._locks_lock = threading.Lock()
         self._fees: Fees | None = None
         self._anvil: bool | None = None
+        self._kicked = 0.0
+        self._signers: dict[str, Signer] = {}  # who sent through this transactor (fill_gaps)
 
     # ------------------------------------------------------------------ fees and nonces
 
@@ -206,23 +208,23 @@ class Transactor:
         return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
 
     def in_flight(self, address: str) -> bool:
-        """True while the node holds a transaction of `address` that is not mined yet (its
-        pending nonce is ahead of its mined one): one batched request."""
+        """True while a transaction of `address` may still be mined: the node holds one that is
+        not mined yet (its pending nonce is ahead of its mined one), or this transactor has
+        signed nonces the node cannot mine yet (they wait behind a gap, e.g. after the chain
+        went back to an older state; `_revive` fills it). One batched request."""
         latest, pending = self.rpc.batch(
             [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
         )
-        return bool(latest != pending)
+        if isinstance(latest, RpcError) or isinstance(pending, RpcError):
+            return True  # cannot tell: assume it may
+        with self._lock(address):
+            signed = self._nonces.get(address)
+        return bool(latest != pending) or (signed is not None and signed > int(pending, 16))
 
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction."""
         with self._lock(address):
             self._nonces.pop(address, None)
-
-    def forget_nonces(self) -> None:
-        """Re-read every account's nonce from the chain before its next transaction (after
-        the chain went back to an older state, local nonces are ahead of it)."""
-        for address in list(self._nonces):
-            self.forget_nonce(address)
 
     # ------------------------------------------------------------------ calls and estimates
 
@@ -287,6 +289,7 @@ class Transactor:
                 if nonce is None:
                     nonce = self._chain_nonce(address)
                 tx = self._sign(signer, nonce, to, data, gas, fees.fields(), description)
+                self._signers[address] = signer
                 try:
                     self._broadcast(tx)
                 except RpcError as exc:
@@ -325,6 +328,7 @@ class Transactor:
         address = signer.address
         fees = self.fees().fields()
         out: list[Tx] = []
+        self._signers[address] = signer
         with self._lock(address):
             for start in range(0, len(calls), chunk):
                 part = calls[start : start + chunk]
@@ -384,6 +388,10 @@ class Transactor:
         """anvil's automine can leave the tail of a burst in its pool until the next
         transaction arrives (foundry-rs/foundry#10122): on anvil, mine a block to take them.
         Only in automine mode: an anvil set to mine on demand is left to whoever mines."""
+        with self._locks_lock:  # one kick at a time for all waiting threads, at most 4 a second
+            if time.monotonic() - self._kicked < 0.25:
+                return
+            self._kicked = time.monotonic()
         if self._is_anvil():
             with contextlib.suppress(RpcError, ChainUnavailable):
                 if self.rpc.call("anvil_getAutomine") is True:
@@ -627,6 +635,7 @@ class Transactor:
             )
             return
         fees = self.fees()
+        self._fill_behind(tx)
         if known is None or fees.mode == "free":
             log.info("transaction %s not mined yet; sending it again", tx.hashes[-1])
             try:
@@ -639,6 +648,56 @@ class Transactor:
             return
         log.warning("transaction %s stuck; replacing it with a higher fee", tx.hashes[-1])
         self._bump(tx)
+
+    def _fill_behind(self, tx: Tx) -> None:
+        """Nonces below `tx`'s that the node has nothing for (the chain went back to an older
+        state and lost the transactions that had them, or the node dropped them) keep `tx`
+        from ever being mined: fill them with no-op transactions, so that `tx`, signed once,
+        is mined once. A transaction of ours still waiting with such a nonce is thereby
+        replaced, and its wait ends saying nothing of it happened."""
+        if tx.signer is None:
+            return
+        try:
+            pending = self._chain_nonce(tx.sender, "pending")
+        except (RpcError, ChainUnavailable):
+            return
+        if pending >= tx.nonce:
+            return
+        log.warning(
+            "nonces %d to %d of %s are missing on the chain (it went back to an older state?): "
+            "filling them so that transaction %s can be mined",
+            pending, tx.nonce - 1, tx.sender, tx.hash,
+        )  # fmt: skip
+        self._fill(tx.signer, pending, tx.nonce)
+
+    def _fill(self, signer: Signer, first: int, end: int) -> None:
+        """No-op transactions for nonces `first` to `end - 1` of `signer`; a nonce the node
+        holds a transaction for already is left to it."""
+        for nonce in range(first, end):
+            try:
+                self._fill_gap(signer, nonce, self.fees().fields())
+            except TransactionFailed as exc:
+                log.info("%s", exc)
+
+    def fill_gaps(self) -> int:
+        """For every account this transactor signed for: the nonces it signed that the node
+        has nothing for (the chain went back to an older state) are filled with no-op
+        transactions, so the transactions signed after them can be mined, once. A lost
+        transaction can then never come back. Returns how many accounts had a gap."""
+        gaps = 0
+        for address, signer in list(self._signers.items()):
+            with self._lock(address):
+                signed = self._nonces.get(address)
+            try:
+                pending = self._chain_nonce(address, "pending")
+            except (RpcError, ChainUnavailable):
+                continue
+            if signed is not None and signed > pending:
+                gaps += 1
+                log.warning("nonces %d to %d of %s are missing on the chain: filling them",
+                            pending, signed - 1, address)  # fmt: skip
+                self._fill(signer, pending, signed)
+        return gaps
 
     def _bump(self, tx: Tx) -> None:
         """Replace a stuck transaction: the same call, the same nonce, 25 % higher fees."""

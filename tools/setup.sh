@@ -86,6 +86,16 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# --- brownie's build -------------------------------------------------------------------------
+# brownie recompiles when a source changes, not when brownie-config.yaml's compiler settings do
+# (the EVM version, say): a build from other settings is removed, so the next compile is fresh.
+want=$(hash_of brownie-config.yaml)
+if [ -d build/contracts ] && [ "$(cat build/.heitje-config 2>/dev/null)" != "$want" ]; then
+  say "brownie-config.yaml changed: removing the old contract build (build/contracts)"
+  rm -rf build/contracts build/interfaces
+fi
+mkdir -p build && echo "$want" > build/.heitje-config
+
 # --- PostgreSQL for the service tests --------------------------------------------------------
 have_pg() {
   local d

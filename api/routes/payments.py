@@ -96,7 +96,8 @@ def pay(body: PaymentCreate, user: ResidentUser, db: DatabaseDep, chain: ChainDe
     # Recorded as `sending` (committed), and no connection is held while the chain works.
     status, tx_hash, block, reason = "paid", None, None, None
     try:
-        done = chain.client.pay(chain.wallet(address), to, cents, body.receipt)
+        wait = chain.settings.receipt_wait
+        done = chain.client.pay(chain.wallet(address), to, cents, body.receipt, timeout=wait)
         tx_hash, block = done.tx_hash, done.block_number
     except Refused as exc:
         status, reason = "refused", str(exc)
@@ -246,7 +247,8 @@ def refund(
     # Recorded as `sending` and counted (committed): now send it, holding no connection.
     status, tx_hash, block, reason, refused = "paid", None, None, None, None
     try:
-        done = chain.client.refund(chain.wallet(shop), to, cents, reference)
+        wait = chain.settings.receipt_wait
+        done = chain.client.refund(chain.wallet(shop), to, cents, reference, timeout=wait)
         tx_hash, block = done.tx_hash, done.block_number
     except Refused as exc:  # nothing was sent
         status, reason, refused = "failed", str(exc), exc

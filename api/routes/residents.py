@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -11,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit import record
+from api.db import Database
 from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing, listing_of
 from api.limits import client_address
-from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User
+from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User, WalletRecovery, now
 from api.routes.auth import THROTTLED
 from api.routes.places import neighbourhood
 from api.schemas import (
@@ -29,8 +31,8 @@ from api.schemas import (
     ResidentRegister,
 )
 from api.security import hash_password
+from api.settle import settle_after
 from api.text import check_pseudonym_free
-from heitje_chain.errors import WalletRetired
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ResidentUser = Annotated[User, Depends(require("resident"))]
@@ -238,23 +240,15 @@ def recover(
         lost = resident.address
         if body.new_wallet is not None and body.new_wallet != lost:
             _check_replacement(session, chain, body.new_wallet)
-    client = chain.client
-    replacement = _earlier_replacement(chain, lost) if client.is_retired(lost) else None
-    moved = None
-    if replacement is None:
-        replacement = body.new_wallet or chain.new_wallet()
-        try:
-            done = client.recover_wallet(chain.role_signer("recovery"), lost, replacement)
-            moved = int(done.event("WalletRecovered").args["amount"])
-        except WalletRetired:  # a parallel request moved it first: follow the chain
-            replacement = _earlier_replacement(chain, lost)
-            if replacement is None:
-                raise
+    recovery = _take_recovery(db, chain, resident_id, lost)
+    if recovery is None:  # another request recovers this wallet: its outcome is the answer
+        return _recovered(db, resident_id, lost)
     try:
+        replacement, moved = _move(db, chain, recovery, lost, body.new_wallet)
         with db.session(write=True) as session:
             resident = session.get(Resident, resident_id)
             assert resident is not None
-            if resident.address == lost:  # the first to note it (a parallel one finds it done)
+            if resident.address == lost:
                 resident.address = replacement
                 user = session.scalar(select(User).where(User.resident_id == resident.id))
                 if user is not None and not resident.custodial:
@@ -268,12 +262,87 @@ def recover(
                     session, admin, "resident.recover", f"resident:{resident.id}",
                     reason=body.reason, lost=lost, replacement=replacement, moved_cents=moved,
                 )  # fmt: skip
+            done = session.get(WalletRecovery, recovery)
+            assert done is not None
+            done.status, done.reason = "done", None
+            return ResidentPublic.model_validate(resident)
+    except BaseException as exc:
+        with db.session(write=True) as session:
+            failed = session.get(WalletRecovery, recovery)
+            if failed is not None and failed.status == "sending":
+                failed.status, failed.reason = "failed", str(exc) or type(exc).__name__
+        if isinstance(exc, IntegrityError):
+            raise ApiError(
+                409, "replacement_in_use", "the new wallet is registered to someone else already"
+            ) from None
+        raise
+
+
+def _take_recovery(db: Database, chain: ChainDep, resident_id: int, lost: str) -> int | None:
+    """This request's recovery row for `lost` (written now, or taken over from one that
+    failed or that a crash left behind), or None when another request is recovering it or
+    has recovered it."""
+    try:
+        with db.session(write=True) as session:
+            row = session.scalar(select(WalletRecovery).where(WalletRecovery.lost == lost))
+            if row is None:
+                row = WalletRecovery(resident_id=resident_id, lost=lost)
+                session.add(row)
+                session.flush()
+                return row.id
+            stale = row.status == "sending" and row.created_at < now() - settle_after(chain)
+            if row.status == "failed" or stale:
+                row.status, row.reason, row.created_at = "sending", None, now()
+                return row.id
+            return None
+    except IntegrityError:  # a parallel request wrote the row first
+        return None
+
+
+def _move(
+    db: Database, chain: ChainDep, recovery: int, lost: str, own: str | None
+) -> tuple[str, int | None]:
+    """Move the lost wallet on-chain (unless the chain has already): the replacement and the
+    amount moved (None when it had been moved before)."""
+    client = chain.client
+    if client.is_retired(lost):  # moved by an earlier attempt: follow the chain
+        earlier = _earlier_replacement(chain, lost)
+        if earlier is None:
+            raise ApiError(409, "retired", f"{lost} was retired, but its recovery is not found")
+        return earlier, None
+    with db.session() as session:
+        row = session.get(WalletRecovery, recovery)
+        noted = row.replacement if row is not None else None
+    replacement = own or noted or chain.new_wallet()  # a crashed attempt's wallet is reused
+    if replacement != noted:
+        with db.session(write=True) as session:
+            row = session.get(WalletRecovery, recovery)
+            assert row is not None
+            row.replacement = replacement
+    done = client.recover_wallet(chain.role_signer("recovery"), lost, replacement)
+    return replacement, int(done.event("WalletRecovered").args["amount"])
+
+
+def _recovered(db: Database, resident_id: int, lost: str) -> ResidentPublic:
+    """The outcome of the request that recovers `lost`, once it has one (up to 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with db.session() as session:
+            row = session.scalar(select(WalletRecovery).where(WalletRecovery.lost == lost))
+            resident = session.get(Resident, resident_id)
+            assert row is not None and resident is not None
+            status, reason = row.status, row.reason
             out = ResidentPublic.model_validate(resident)
-    except IntegrityError:
-        raise ApiError(
-            409, "replacement_in_use", f"{replacement} is registered to someone else already"
-        ) from None
-    return out
+        if status == "done":
+            return out
+        if status == "failed":
+            raise ApiError(409, "recovery_failed", f"the recovery failed: {reason}; try again")
+        if time.monotonic() > deadline:
+            raise ApiError(
+                409, "recovery_in_progress", "this wallet is being recovered right now; look "
+                "again in a moment",
+            )  # fmt: skip
+        time.sleep(0.1)
 
 
 def _check_replacement(session: Session, chain: ChainDep, wallet: str) -> None:

@@ -7,7 +7,8 @@ Create Date: 2026-12-01 22:00:00
 Where each reward's, payment's and refund's transaction is on the chain (block number, block
 hash, final), so the reconciler (api.reconcile) can tell when the chain lost one; one row per
 transaction hash; redemptions sent by the service, under the app's request id, and the
-treasurer's payouts, so both can be settled and sent again.
+treasurer's payouts, so both can be settled and sent again; wallet recoveries, one per lost
+wallet.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "wallet_recoveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("lost", sa.String(length=42), nullable=False),
+        sa.Column("replacement", sa.String(length=42), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["resident_id"], ["residents.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("lost"),
+    )
     for table in ("redemption_requests", "payouts"):
         op.create_index(f"ix_{table}_block_number", table, ["block_number"], unique=False)
         op.create_index(f"ix_{table}_redemption_id", table, ["redemption_id"], unique=True)
@@ -75,7 +89,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("payouts", "redemption_requests"):
+    for table in ("wallet_recoveries", "payouts", "redemption_requests"):
         op.drop_table(table)
     op.drop_index("ix_refunds_tx_hash", table_name="refunds")
     op.drop_index("ix_payments_tx_hash", table_name="payments")
