@@ -225,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not compare every holder's balance with the node's",
     )
+    p.add_argument(
+        "--lang",
+        choices=["nl", "en"],
+        default="nl",
+        help="the language of report.html (default: nl, Dutch)",
+    )
+    from heitje_chain.cli.audit import add_signal_options
+
+    add_signal_options(p)
     p = command(
         "completion",
         "print a shell completion script: source <(heitje completion bash)",
