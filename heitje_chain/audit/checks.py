@@ -475,7 +475,17 @@ class Auditor:
             )
         earned[1] += amount
         self._note_year(year, earned[1], resident)
-        self.signals.reward(resident, minter, amount, year, cap, self._where(), self.timestamp)
+        self.signals.reward(
+            resident,
+            minter,
+            amount,
+            year,
+            cap,
+            self.block,
+            self.tx,
+            self.log_index,
+            self.timestamp,
+        )
         self.rewards += amount
         self.rewards_by_month[month] = self.rewards_by_month.get(month, 0) + amount
 

@@ -234,6 +234,8 @@ class SignalTracker:
 
     def __init__(self, settings: SignalSettings | None = None) -> None:
         self.settings = settings or SignalSettings()
+        self._fraction = self.settings.cap_fraction
+        self._window = self.settings.cap_days * DAY
         self.fast_cap: list[dict[str, Any]] = []
         # resident -> minter -> [year, first time, first block, first tx, cents, rewards, shown]
         self.issued: dict[str, dict[str, list[Any]]] = {}
@@ -251,7 +253,9 @@ class SignalTracker:
         amount: int,
         year: int,
         cap: int,
-        where: dict[str, Any],
+        block: int,
+        tx: str,
+        log_index: int,
         timestamp: int,
     ) -> None:
         of_resident = self.issued.get(resident)
@@ -259,40 +263,51 @@ class SignalTracker:
             of_resident = self.issued[resident] = {}
         entry = of_resident.get(minter)
         if entry is None or entry[0] != year:
-            entry = [year, timestamp, where["block"], where["tx"], 0, 0, False]
-            of_resident[minter] = entry
+            entry = of_resident[minter] = [year, timestamp, block, tx, 0, 0, False]
         entry[4] += amount
         entry[5] += 1
-        s = self.settings
-        if (
-            not entry[6]
-            and cap > 0
-            and entry[4] >= s.cap_fraction * cap
-            and timestamp - entry[1] <= s.cap_days * DAY
-        ):
-            entry[6] = True
-            if len(self.fast_cap) < SIGNAL_RECORD_LIMIT:
-                self.fast_cap.append(
-                    {
-                        **where,
-                        "resident": resident,
-                        "minter": minter,
-                        "year": year,
-                        "earned": entry[4],
-                        "cap": cap,
-                        "rewards": entry[5],
-                        "days": round((timestamp - entry[1]) / DAY, 1),
-                        "first_block": entry[2],
-                        "first_tx": entry[3],
-                        "problem": f"{eur(entry[4])} of the cap of {eur(cap)} in {year} from "
-                        f"one issuer, in {round((timestamp - entry[1]) / DAY, 1)} days",
-                    }
-                )
+        if not entry[6] and entry[4] >= self._fraction * cap and cap > 0:
+            if timestamp - entry[1] <= self._window:
+                entry[6] = True
+                self._fast(resident, minter, entry, cap, block, tx, log_index, timestamp)
         minted = self.by_minter.get(minter)
         if minted is None:
             minted = self.by_minter[minter] = {}
         minted[resident] = minted.get(resident, 0) + amount
         self.rewards_of[minter] = self.rewards_of.get(minter, 0) + 1
+
+    def _fast(
+        self,
+        resident: str,
+        minter: str,
+        entry: list[Any],
+        cap: int,
+        block: int,
+        tx: str,
+        log_index: int,
+        timestamp: int,
+    ) -> None:
+        if len(self.fast_cap) >= SIGNAL_RECORD_LIMIT:
+            return
+        days = round((timestamp - entry[1]) / DAY, 1)
+        self.fast_cap.append(
+            {
+                "block": block,
+                "tx": tx,
+                "log_index": log_index,
+                "resident": resident,
+                "minter": minter,
+                "year": entry[0],
+                "earned": entry[4],
+                "cap": cap,
+                "rewards": entry[5],
+                "days": days,
+                "first_block": entry[2],
+                "first_tx": entry[3],
+                "problem": f"{eur(entry[4])} of the cap of {eur(cap)} in {entry[0]} from one "
+                f"issuer, in {days} days",
+            }
+        )
 
     def payment(self, resident: str, merchant: str, amount: int, block: int, tx: str) -> None:
         key = resident + merchant
