@@ -58,7 +58,13 @@ def load(path: Path, settings: SignalSettings | None = None) -> Checkpoint:
         raise AuditInputError(f"{path} cannot be read as an audit checkpoint: {exc}") from None
     if not isinstance(data, dict) or data.get("heitje_audit_checkpoint") != CHECKPOINT_FORMAT:
         raise AuditInputError(f"{path} is not a Heitje audit checkpoint")
-    saved = (data.get("state") or {}).get("signals", {}).get("settings")
+    state = data.get("state")
+    if isinstance(state, dict) and "checks" in state and "signals" not in state:
+        raise AuditInputError(
+            f"{path} was written by an auditor without the fraud signals: audit from the start "
+            "once (without the checkpoint, or remove it)"
+        )
+    saved = (state or {}).get("signals", {}).get("settings")
     wanted = (settings or SignalSettings()).stream()
     if isinstance(saved, dict) and saved != wanted:
         raise AuditInputError(

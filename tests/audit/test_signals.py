@@ -395,3 +395,51 @@ def test_settings_are_checked() -> None:
     ):
         with pytest.raises(ValueError):
             SignalSettings.from_mapping(bad)
+
+
+def test_an_incremental_audit_gives_the_same_signals(faulty: Faulty, tmp_path: Path) -> None:
+    """Signals that span the checkpoint (loops before and after it, a shop's takings before
+    and its redemption after) come out as in one full audit."""
+    setup_roles(faulty)
+    anna, shop = faulty.who("anna"), faulty.who("shop")
+    reward(faulty, 1, "anna", 100_00)
+    pay, refund = "pay(address,address,uint256,bytes32)", "refund(address,address,uint256,bytes32)"
+    for i in range(2):
+        faulty.send(pay, anna, shop, 10_00, word(f"R-{i}"))
+        faulty.send(refund, shop, anna, 10_00, word(f"B-{i}"))
+    checkpoint = tmp_path / "audit.ckpt"
+    first = faulty.audit(checkpoint=checkpoint)
+    assert signal(first, "refund_loops")["status"] == "quiet"  # two loops so far
+    faulty.send(pay, anna, shop, 10_00, word("R-2"))
+    faulty.send(refund, shop, anna, 10_00, word("B-2"))
+    faulty.send("ghostMint(address,uint256)", shop, 5_00)
+    faulty.send("redeem(uint256,address,uint256)", 1, shop, 5_00)
+    resumed = faulty.audit(checkpoint=checkpoint)
+    assert resumed["resumed_from_checkpoint_block"] == first["block"]
+    full = faulty.audit()
+    assert resumed["signals"] == full["signals"]
+    assert shown(full) == {"refund_loops", "shop_overredeem"}
+    # A checkpoint of other settings judged while reading is refused.
+    from heitje_chain.audit import AuditInputError
+
+    with pytest.raises(AuditInputError, match="other signal settings"):
+        faulty.audit(checkpoint=checkpoint, settings=SignalSettings(cap_fraction=0.5))
+
+
+def test_a_checkpoint_from_before_the_signals_is_refused_plainly(
+    faulty: Faulty, tmp_path: Path
+) -> None:
+    import gzip
+
+    from heitje_chain.audit import AuditInputError
+
+    setup_roles(faulty)
+    checkpoint = tmp_path / "audit.ckpt"
+    faulty.audit(checkpoint=checkpoint)
+    with gzip.open(checkpoint, "rt") as handle:
+        data = json.load(handle)
+    del data["state"]["signals"]
+    with gzip.open(checkpoint, "wt") as handle:
+        json.dump(data, handle)
+    with pytest.raises(AuditInputError, match="without the fraud signals: audit from the start"):
+        faulty.audit(checkpoint=checkpoint)
