@@ -23,17 +23,24 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from heitje_chain.amounts import eur
 from heitje_chain.audit.checks import DEFAULT_YEARLY_CAP, ZERO, topics
-from heitje_chain.audit.stream import Head, LogSource, checksum
+from heitje_chain.audit.stream import Head, LogSource
+from heitje_chain.audit.stream import checksum as _checksum
 
 STATEMENT_FORMAT = 1
 #: Keys of a statement that are not recomputed (when it was made, by whom).
 VOLATILE = ("generated_at",)
+
+
+@lru_cache(maxsize=65536)
+def checksum(address: str) -> str:
+    return _checksum(address)
 
 
 def _iso(timestamp: int) -> str:
@@ -79,6 +86,7 @@ class _Reader:
         }
         self.block = 0
         self.timestamp = 0
+        self.time = ""
         self.in_year = False
         self.after_year = False
 
@@ -93,6 +101,7 @@ class _Reader:
             if block != self.block:
                 self.block = block
                 self.timestamp = int(log["blockTimestamp"], 16)
+                self.time = _iso(self.timestamp)
                 year = _year_of(self.timestamp)
                 self.in_year = year == self.year
                 if year > self.year and not self.after_year:
@@ -101,7 +110,7 @@ class _Reader:
             handler(topic_list, log["data"], log)
 
     def _where(self, log: dict[str, Any]) -> dict[str, Any]:
-        return {"time": _iso(self.timestamp), "block": self.block, "tx": log["transactionHash"]}
+        return {"time": self.time, "block": self.block, "tx": log["transactionHash"]}
 
     def _add(self, wallet: str, kind: str, row: dict[str, Any]) -> None:
         self.rows.setdefault(wallet, {}).setdefault(kind, []).append(row)
@@ -457,6 +466,16 @@ margin-top:1.5rem}@media print{body{margin:0}}
 """
 
 
+def money(cents: int, lang: str = "nl") -> str:
+    """An amount as the page's readers write it: "€ 1.458,00" in Dutch, "EUR 1,458.00" in
+    English."""
+    if lang != "nl":
+        return eur(cents)
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}€ {whole:,}".replace(",", ".") + f",{part:02d}"
+
+
 def render(statement: dict[str, Any], lang: str = "nl") -> str:
     """The printable page of one statement (self-contained; the statement's data travels in
     a JSON data block, which browsers do not run, so the page itself can be verified)."""
@@ -472,7 +491,7 @@ def render(statement: dict[str, Any], lang: str = "nl") -> str:
         body = "".join(
             "<tr>"
             + "".join(
-                f"<td class='num'>{escape(eur(r[k]))}</td>"
+                f"<td class='num'>{escape(money(r[k], lang))}</td>"
                 if k in _MONEY
                 else f"<td><code>{escape(str(r[k]))}</code></td>"
                 for k in keys
@@ -503,7 +522,7 @@ def render(statement: dict[str, Any], lang: str = "nl") -> str:
     out.append(
         "<table>"
         + "".join(
-            f"<tr><td>{escape(w[k])}</td><td class='num'>{escape(eur(v))}</td></tr>"
+            f"<tr><td>{escape(w[k])}</td><td class='num'>{escape(money(v, lang))}</td></tr>"
             for k, v in totals
         )
         + "</table>"
