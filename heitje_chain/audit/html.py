@@ -87,6 +87,64 @@ _NL: dict[str, str] = {
     "de records zijn in het Engels, zoals in report.json.",
 }
 
+#: Dutch column headings of the tables (the records' keys; others stay as they are).
+_NL_KEYS: dict[str, str] = {
+    "block": "blok",
+    "tx": "transactie",
+    "problem": "probleem",
+    "amount": "bedrag",
+    "resident": "inwoner",
+    "minter": "uitgever",
+    "merchant": "winkel",
+    "year": "jaar",
+    "earned": "verdiend",
+    "earned_before": "eerder verdiend",
+    "cap": "plafond",
+    "job_id": "klus-id",
+    "job": "klus",
+    "inspector": "inspecteur",
+    "reward": "beloning",
+    "source": "bron",
+    "loops": "rondjes",
+    "payments": "betalingen",
+    "received": "ontvangen",
+    "refunded": "terugbetaald",
+    "redeemed": "ingewisseld",
+    "excess": "te veel",
+    "redemptions": "inwisselingen",
+    "rewards": "beloningen",
+    "residents": "inwoners",
+    "share": "aandeel",
+    "top_amount": "bedrag grootste ontvangers",
+    "top_residents": "grootste ontvangers",
+    "approvals": "goedkeuringen",
+    "resident_approvals": "goedkeuringen van de inwoner",
+    "inspector_share": "aandeel van de inspecteur",
+    "claimed_at": "geclaimd",
+    "decided_at": "beoordeeld",
+    "minutes": "minuten",
+    "posted_by": "geplaatst door",
+    "days": "dagen",
+    "first_block": "eerste blok",
+    "first_tx": "eerste transactie",
+    "txs": "transacties",
+    "role": "rol",
+    "by": "door",
+    "action": "handeling",
+    "needs": "vereiste rol",
+    "balance": "saldo",
+    "allowance": "budget",
+    "allowance_left": "budget over",
+    "minted": "uitgegeven",
+    "from": "van",
+    "to": "aan",
+    "lost": "verloren wallet",
+    "replacement": "nieuwe wallet",
+    "reference": "referentie",
+    "requested_at": "aangevraagd",
+    "change": "wijziging",
+}
+
 #: Dutch titles and descriptions of the checks and signals, by name.
 _NL_NAMED: dict[str, tuple[str, str]] = {
     "supply": (
@@ -234,6 +292,10 @@ class Words:
     def __call__(self, text: str) -> str:
         return _NL.get(text, text) if self.lang == "nl" else text
 
+    def key(self, key: str) -> str:
+        """A table's column heading."""
+        return _NL_KEYS.get(key, key) if self.lang == "nl" else key
+
     def named(self, name: str, title: str, text: str) -> tuple[str, str]:
         """A check's or signal's title and description."""
         return _NL_NAMED.get(name, (title, text)) if self.lang == "nl" else (title, text)
@@ -260,7 +322,7 @@ def _table(rows: list[dict[str, Any]], limit: int | None = None, w: Words | None
     keys: list[str] = []
     for row in shown:
         keys.extend(k for k in row if k not in keys)
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys)
+    head = "".join(f"<th>{escape(w.key(k))}</th>" for k in keys)
     body = "".join(
         "<tr>" + "".join(_cell(k, row.get(k), AMOUNT_KEYS) for k in keys) + "</tr>" for row in shown
     )

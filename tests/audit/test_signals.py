@@ -379,6 +379,7 @@ def test_signals_in_every_form_of_the_report(
     dutch = (tmp_path / "nl" / "report.html").read_text()
     assert "Klus geplaatst en goedgekeurd door dezelfde persoon" in dutch
     assert "binnen 30 minuten na de claim" in dutch
+    assert "<th>inspecteur</th>" in dutch and "<th>inspector</th>" in html
 
 
 def test_settings_are_checked() -> None:
