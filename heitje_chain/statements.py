@@ -502,7 +502,8 @@ def render(statement: dict[str, Any], lang: str = "nl") -> str:
         return f"<table><tr>{head}</tr>{body}</table>"
 
     totals = [(k, s[k]) for k in ("earned", "cap", "cap_left", "spent", "refunded", "net_spent")]
-    data = json.dumps(s, sort_keys=True, default=str).replace("</", "<\\/")
+    # No "<" in the data block (JSON's \u003c instead), so nothing in it can end the block.
+    data = json.dumps(s, sort_keys=True, default=str).replace("<", "\\u003c")
     others = [x for x in s["wallets"] if x != s["address"]]
     out = [
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
@@ -557,7 +558,7 @@ def read_statement(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if _DATA_OPEN in text:
         start = text.index(_DATA_OPEN) + len(_DATA_OPEN)
-        text = text[start : text.index("</script>", start)].replace("<\\/", "</")
+        text = text[start : text.index("</script>", start)]
     try:
         data = json.loads(text)
     except ValueError:

@@ -229,3 +229,51 @@ def test_heitje_statements_writes_pages_and_a_summary_and_verifies(
         "Annual statement of Heitjes 2032"
         in (tmp_path / "en" / f"{t.bob.address}.html").read_text()
     )
+
+
+def test_a_page_holds_its_statement_whatever_the_receipts_say(tmp_path: Path) -> None:
+    """A shop's receipt text is the shop's to choose: one that looks like the end of the data
+    block, or like markup, neither ends the block nor shows as markup on the page."""
+    row = {
+        "time": "2032-03-01T10:00:00Z",
+        "block": 5,
+        "tx": "0x" + "11" * 32,
+        "merchant": "0x" + "22" * 20,
+        "amount": 4_00,
+        "receipt": "</script><b>BON</b>",
+        "wallet": "0x" + "33" * 20,
+    }
+    statement: dict[str, Any] = {
+        "heitje_statement": 1,
+        "year": 2032,
+        "address": "0x" + "33" * 20,
+        "wallets": ["0x" + "33" * 20],
+        "chain_id": 31337,
+        "contract": "0x" + "44" * 20,
+        "block": 9,
+        "block_hash": "0x" + "55" * 32,
+        "block_time": "2033-01-01T00:00:00Z",
+        "complete": True,
+        "rewards": [],
+        "earned": 0,
+        "cap": 1_500_00,
+        "cap_left": 1_500_00,
+        "payments": [row],
+        "spent": 4_00,
+        "refunds": [],
+        "refunded": 0,
+        "net_spent": 4_00,
+        "recoveries": [],
+    }
+    statement["digest"] = digest(statement)
+    page = tmp_path / "page.html"
+    page.write_text(render(statement, "en"))
+    text = page.read_text()
+    assert text.count("</script>") == 1 and "<b>BON</b>" not in text
+    assert "&lt;/script&gt;&lt;b&gt;BON&lt;/b&gt;" in text
+    assert read_statement(page) == statement
+    (tmp_path / "plain.json").write_text(json.dumps(statement))
+    assert read_statement(tmp_path / "plain.json") == statement
+    (tmp_path / "other.html").write_text("<html>no statement</html>")
+    with pytest.raises(ValueError, match="holds no Heitje statement"):
+        read_statement(tmp_path / "other.html")
