@@ -25,6 +25,7 @@ config file's `[audit]` section.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -71,7 +72,12 @@ class SignalSettings:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ValueError(f"the signal setting {f.name} must be a number of 0 or more")
         for name in ("cap_fraction", "cluster_share"):
             if getattr(self, name) > 1:

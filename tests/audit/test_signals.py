@@ -393,6 +393,8 @@ def test_settings_are_checked() -> None:
         {"quick_min_reward": "1.234"},
         {"nonsense": 1},
         {"loop_count": True},
+        {"inspector_factor": float("nan")},
+        {"cluster_share": float("inf")},
     ):
         with pytest.raises(ValueError):
             SignalSettings.from_mapping(bad)
@@ -444,3 +446,9 @@ def test_a_checkpoint_from_before_the_signals_is_refused_plainly(
         json.dump(data, handle)
     with pytest.raises(AuditInputError, match="without the fraud signals: audit from the start"):
         faulty.audit(checkpoint=checkpoint)
+
+
+def test_the_config_file_knows_every_setting() -> None:
+    from heitje_chain.config import _SECTIONS
+
+    assert _SECTIONS["audit"] == set(SignalSettings.names())
