@@ -310,7 +310,9 @@ def _show(key: str, value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-_MONEY = frozenset({"earned", "cap", "cap_left", "spent", "refunded", "net_spent", "amount"})
+_MONEY = frozenset(
+    {"earned", "cap", "cap_left", "spent", "refunded", "net_spent", "amount", "carried"}
+)
 
 
 def verify(source: LogSource, given: dict[str, Any]) -> Verification:

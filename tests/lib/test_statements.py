@@ -164,6 +164,7 @@ def test_verification_finds_a_tampered_statement(town: Town, tmp_path: Path) -> 
     assert "Jaaropgave Heitjes 2032" in page.read_text() and anna["block_hash"] in page.read_text()
     assert "<td class='num'>€ 42,00</td>" in page.read_text()  # earned, written the Dutch way
     assert "<td class='num'>€ 1.458,00</td>" in page.read_text()  # room left under the cap
+    assert "<td class='num'>€ 35,00</td>" in page.read_text()  # the earnings carried
     assert verify(at, read_statement(page)).matches  # the printed page verifies as it is
     # Tampered: a reward raised, a row left out, the total lowered, the block hash changed.
     raised = json.loads(json.dumps(anna))
