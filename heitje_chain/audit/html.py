@@ -85,6 +85,18 @@ _NL: dict[str, str] = {
     "record(s) to look at:": "record(s) om te bekijken:",
     "The descriptions of records are in English, as in report.json.": "De omschrijvingen in "
     "de records zijn in het Engels, zoals in report.json.",
+    # why a check or signal was skipped
+    "no claims export given (--claims FILE)": "geen claims-export gegeven (--claims BESTAND)",
+    "no redemptions export given (--payouts FILE)": "geen export van de inwisselingen gegeven "
+    "(--payouts BESTAND)",
+    "no jobs export given (--jobs FILE)": "geen klussen-export gegeven (--jobs BESTAND)",
+    "the claims export has no decided_by column (export it again from a current service)": "de "
+    "claims-export heeft geen kolom decided_by (exporteer opnieuw uit de huidige dienst)",
+    "the jobs export has no created_by column (export it again from a current service)": "de "
+    "klussen-export heeft geen kolom created_by (exporteer opnieuw uit de huidige dienst)",
+    "the claims export has no claimed_at and decided_at times (export it again from a current "
+    "service)": "de claims-export heeft geen tijden claimed_at en decided_at (exporteer opnieuw "
+    "uit de huidige dienst)",
 }
 
 #: Dutch column headings of the tables (the records' keys; others stay as they are).
@@ -470,7 +482,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     ]
     for c in checks:
         name, verifies = title(c, "verifies")
-        result = w(c["status"]) if not c["skipped"] else f"{w('skipped')}: {c['skipped']}"
+        result = w(c["status"]) if not c["skipped"] else f"{w('skipped')}: {w(c['skipped'])}"
         out.append(
             f"<tr><td><a href='#check-{c['name']}'>{escape(name)}</a></td>"
             f"<td class='{c['status']}'>{escape(result)}</td><td>{escape(verifies)}</td>"
@@ -497,7 +509,9 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         )
         for sig in signals:
             name, looks = title(sig, "looks_for")
-            result = w(sig["status"]) if not sig["skipped"] else f"{w('skipped')}: {sig['skipped']}"
+            result = (
+                w(sig["status"]) if not sig["skipped"] else f"{w('skipped')}: {w(sig['skipped'])}"
+            )
             css = {"look": "FAIL", "quiet": "pass"}.get(sig["status"], "skipped")
             out.append(
                 f"<tr><td><a href='#signal-{sig['name']}'>{escape(name)}</a></td>"

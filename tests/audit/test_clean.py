@@ -144,6 +144,7 @@ def test_clean_ledger_passes_every_check(world: World, tmp_path: Path) -> None:
     assert "<html lang='nl'>" in dutch and "Alle controles in orde." in dutch
     assert "Signalen" in dutch and "Plafond snel bereikt bij één uitgever" in dutch
     assert "Every check passed." not in dutch and report["block_hash"] in dutch
+    assert "overgeslagen: geen claims-export gegeven (--claims BESTAND)" in dutch
     text = summary(report)
     assert "all 7 checks passed" in text
 

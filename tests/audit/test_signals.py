@@ -348,6 +348,12 @@ def test_export_signals_are_skipped_without_the_exports_or_their_columns(
     assert "no decided_by column" in signal(report, "inspector_favours")["skipped"]
     assert "no claimed_at and decided_at" in signal(report, "quick_approval")["skipped"]
     assert signal(report, "own_job_approved")["skipped"]
+    from heitje_chain.audit.html import render
+
+    dutch = render(report)
+    assert "overgeslagen: de claims-export heeft geen kolom decided_by" in dutch
+    assert "overgeslagen: de claims-export heeft geen tijden claimed_at en decided_at" in dutch
+    assert "export it again" not in dutch
 
 
 def test_signals_in_every_form_of_the_report(
