@@ -370,6 +370,7 @@ class JobPublic(BaseModel):
             "places": 3,
             "places_left": 1,
             "status": "open",
+            "created_by": 3,
         }
     )
     id: int
@@ -382,6 +383,9 @@ class JobPublic(BaseModel):
     places: int
     places_left: int
     status: str = Field(description="open, closed (no new claims) or cancelled")
+    created_by: int | None = Field(
+        None, description="the user id of the staff member who posted it (for the auditor)"
+    )
 
 
 class ClaimDone(Strict):
@@ -429,6 +433,7 @@ class ClaimPublic(BaseModel):
             "claimed_at": "2026-11-20T09:00:00Z",
             "done_at": "2026-11-21T15:30:00Z",
             "decided_at": "2026-11-22T08:45:00Z",
+            "decided_by": 7,
         }
     )
     id: int
@@ -455,6 +460,9 @@ class ClaimPublic(BaseModel):
     claimed_at: datetime
     done_at: datetime | None
     decided_at: datetime | None
+    decided_by: int | None = Field(
+        None, description="the user id of the staff member who approved or rejected it"
+    )
 
 
 # ------------------------------------------------------------------ merchants and money

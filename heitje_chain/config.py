@@ -35,6 +35,10 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
       dir = "keystores"         # relative to the home folder
       job-office = "job-office" # keystore name per role (these are the defaults)
 
+      [audit]                   # thresholds of `heitje audit`'s fraud signals (see
+      cap_days = 60             # heitje_chain/audit/signals.py; options override them)
+      quick_min_reward = "10.00"
+
 - Environment: HEITJE_RPC_URL (comma-separated for several), HEITJE_CHAIN_ID,
   HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT,
   HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT, HEITJE_GAS_PRICE.
@@ -80,6 +84,20 @@ _SECTIONS: dict[str, set[str]] = {
     "contract": {"address", "deployment_block"},
     "embedded": {"port", "host"},
     "keys": {"dir", *ROLE_KEYS},
+    # the thresholds of the auditor's fraud signals (heitje_chain.audit.signals.SignalSettings)
+    "audit": {
+        "cap_fraction",
+        "cap_days",
+        "loop_count",
+        "redeem_excess",
+        "cluster_top",
+        "cluster_share",
+        "cluster_min_rewards",
+        "inspector_min",
+        "inspector_factor",
+        "quick_minutes",
+        "quick_min_reward",
+    },
 }
 
 
@@ -118,6 +136,7 @@ class Config:
     gas_limit: int | None = None  # gas per transaction where the node cannot estimate
     gas_price: int | None = None  # wei per gas without EIP-1559; None: the node's suggestion
     account_allowlist: bool = False  # nodes accept only listed senders: list new wallets
+    audit: dict[str, Any] = field(default_factory=dict)  # [audit]: the fraud signals' settings
 
     @property
     def embedded(self) -> bool:
@@ -230,6 +249,7 @@ def load_config(
         keystore_dir=home_path / str(keys.get("dir", "keystores")) / selected,
         key_names={k: str(v) for k, v in keys.items() if k in ROLE_KEYS},
         deployment=selected,
+        audit=dict(raw.get("audit", {})),
     )
 
     record = read_deployment(cfg.deployment_file)

@@ -98,6 +98,7 @@ def _job_out(job: Job, taken: int) -> JobPublic:
         places=job.places,
         places_left=max(0, job.places - taken),
         status=job.status,
+        created_by=job.created_by,
     )
 
 
@@ -132,6 +133,7 @@ def _claim_out(claim: Claim) -> ClaimPublic:
         claimed_at=claim.claimed_at,
         done_at=claim.done_at,
         decided_at=claim.decided_at,
+        decided_by=claim.decided_by,
     )
 
 

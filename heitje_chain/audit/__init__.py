@@ -5,7 +5,8 @@ contract address) or from a ledger export, and reports on it.
     report = audit(rpc_source(client), exports=Exports())
     report["passed"], report["checks"]
 
-`checks.py` holds the rules (one streaming pass over the raw logs), `report.py` the checks that
+`checks.py` holds the rules (one streaming pass over the raw logs), `signals.py` the fraud
+signals (patterns to look at, not failures), `report.py` the checks that
 need the whole ledger and the report's forms, `html.py` the offline HTML report, `stream.py`
 where the logs come from, `checkpoint.py` the incremental mode, `exports.py` the service's
 CSV exports it reconciles against. The `heitje audit` command (cli.py) drives it.
@@ -20,6 +21,7 @@ from typing import Any
 from heitje_chain.audit import checkpoint as checkpoints
 from heitje_chain.audit.checks import Auditor, Check
 from heitje_chain.audit.report import Exports, build_report, summary, write_report
+from heitje_chain.audit.signals import SignalSettings
 from heitje_chain.audit.stream import (
     AuditInputError,
     FileLogSource,
@@ -47,6 +49,7 @@ def audit(
     save_ledger: Path | None = None,
     balances: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    settings: SignalSettings | None = None,
 ) -> dict[str, Any]:
     """Audit the ledger of `source` and return the report (a JSON-ready dict).
 
@@ -54,17 +57,19 @@ def audit(
     save the state there at the end. `save_ledger`: also write the logs read to a ledger
     export for an offline audit. `balances`: compare every holder's balance with the node's
     (one batched call per 500 holders). `progress(events, block)` is called after each
-    answer of the node.
+    answer of the node. `settings`: the thresholds of the fraud signals (default:
+    `SignalSettings()`).
     """
     head = source.head
-    auditor = Auditor()
+    settings = settings or SignalSettings()
+    auditor = Auditor(settings)
     resumed: int | None = None
     if checkpoint is not None and checkpoint.exists():
         if save_ledger is not None:
             raise AuditInputError(
                 "a ledger export holds the whole ledger: write it without --checkpoint"
             )
-        saved = checkpoints.load(checkpoint)
+        saved = checkpoints.load(checkpoint, settings)
         _check_resume(saved, source)
         auditor, resumed = saved.auditor, saved.block
     writer = LedgerWriter(save_ledger, head) if save_ledger is not None else None
@@ -101,7 +106,13 @@ def audit(
     if checkpoint is not None:
         checkpoints.save(checkpoint, head, auditor)
     return build_report(
-        auditor, head, on_chain, exports or Exports(), origin=source.origin, resumed_from=resumed
+        auditor,
+        head,
+        on_chain,
+        exports or Exports(),
+        origin=source.origin,
+        resumed_from=resumed,
+        settings=settings,
     )
 
 
@@ -134,6 +145,7 @@ __all__ = [
     "Exports",
     "FileLogSource",
     "RpcLogSource",
+    "SignalSettings",
     "audit",
     "rpc_source",
     "summary",

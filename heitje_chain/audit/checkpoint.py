@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from heitje_chain.audit.checks import Auditor
+from heitje_chain.audit.signals import SignalSettings
 from heitje_chain.audit.stream import AuditInputError, Head
 
 CHECKPOINT_FORMAT = 1
@@ -47,7 +48,9 @@ def save(path: Path, head: Head, auditor: Auditor) -> None:
     os.replace(tmp, path)
 
 
-def load(path: Path) -> Checkpoint:
+def load(path: Path, settings: SignalSettings | None = None) -> Checkpoint:
+    """The checkpoint in `path`; the audit resumed from it must use the same settings of the
+    signals it judges while reading (`SignalSettings.STREAM`)."""
     try:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             data: dict[str, Any] = json.load(handle)
@@ -55,13 +58,27 @@ def load(path: Path) -> Checkpoint:
         raise AuditInputError(f"{path} cannot be read as an audit checkpoint: {exc}") from None
     if not isinstance(data, dict) or data.get("heitje_audit_checkpoint") != CHECKPOINT_FORMAT:
         raise AuditInputError(f"{path} is not a Heitje audit checkpoint")
+    state = data.get("state")
+    if isinstance(state, dict) and "checks" in state and "signals" not in state:
+        raise AuditInputError(
+            f"{path} was written by an auditor without the fraud signals: audit from the start "
+            "once (without the checkpoint, or remove it)"
+        )
+    saved = (state or {}).get("signals", {}).get("settings")
+    wanted = (settings or SignalSettings()).stream()
+    if isinstance(saved, dict) and saved != wanted:
+        raise AuditInputError(
+            f"{path} was made with other signal settings ("
+            + ", ".join(f"{k} = {v}" for k, v in saved.items())
+            + "): audit with those, or from the start (without the checkpoint)"
+        )
     try:
         return Checkpoint(
             chain_id=int(data["chain_id"]),
             contract=str(data["contract"]).lower(),
             block=int(data["block"]),
             block_hash=str(data["block_hash"]),
-            auditor=Auditor.from_state(data["state"]),
+            auditor=Auditor.from_state(data["state"], settings),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AuditInputError(f"{path} is damaged ({exc}); audit from the start") from None

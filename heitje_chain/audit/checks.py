@@ -21,6 +21,7 @@ from typing import Any
 
 from heitje_chain.amounts import eur
 from heitje_chain.artifacts import load_artifact
+from heitje_chain.audit.signals import SignalSettings, SignalTracker
 from heitje_chain.client import ROLE_IDS, ROLES
 from heitje_chain.events import EventDecoder
 
@@ -167,8 +168,10 @@ class Transfer:
 class Auditor:
     """Feed it raw logs in chain order (`feed`); `finish` settles what waits for the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: SignalSettings | None = None) -> None:
         self.checks: dict[str, Check] = {n: Check(n, t, v) for n, t, v in STREAM_CHECKS}
+        #: what the fraud signals remember (heitje_chain.audit.signals)
+        self.signals = SignalTracker(settings)
         # position
         self.block = -1
         self.timestamp = 0
@@ -404,6 +407,7 @@ class Auditor:
                 stats = self.payments_by_merchant.setdefault(t.to, [0, 0])
                 stats[0] += 1
                 stats[1] += t.value
+                self.signals.payment(t.frm, t.to, t.value, self.block, self.tx)
             elif ts == RESIDENT:
                 payments.fail(**record, problem="a resident-to-resident transfer")
             else:
@@ -415,6 +419,7 @@ class Auditor:
                 payments.fail(**record, problem="a refund while paused")
             self.refunds[0] += 1
             self.refunds[1] += t.value
+            self.signals.refund(t.frm, t.to, t.value, self.block, self.tx)
 
     # ------------------------------------------------------------------ rewards
 
@@ -470,6 +475,17 @@ class Auditor:
             )
         earned[1] += amount
         self._note_year(year, earned[1], resident)
+        self.signals.reward(
+            resident,
+            minter,
+            amount,
+            year,
+            cap,
+            self.block,
+            self.tx,
+            self.log_index,
+            self.timestamp,
+        )
         self.rewards += amount
         self.rewards_by_month[month] = self.rewards_by_month.get(month, 0) + amount
 
@@ -581,6 +597,7 @@ class Auditor:
                 "carried": 0,
             }
         )
+        self.signals.recovery(lost, replacement, year)
         self.status[lost] = RETIRED
         self.recoveries += 1
         self._action(
@@ -637,6 +654,7 @@ class Auditor:
                 "",
             ]
         self.redeemed += amount
+        self.signals.redemption(merchant, amount, rid)
 
     def _redemption_paid(self, topic: list[str], data: str) -> None:
         rid = int(topic[1], 16)
@@ -827,11 +845,13 @@ class Auditor:
         data["holders"] = {k: sorted(v) for k, v in self.holders.items()}
         data["supply_by_day"] = {str(k): v for k, v in self.supply_by_day.items()}
         data["checks"] = [c.to_dict() for c in self.checks.values()]
+        data["signals"] = self.signals.state()
         return data
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> Auditor:
-        auditor = cls()
+    def from_state(cls, data: dict[str, Any], settings: SignalSettings | None = None) -> Auditor:
+        settings = settings or SignalSettings()
+        auditor = cls(settings)
         for name in cls._PLAIN:
             setattr(auditor, name, data[name])
         auditor.jobs = {bytes.fromhex(k): v for k, v in data["jobs"].items()}
@@ -840,4 +860,5 @@ class Auditor:
         auditor.holders = {k: set(v) for k, v in data["holders"].items()}
         auditor.supply_by_day = {int(k): v for k, v in data["supply_by_day"].items()}
         auditor.checks = {c["name"]: Check.from_dict(c) for c in data["checks"]}
+        auditor.signals = SignalTracker.from_state(data["signals"], settings)
         return auditor

@@ -7,7 +7,8 @@ protection against spreadsheet formulas, `heitje_chain.spreadsheet`) is removed 
 The reward of a claim is paid on-chain under the job id keccak("heitje/job-<job>/claim-<claim>")
 (the service's `api.routes.jobs.reward_reference`; a test checks that the two agree); where
 the export has the `chain_job_id` column, it must be that hash. Its `neighbourhood` column
-(or the jobs export) gives the rewards per neighbourhood.
+(or the jobs export) gives the rewards per neighbourhood. The fraud signals read the claims'
+`resident`, `decided_by`, `claimed_at` and `decided_at` columns and the jobs' `created_by`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class ClaimRow:
     payment: str  # the service's view of the reward: pending, paid, refused or empty
     source: str  # file and line
     neighbourhood: str = ""  # the job's, when the export has the column
+    # for the fraud signals, when the export has the columns:
+    resident: str = ""  # the resident's pseudonym
+    decided_by: str = ""  # the staff member (user id) who approved or rejected it
+    claimed_at: str = ""
+    decided_at: str = ""
 
     @property
     def job_id(self) -> bytes:
@@ -98,6 +104,10 @@ def read_claims(paths: Iterable[Path]) -> dict[bytes, ClaimRow]:
                 payment=r.get("payment", ""),
                 source=where,
                 neighbourhood=r.get("neighbourhood", ""),
+                resident=r.get("resident", ""),
+                decided_by=r.get("decided_by", ""),
+                claimed_at=r.get("claimed_at", ""),
+                decided_at=r.get("decided_at", ""),
             )
             given = r.get("chain_job_id", "")
             if given and given.lower() != "0x" + row.job_id.hex():
@@ -115,6 +125,17 @@ def read_jobs(paths: Iterable[Path]) -> dict[int, str]:
     for path in paths:
         for line, r in _rows(path, {"id", "neighbourhood"}, "jobs"):
             out[_int(r["id"], f"{path.name}, line {line}", "job id")] = r["neighbourhood"]
+    return out
+
+
+def read_job_posters(paths: Iterable[Path]) -> dict[int, str]:
+    """Job id -> the staff member (user id) who posted it, from the jobs exports' created_by
+    column (empty when the export has no such column)."""
+    out: dict[int, str] = {}
+    for path in paths:
+        for line, r in _rows(path, {"id", "neighbourhood"}, "jobs"):
+            if r.get("created_by"):
+                out[_int(r["id"], f"{path.name}, line {line}", "job id")] = r["created_by"]
     return out
 
 

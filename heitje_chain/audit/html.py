@@ -1,6 +1,7 @@
 """The audit report as one self-contained HTML file: inline CSS and SVG charts, no scripts, no
 fonts or libraries fetched from anywhere, so it opens offline and can be attached to an audit
-file as it is."""
+file as it is. In Dutch by default, in English with `lang="en"` (the report's own words:
+headings, labels, the checks and signals; the records' descriptions are report.json's)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,265 @@ from html import escape
 from typing import Any
 
 from heitje_chain.amounts import eur
+from heitje_chain.audit.signals import SignalSettings
+
+LANGS = ("nl", "en")
+
+#: The report's words in Dutch (English is the key).
+_NL: dict[str, str] = {
+    "none": "geen",
+    "no data": "geen gegevens",
+    "more rows in the CSV file.": "rijen meer in het CSV-bestand.",
+    "under 1 day": "korter dan 1 dag",
+    "1-7 days": "1-7 dagen",
+    "7-14 days": "7-14 dagen",
+    "14-30 days": "14-30 dagen",
+    "30-90 days": "30-90 dagen",
+    "90+ days": "90+ dagen",
+    "check(s) FAILED": "controle(s) NIET GOED",
+    "Every check passed.": "Alle controles in orde.",
+    "Contract": "Contract",
+    "Chain id": "Chain-id",
+    "Audited at block": "Gecontroleerd bij blok",
+    "Block hash": "Blokhash",
+    "Block time (UTC)": "Bloktijd (UTC)",
+    "Events read": "Gelezen gebeurtenissen",
+    "from block": "vanaf blok",
+    "Source": "Bron",
+    "Service exports": "Exports van de dienst",
+    "Generated": "Gemaakt",
+    "Supply in circulation": "In omloop",
+    "Rewarded in total": "Totaal beloond",
+    "Redeemed in total": "Totaal ingewisseld",
+    "Unpaid redemptions": "Nog niet uitbetaalde inwisselingen",
+    "Euro liability (circulating + unpaid)": "Verplichting in euro (in omloop + onbetaald)",
+    "Heitje audit, block": "Heitje-audit, blok",
+    "Heitje ledger audit": "Controle van het Heitje-grootboek",
+    "Checks": "Controles",
+    "check": "controle",
+    "result": "uitkomst",
+    "what it verifies": "wat ze controleert",
+    "offending records": "afwijkende records",
+    "skipped": "overgeslagen",
+    "pass": "in orde",
+    "FAIL": "NIET GOED",
+    "Money": "Geld",
+    "redemptions paid": "inwisselingen uitbetaald",
+    "unpaid": "onbetaald",
+    "the oldest unpaid is no.": "de oudste onbetaalde is nr.",
+    "waiting": "wacht al",
+    "days": "dagen",
+    "Supply over time (end of day)": "In omloop door de tijd (einde van de dag)",
+    "Rewards per month": "Beloningen per maand",
+    "Rewards per neighbourhood": "Beloningen per wijk",
+    "Payments per merchant": "Betalingen per winkel",
+    "(top 20)": "(top 20)",
+    "Redemption lead times (request to payout)": "Doorlooptijd inwisselingen (aanvraag tot "
+    "uitbetaling)",
+    "Charts": "Grafieken",
+    "offending record(s):": "afwijkende record(s):",
+    "Minters": "Uitgevers (minters)",
+    "Yearly cap": "Jaarplafond",
+    "Role history": "Geschiedenis van de rollen",
+    "Admin actions, in order": "Beheerhandelingen, op volgorde",
+    "Redemptions": "Inwisselingen",
+    "Signals": "Signalen",
+    "signal": "signaal",
+    "what it looks for": "waar het naar kijkt",
+    "threshold": "drempel",
+    "records": "records",
+    "look": "bekijken",
+    "quiet": "niets",
+    "Signals are not failures: they point at patterns worth a question, with the records "
+    "behind them and the threshold used (a setting).": "Signalen zijn geen fouten: ze wijzen "
+    "op patronen die een vraag waard zijn, met de records erachter en de gebruikte drempel "
+    "(een instelling).",
+    "record(s) to look at:": "record(s) om te bekijken:",
+    "The descriptions of records are in English, as in report.json.": "De omschrijvingen in "
+    "de records zijn in het Engels, zoals in report.json.",
+    # why a check or signal was skipped
+    "no claims export given (--claims FILE)": "geen claims-export gegeven (--claims BESTAND)",
+    "no redemptions export given (--payouts FILE)": "geen export van de inwisselingen gegeven "
+    "(--payouts BESTAND)",
+    "no jobs export given (--jobs FILE)": "geen klussen-export gegeven (--jobs BESTAND)",
+    "the claims export has no decided_by column (export it again from a current service)": "de "
+    "claims-export heeft geen kolom decided_by (exporteer opnieuw uit de huidige dienst)",
+    "the jobs export has no created_by column (export it again from a current service)": "de "
+    "klussen-export heeft geen kolom created_by (exporteer opnieuw uit de huidige dienst)",
+    "the claims export has no claimed_at and decided_at times (export it again from a current "
+    "service)": "de claims-export heeft geen tijden claimed_at en decided_at (exporteer opnieuw "
+    "uit de huidige dienst)",
+}
+
+#: Dutch column headings of the tables (the records' keys; others stay as they are).
+_NL_KEYS: dict[str, str] = {
+    "block": "blok",
+    "tx": "transactie",
+    "problem": "probleem",
+    "amount": "bedrag",
+    "resident": "inwoner",
+    "minter": "uitgever",
+    "merchant": "winkel",
+    "year": "jaar",
+    "earned": "verdiend",
+    "earned_before": "eerder verdiend",
+    "cap": "plafond",
+    "job_id": "klus-id",
+    "job": "klus",
+    "inspector": "inspecteur",
+    "reward": "beloning",
+    "source": "bron",
+    "loops": "rondjes",
+    "payments": "betalingen",
+    "received": "ontvangen",
+    "refunded": "terugbetaald",
+    "redeemed": "ingewisseld",
+    "excess": "te veel",
+    "redemptions": "inwisselingen",
+    "rewards": "beloningen",
+    "residents": "inwoners",
+    "share": "aandeel",
+    "top_amount": "bedrag grootste ontvangers",
+    "top_residents": "grootste ontvangers",
+    "approvals": "goedkeuringen",
+    "resident_approvals": "goedkeuringen van de inwoner",
+    "inspector_share": "aandeel van de inspecteur",
+    "claimed_at": "geclaimd",
+    "decided_at": "beoordeeld",
+    "minutes": "minuten",
+    "posted_by": "geplaatst door",
+    "days": "dagen",
+    "first_block": "eerste blok",
+    "first_tx": "eerste transactie",
+    "txs": "transacties",
+    "role": "rol",
+    "by": "door",
+    "action": "handeling",
+    "needs": "vereiste rol",
+    "balance": "saldo",
+    "allowance": "budget",
+    "allowance_left": "budget over",
+    "minted": "uitgegeven",
+    "from": "van",
+    "to": "aan",
+    "lost": "verloren wallet",
+    "replacement": "nieuwe wallet",
+    "reference": "referentie",
+    "requested_at": "aangevraagd",
+    "change": "wijziging",
+}
+
+#: Dutch titles and descriptions of the checks and signals, by name.
+_NL_NAMED: dict[str, tuple[str, str]] = {
+    "supply": (
+        "Geldhoeveelheid klopt",
+        "totale hoeveelheid (van de node, bij het gecontroleerde blok) == hoeveelheid uit de "
+        "gebeurtenissen == som van de saldi == beloningen - inwisselingen; elk saldo zoals de "
+        "node het heeft == het saldo uit de gebeurtenissen; geen saldo onder nul",
+    ),
+    "mints": (
+        "Elke uitgifte is een beloning",
+        "elke nieuwe Heitje is een JobRewarded met een klus-id die nooit eerder beloond is, "
+        "verstuurd door een houder van de minter-rol, binnen diens budget, aan een inwoner, en "
+        "niet tijdens een pauze",
+    ),
+    "yearly_cap": (
+        "Jaarplafond",
+        "geen inwoner verdiende meer dan het plafond in een kalenderjaar (UTC); de verdiensten "
+        "van een vervangen wallet tellen mee voor de nieuwe",
+    ),
+    "recoveries": (
+        "Herstel van wallets",
+        "een herstel zette het hele saldo over naar een ongebruikte inwonerwallet, nam de "
+        "verdiensten van dit jaar mee (EarningsCarried), en de oude wallet werd niet meer "
+        "gebruikt",
+    ),
+    "payments": (
+        "Betalingen en terugbetalingen",
+        "elke overboeking is een inwoner die een winkel betaalt, een (voormalige) winkel die "
+        "een inwoner terugbetaalt, of een herstel; niet van inwoner naar inwoner of winkel "
+        "naar winkel; niet tijdens een pauze",
+    ),
+    "redemptions": (
+        "Inwisselingen en uitbetalingen",
+        "elke vernietiging is een genummerde inwisseling door een (voormalige) winkel; "
+        "nummers lopen 1, 2, 3, ...; een uitbetaling wordt één keer vastgelegd",
+    ),
+    "roles": (
+        "Rollen en beheerhandelingen",
+        "elke beheerhandeling is verstuurd door een account dat op dat moment de benodigde rol had",
+    ),
+    "reconcile_jobs": (
+        "Goedgekeurde klussen tegen beloningen",
+        "elke goedgekeurde claim van de dienst is on-chain beloond onder haar klus-id, met "
+        "hetzelfde bedrag, en andersom",
+    ),
+    "reconcile_payouts": (
+        "Uitbetalingen tegen de export",
+        "elke inwisseling on-chain staat in de export van de dienst en andersom, met hetzelfde "
+        "bedrag, dezelfde status en dezelfde bankreferentie",
+    ),
+    "fast_cap": (
+        "Plafond snel bereikt bij één uitgever",
+        "een inwoner verdiende het grootste deel van het jaarplafond bij één uitgever, kort na "
+        "diens eerste beloning aan hem dat jaar",
+    ),
+    "refund_loops": (
+        "Rondjes van betalen en terugbetalen",
+        "een inwoner en een winkel die steeds dezelfde bedragen heen en weer boeken: een "
+        "betaling, dan een terugbetaling van precies dat bedrag",
+    ),
+    "shop_overredeem": (
+        "Winkel wisselde meer in dan hij ontving",
+        "een winkel die meer Heitjes inwisselde dan hij aan betalingen ontving, min zijn "
+        "terugbetalingen",
+    ),
+    "minter_cluster": (
+        "Beloningen van een uitgever bij weinig inwoners",
+        "een uitgever wiens beloningen grotendeels naar een handvol inwoners gaan",
+    ),
+    "inspector_favours": (
+        "Inspecteur keurt één inwoner vaak goed",
+        "één inspecteur die dezelfde inwoner veel vaker goedkeurt dan zijn aandeel in alle "
+        "goedkeuringen doet verwachten (uit de claims-export)",
+    ),
+    "quick_approval": (
+        "Goedgekeurd binnen minuten na de claim",
+        "een klus met een beloning voor uren werk, goedgekeurd binnen minuten nadat de inwoner "
+        "hem claimde (uit de claims-export)",
+    ),
+    "own_job_approved": (
+        "Klus geplaatst en goedgekeurd door dezelfde persoon",
+        "een claim goedgekeurd door de medewerker die de klus plaatste (uit de claims- en "
+        "klussen-export)",
+    ),
+}
+
+
+def _nl_thresholds(s: SignalSettings) -> dict[str, str]:
+    def pct(x: float) -> str:
+        return f"{x * 100:.0f}%"
+
+    return {
+        "fast_cap": f"één uitgever betaalde {pct(s.cap_fraction)} van het plafond of meer "
+        f"binnen {s.cap_days} dagen na zijn eerste beloning aan de inwoner dat jaar "
+        "(cap_fraction, cap_days)",
+        "refund_loops": f"{s.loop_count} of meer terugbetalingen van precies het bedrag van "
+        "een eerdere betaling, voor één inwoner en één winkel (loop_count)",
+        "shop_overredeem": f"minstens {eur(s.redeem_excess)} meer ingewisseld dan de "
+        "ontvangen betalingen min de terugbetalingen (redeem_excess)",
+        "minter_cluster": f"de {s.cluster_top} grootste ontvangers kregen {pct(s.cluster_share)}"
+        f" of meer van de beloningen van een uitgever met {s.cluster_min_rewards} of meer "
+        "beloningen (cluster_top, cluster_share, cluster_min_rewards)",
+        "inspector_favours": f"{s.inspector_min} of meer goedkeuringen van één inwoner door "
+        f"één inspecteur, en diens aandeel daarin minstens {s.inspector_factor:g} keer zijn "
+        "aandeel in alle goedkeuringen (inspector_min, inspector_factor)",
+        "quick_approval": f"goedgekeurd binnen {s.quick_minutes} minuten na de claim, voor "
+        f"klussen met een beloning van {eur(s.quick_min_reward)} of meer (quick_minutes, "
+        "quick_min_reward)",
+        "own_job_approved": "elke goedkeuring door de medewerker die de klus plaatste",
+    }
+
 
 #: Offending records shown per check in the HTML (the CSV files have them all).
 SHOWN = 50
@@ -33,6 +293,26 @@ def _money(cents: int | None) -> str:
     return "" if cents is None else escape(eur(cents))
 
 
+class Words:
+    """The report's words in one language."""
+
+    def __init__(self, lang: str = "nl") -> None:
+        if lang not in LANGS:
+            raise ValueError(f"the report's language is nl or en, not {lang!r}")
+        self.lang = lang
+
+    def __call__(self, text: str) -> str:
+        return _NL.get(text, text) if self.lang == "nl" else text
+
+    def key(self, key: str) -> str:
+        """A table's column heading."""
+        return _NL_KEYS.get(key, key) if self.lang == "nl" else key
+
+    def named(self, name: str, title: str, text: str) -> tuple[str, str]:
+        """A check's or signal's title and description."""
+        return _NL_NAMED.get(name, (title, text)) if self.lang == "nl" else (title, text)
+
+
 def _cell(key: str, value: Any, amounts: frozenset[str]) -> str:
     if value is None:
         return "<td></td>"
@@ -44,21 +324,22 @@ def _cell(key: str, value: Any, amounts: frozenset[str]) -> str:
     return f"<td><code>{text}</code></td>" if text.startswith("0x") else f"<td>{text}</td>"
 
 
-def _table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
+def _table(rows: list[dict[str, Any]], limit: int | None = None, w: Words | None = None) -> str:
     from heitje_chain.audit.report import AMOUNT_KEYS
 
+    w = w or Words("en")
     if not rows:
-        return "<p><em>none</em></p>"
+        return f"<p><em>{escape(w('none'))}</em></p>"
     shown = rows if limit is None else rows[:limit]
     keys: list[str] = []
     for row in shown:
         keys.extend(k for k in row if k not in keys)
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys)
+    head = "".join(f"<th>{escape(w.key(k))}</th>" for k in keys)
     body = "".join(
         "<tr>" + "".join(_cell(k, row.get(k), AMOUNT_KEYS) for k in keys) + "</tr>" for row in shown
     )
     more = (
-        f"<p>{len(rows) - len(shown)} more rows in the CSV file.</p>"
+        f"<p>{len(rows) - len(shown)} {escape(w('more rows in the CSV file.'))}</p>"
         if len(rows) > len(shown)
         else ""
     )
@@ -127,7 +408,8 @@ def bar_chart(bars: list[tuple[str, int]], money: bool = True, width: int = 560)
     return "".join(parts)
 
 
-def _histogram(values: list[float]) -> list[tuple[str, int]]:
+def _histogram(values: list[float], w: Words | None = None) -> list[tuple[str, int]]:
+    w = w or Words("en")
     edges = [
         (0, 1, "under 1 day"),
         (1, 7, "1-7 days"),
@@ -136,7 +418,7 @@ def _histogram(values: list[float]) -> list[tuple[str, int]]:
         (30, 90, "30-90 days"),
         (90, float("inf"), "90+ days"),
     ]
-    return [(label, sum(1 for v in values if lo <= v < hi)) for lo, hi, label in edges]
+    return [(w(label), sum(1 for v in values if lo <= v < hi)) for lo, hi, label in edges]
 
 
 def _short(address: str) -> str:
@@ -146,16 +428,22 @@ def _short(address: str) -> str:
 # ------------------------------------------------------------------ the page
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: dict[str, Any], lang: str = "nl") -> str:
+    w = Words(lang)
     f = report["figures"]
     checks = report["checks"]
+    signals = report.get("signals", [])
     failed = [c for c in checks if c["status"] == "FAIL"]
+
+    def title(item: dict[str, Any], text_key: str) -> tuple[str, str]:
+        return w.named(item["name"], item["title"], item[text_key])
+
     verdict = (
-        f'<div class="verdict bad">{len(failed)} check(s) FAILED: '
-        + escape(", ".join(c["title"] for c in failed))
+        f'<div class="verdict bad">{len(failed)} {escape(w("check(s) FAILED"))}: '
+        + escape(", ".join(title(c, "verifies")[0] for c in failed))
         + "</div>"
         if failed
-        else '<div class="verdict ok">Every check passed.</div>'
+        else f'<div class="verdict ok">{escape(w("Every check passed."))}</div>'
     )
     meta = [
         ("Contract", report["contract"]),
@@ -163,9 +451,9 @@ def render(report: dict[str, Any]) -> str:
         ("Audited at block", report["block"]),
         ("Block hash", report["block_hash"]),
         ("Block time (UTC)", report["block_time"]),
-        ("Events read", f"{report['events']:,} (from block {report['from_block']})"),
+        ("Events read", f"{report['events']:,} ({w('from block')} {report['from_block']})"),
         ("Source", report["source"]),
-        ("Service exports", ", ".join(report["exports"]) or "none"),
+        ("Service exports", ", ".join(report["exports"]) or w("none")),
         ("Generated", report["generated_at"]),
     ]
     liability = f["liability"]
@@ -177,86 +465,156 @@ def render(report: dict[str, Any]) -> str:
         ("Euro liability (circulating + unpaid)", liability["total"]),
     ]
     out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Heitje audit, block {report['block']}</title><style>{_CSS}</style></head><body>",
-        "<h1>Heitje ledger audit</h1>",
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
+        f"<title>{escape(w('Heitje audit, block'))} {report['block']}</title>"
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{escape(w('Heitje ledger audit'))}</h1>",
         verdict,
         '<table class="meta">'
         + "".join(
-            f"<tr><td>{escape(k)}</td><td><code>{escape(str(v))}</code></td></tr>" for k, v in meta
+            f"<tr><td>{escape(w(k))}</td><td><code>{escape(str(v))}</code></td></tr>"
+            for k, v in meta
         )
         + "</table>",
-        "<h2>Checks</h2><table><tr><th>check</th><th>result</th><th>what it verifies</th>"
-        "<th>offending records</th></tr>",
+        f"<h2>{escape(w('Checks'))}</h2><table><tr><th>{escape(w('check'))}</th>"
+        f"<th>{escape(w('result'))}</th><th>{escape(w('what it verifies'))}</th>"
+        f"<th>{escape(w('offending records'))}</th></tr>",
     ]
     for c in checks:
-        result = c["status"] if not c["skipped"] else f"skipped: {c['skipped']}"
+        name, verifies = title(c, "verifies")
+        result = w(c["status"]) if not c["skipped"] else f"{w('skipped')}: {w(c['skipped'])}"
         out.append(
-            f"<tr><td><a href='#check-{c['name']}'>{escape(c['title'])}</a></td>"
-            f"<td class='{c['status']}'>{escape(result)}</td><td>{escape(c['verifies'])}</td>"
+            f"<tr><td><a href='#check-{c['name']}'>{escape(name)}</a></td>"
+            f"<td class='{c['status']}'>{escape(result)}</td><td>{escape(verifies)}</td>"
             f"<td class='num'>{c['offending']}</td></tr>"
         )
     out.append("</table>")
+    if signals:
+        words = (
+            _nl_thresholds(SignalSettings(**report["signal_settings"]))
+            if lang == "nl" and "signal_settings" in report
+            else {}
+        )
+        out.append(
+            f"<h2>{escape(w('Signals'))}</h2><p>"
+            + escape(
+                w(
+                    "Signals are not failures: they point at patterns worth a question, with "
+                    "the records behind them and the threshold used (a setting)."
+                )
+            )
+            + f"</p><table><tr><th>{escape(w('signal'))}</th><th>{escape(w('result'))}</th>"
+            f"<th>{escape(w('what it looks for'))}</th><th>{escape(w('threshold'))}</th>"
+            f"<th>{escape(w('records'))}</th></tr>"
+        )
+        for sig in signals:
+            name, looks = title(sig, "looks_for")
+            result = (
+                w(sig["status"]) if not sig["skipped"] else f"{w('skipped')}: {w(sig['skipped'])}"
+            )
+            css = {"look": "FAIL", "quiet": "pass"}.get(sig["status"], "skipped")
+            out.append(
+                f"<tr><td><a href='#signal-{sig['name']}'>{escape(name)}</a></td>"
+                f"<td class='{css}'>{escape(result)}</td><td>{escape(looks)}</td>"
+                f"<td>{escape(words.get(sig['name'], sig['threshold']))}</td>"
+                f"<td class='num'>{sig['shown']}</td></tr>"
+            )
+        out.append("</table>")
     out.append(
-        "<h2>Money</h2><table>"
+        f"<h2>{escape(w('Money'))}</h2><table>"
         + "".join(
-            f"<tr><td>{escape(k)}</td><td class='num'>{_money(v)}</td></tr>" for k, v in money_rows
+            f"<tr><td>{escape(w(k))}</td><td class='num'>{_money(v)}</td></tr>"
+            for k, v in money_rows
         )
         + "</table>"
     )
     summary = f["redemption_summary"]
     oldest = summary["oldest_unpaid"]
     out.append(
-        f"<p>{summary['paid']} redemptions paid, {summary['unpaid']} unpaid"
+        f"<p>{summary['paid']} {escape(w('redemptions paid'))}, {summary['unpaid']} "
+        f"{escape(w('unpaid'))}"
         + (
-            f"; the oldest unpaid is no. {oldest['id']} ({_money(oldest['amount'])}), "
-            f"waiting {oldest['age_days']} days."
+            f"; {escape(w('the oldest unpaid is no.'))} {oldest['id']} "
+            f"({_money(oldest['amount'])}), {escape(w('waiting'))} {oldest['age_days']} "
+            f"{escape(w('days'))}."
             if oldest
             else "."
         )
         + "</p>"
     )
     charts = [
-        ("Supply over time (end of day)", line_chart([(d, v) for d, v in f["supply_by_day"]])),
-        ("Rewards per month", bar_chart(list(f["rewards_by_month"].items()))),
+        (w("Supply over time (end of day)"), line_chart([(d, v) for d, v in f["supply_by_day"]])),
+        (w("Rewards per month"), bar_chart(list(f["rewards_by_month"].items()))),
     ]
     if f["rewards_by_neighbourhood"] is not None:
         charts.append(
-            ("Rewards per neighbourhood", bar_chart(list(f["rewards_by_neighbourhood"].items())))
+            (
+                w("Rewards per neighbourhood"),
+                bar_chart(list(f["rewards_by_neighbourhood"].items())),
+            )
         )
     merchants = f["payments_by_merchant"][:20]
     charts.append(
         (
-            "Payments per merchant" + (" (top 20)" if len(f["payments_by_merchant"]) > 20 else ""),
+            w("Payments per merchant")
+            + (" " + w("(top 20)") if len(f["payments_by_merchant"]) > 20 else ""),
             bar_chart([(_short(m["merchant"]), m["amount"]) for m in merchants]),
         )
     )
     charts.append(
         (
-            "Redemption lead times (request to payout)",
-            bar_chart(_histogram(summary["lead_time_days"]["values"]), money=False),
+            w("Redemption lead times (request to payout)"),
+            bar_chart(_histogram(summary["lead_time_days"]["values"], w), money=False),
         )
     )
-    out.append("<h2>Charts</h2><div class='charts'>")
-    for title, svg in charts:
-        out.append(f"<div class='chart'><h3>{escape(title)}</h3>{svg}</div>")
+    out.append(f"<h2>{escape(w('Charts'))}</h2><div class='charts'>")
+    for chart_title, svg in charts:
+        out.append(f"<div class='chart'><h3>{escape(chart_title)}</h3>{svg}</div>")
     out.append("</div>")
-    for c in checks:
+    if lang != "en":
         out.append(
-            f"<h2 id='check-{c['name']}'>{escape(c['title'])}: "
-            f"<span class='{c['status']}'>{escape(c['status'])}</span></h2>"
+            f"<p><em>{escape(w('The descriptions of records are in English, as in report.json.'))}"
+            "</em></p>"
         )
-        out.append(f"<p>{escape(c['verifies'])}.</p>")
+    for c in checks:
+        name, verifies = title(c, "verifies")
+        out.append(
+            f"<h2 id='check-{c['name']}'>{escape(name)}: "
+            f"<span class='{c['status']}'>{escape(w(c['status']))}</span></h2>"
+        )
+        out.append(f"<p>{escape(verifies)}.</p>")
         for note in c["notes"]:
             out.append(f"<p>{escape(note)}</p>")
         if c["offending"]:
-            out.append(f"<p>{c['offending']} offending record(s):</p>")
-            out.append(_table(c["records"], SHOWN))
-    out.append("<h2>Minters</h2>" + _table(f["minters"]))
-    out.append("<h2>Yearly cap</h2>" + _table(f["yearly_cap"]["history"]))
-    out.append(_table([{"year": y, **v} for y, v in f["yearly_cap"]["highest_per_year"].items()]))
-    out.append("<h2>Role history</h2>" + _table(report["tables"]["role_history"]))
-    out.append("<h2>Admin actions, in order</h2>" + _table(report["tables"]["admin_actions"], 500))
-    out.append("<h2>Redemptions</h2>" + _table(report["tables"]["redemption_list"], 500))
+            out.append(f"<p>{c['offending']} {escape(w('offending record(s):'))}</p>")
+            out.append(_table(c["records"], SHOWN, w))
+    for sig in signals:
+        name, looks = title(sig, "looks_for")
+        css = {"look": "FAIL", "quiet": "pass"}.get(sig["status"], "skipped")
+        out.append(
+            f"<h2 id='signal-{sig['name']}'>{escape(w('signal'))}: {escape(name)}: "
+            f"<span class='{css}'>{escape(w(sig['status']))}</span></h2>"
+        )
+        out.append(f"<p>{escape(looks)}.</p>")
+        for note in sig["notes"]:
+            out.append(f"<p>{escape(note)}</p>")
+        if sig["shown"]:
+            out.append(f"<p>{sig['shown']} {escape(w('record(s) to look at:'))}</p>")
+            out.append(_table(sig["records"], SHOWN, w))
+    out.append(f"<h2>{escape(w('Minters'))}</h2>" + _table(f["minters"], None, w))
+    out.append(f"<h2>{escape(w('Yearly cap'))}</h2>" + _table(f["yearly_cap"]["history"], None, w))
+    out.append(
+        _table([{"year": y, **v} for y, v in f["yearly_cap"]["highest_per_year"].items()], None, w)
+    )
+    out.append(
+        f"<h2>{escape(w('Role history'))}</h2>" + _table(report["tables"]["role_history"], None, w)
+    )
+    out.append(
+        f"<h2>{escape(w('Admin actions, in order'))}</h2>"
+        + _table(report["tables"]["admin_actions"], 500, w)
+    )
+    out.append(
+        f"<h2>{escape(w('Redemptions'))}</h2>" + _table(report["tables"]["redemption_list"], 500, w)
+    )
     out.append("</body></html>")
     return "\n".join(out)

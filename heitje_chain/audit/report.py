@@ -21,6 +21,12 @@ from typing import Any
 from heitje_chain.amounts import cents_to_decimal, eur
 from heitje_chain.audit.checks import RECORD_LIMIT, Auditor, Check
 from heitje_chain.audit.exports import ClaimRow, PayoutRow
+from heitje_chain.audit.signals import (
+    SignalSettings,
+    chain_signals,
+    export_signals,
+    new_signals,
+)
 from heitje_chain.audit.stream import Head, OnChain, checksum
 from heitje_chain.spreadsheet import safe_cell
 
@@ -44,6 +50,12 @@ AMOUNT_KEYS = frozenset(
         "cents",
         "expected",
         "difference",
+        "received",
+        "refunded",
+        "redeemed",
+        "excess",
+        "top_amount",
+        "reward",
     }
 )
 ADDRESS_KEYS = frozenset(
@@ -71,6 +83,7 @@ class Exports:
     claims: dict[bytes, ClaimRow] | None = None
     jobs: dict[int, str] | None = None
     payouts: dict[int, PayoutRow] | None = None
+    posted_by: dict[int, str] | None = None  # job -> staff member who posted it
     files: list[str] = field(default_factory=list)
 
 
@@ -269,8 +282,13 @@ def build_report(
     *,
     origin: str,
     resumed_from: int | None = None,
+    settings: SignalSettings | None = None,
 ) -> dict[str, Any]:
     """The whole report as a JSON-ready dict."""
+    settings = settings or a.signals.settings
+    signals = new_signals(settings)
+    chain_signals(a.signals, a.payments_by_merchant, signals)
+    export_signals(exports.claims, exports.posted_by, a.jobs, settings, signals)
     checks = [supply_check(a, on_chain), *a.checks.values()]
     checks.append(reconcile_jobs(a, exports.claims))
     checks.append(reconcile_payouts(a, exports.payouts))
@@ -354,6 +372,8 @@ def build_report(
         "event_counts": dict(sorted(a.counts.items())),
         "passed": all(c.passed or c.skipped for c in checks),
         "checks": [_check_out(c) for c in checks],
+        "signals": [_signal_out(s) for s in signals.values()],
+        "signal_settings": settings.to_dict(),
         "figures": figures,
         "tables": {
             "role_history": _role_history(a),
@@ -372,6 +392,12 @@ def _check_out(check: Check) -> dict[str, Any]:
             *data["notes"],
             f"only the first {RECORD_LIMIT} offending records are listed",
         ]
+    return data
+
+
+def _signal_out(signal: Any) -> dict[str, Any]:
+    data: dict[str, Any] = signal.to_dict()
+    data["records"] = [_pretty(r) for r in signal.records]
     return data
 
 
@@ -516,6 +542,20 @@ def summary(report: dict[str, Any], limit: int = 5) -> str:
             lines.append(f"         ... and {c['offending'] - limit} more (see the CSV files)")
         for note in c["notes"]:
             lines.append(f"         {note}")
+    lines += ["", "Signals (not failures: patterns to look at, with their thresholds):"]
+    for s in report.get("signals", []):
+        mark = {"look": " LOOK ", "quiet": " ---- ", "skipped": " ---- "}[s["status"]]
+        head = f"[{mark}] {s['title']}"
+        if s["status"] == "look":
+            head += f": {s['shown']} record(s)"
+        elif s["skipped"]:
+            head += f" (skipped: {s['skipped']})"
+        lines.append(head)
+        lines.append(f"         threshold: {s['threshold']}")
+        for record in s["records"][:limit]:
+            lines.append("         " + _record_line(record))
+        if s["shown"] > limit:
+            lines.append(f"         ... and {s['shown'] - limit} more (see the CSV files)")
     liability = f["liability"]
     lines += [
         "",
@@ -566,8 +606,9 @@ def write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...] = (
     os.replace(tmp, path)
 
 
-def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
-    """report.json, one CSV per check (its offending records) and per table, report.html."""
+def write_report(report: dict[str, Any], folder: Path, lang: str = "nl") -> list[Path]:
+    """report.json, one CSV per check (its offending records), per signal (its records) and
+    per table, and report.html (in Dutch, or `lang="en"` English)."""
     from heitje_chain.audit.html import render
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -582,11 +623,16 @@ def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
         rows = [{"check": c["name"], **r} for r in c["records"]]
         write_csv(path, rows, ("check", "problem", "block", "tx", "log_index"))
         written.append(path)
+    for s in report.get("signals", []):
+        path = folder / f"signal-{s['name']}.csv"
+        rows = [{"signal": s["name"], "threshold": s["threshold"], **r} for r in s["records"]]
+        write_csv(path, rows, ("signal", "problem"))
+        written.append(path)
     for name, rows in report["tables"].items():
         path = folder / f"{name.replace('_', '-')}.csv"
         write_csv(path, rows)
         written.append(path)
     path = folder / "report.html"
-    path.write_text(render(report), encoding="utf-8")
+    path.write_text(render(report, lang), encoding="utf-8")
     written.append(path)
     return written

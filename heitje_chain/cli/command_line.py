@@ -5,7 +5,8 @@ operation: each command calls the library (`heitje_chain`), which the API and th
 scripts call too.
 
 The commands live in modules by area (`chain`, `keystores`, `deploy`, `roles`, `merchants`,
-`rewards`, `payouts`, `audit`, `completion`; `heitje_chain.network_cli` for `heitje network`),
+`rewards`, `payouts`, `audit`, `statements`, `completion`; `heitje_chain.network_cli` for
+`heitje network`),
 the plumbing they share in `common`, and the command line itself here: `build_parser` and
 `main`, the entry point (`heitje_chain.cli:main`).
 """
@@ -225,6 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not compare every holder's balance with the node's",
     )
+    p.add_argument(
+        "--lang",
+        choices=["nl", "en"],
+        default="nl",
+        help="the language of report.html (default: nl, Dutch)",
+    )
+    from heitje_chain.cli.audit import add_signal_options
+
+    add_signal_options(p)
+    from heitje_chain.cli.statements import register as register_statements
+
+    register_statements(sub)
     p = command(
         "completion",
         "print a shell completion script: source <(heitje completion bash)",

@@ -111,7 +111,18 @@ def test_clean_ledger_passes_every_check(world: World, tmp_path: Path) -> None:
     assert blocks == sorted(blocks)
     assert all(a["by"] for a in report["tables"]["admin_actions"])
 
-    written = write_report(report, tmp_path / "out")
+    # No fraud signal on a clean ledger (those from exports are skipped: none given).
+    signals = {sig["name"]: sig["status"] for sig in report["signals"]}
+    assert signals == {
+        "fast_cap": "quiet",
+        "refund_loops": "quiet",
+        "shop_overredeem": "quiet",
+        "minter_cluster": "quiet",
+        "inspector_favours": "skipped",
+        "quick_approval": "skipped",
+        "own_job_approved": "skipped",
+    }
+    written = write_report(report, tmp_path / "out", "en")
     names = {p.name for p in written}
     assert {
         "report.json",
@@ -125,6 +136,15 @@ def test_clean_ledger_passes_every_check(world: World, tmp_path: Path) -> None:
     assert "<svg" in html and "<script" not in html and "http" not in html.split("Source")[0]
     assert report["block_hash"] in html
     assert json.loads((tmp_path / "out" / "report.json").read_text())["passed"] is True
+    assert "Every check passed." in html and "<html lang='en'>" in html
+    assert "signal-fast-cap.csv" not in names and "signal-fast_cap.csv" in names
+    # Dutch by default.
+    write_report(report, tmp_path / "nl")
+    dutch = (tmp_path / "nl" / "report.html").read_text()
+    assert "<html lang='nl'>" in dutch and "Alle controles in orde." in dutch
+    assert "Signalen" in dutch and "Plafond snel bereikt bij één uitgever" in dutch
+    assert "Every check passed." not in dutch and report["block_hash"] in dutch
+    assert "overgeslagen: geen claims-export gegeven (--claims BESTAND)" in dutch
     text = summary(report)
     assert "all 7 checks passed" in text
 
