@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     from heitje_chain.cli.statements import register as register_statements
 
     register_statements(sub)
+    from heitje_chain.cli.status import register as register_status
+
+    register_status(sub)
     p = command(
         "completion",
         "print a shell completion script: source <(heitje completion bash)",
