@@ -21,6 +21,8 @@ data folder, on 127.0.0.1 only, made from the network kit's own keys (`init_netw
   gas price of 0. With London, a base fee of 0 rises to 1 wei after a block more than half
   full and, rounded down, never falls back to 0: free gas would end for good, which is why
   London is not the default here.
+- Sealing: `--miner.recommit 1s` (geth's least), so that transactions arriving while a block
+  waits for its time are added to it within a second (Clique adds them only then).
 - Peers: each node's `[Node.P2P] StaticNodes` in a `--config` TOML, `--nodiscover`, listening
   on 127.0.0.1 only (RPC, p2p and the engine API alike), on free ports (never 8000 or
   8545-8547).
@@ -43,6 +45,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import coincurve
 
 from heitje_chain import network as net
 from heitje_chain.errors import ChainUnavailable, ConfigError, HeitjeError
@@ -221,12 +225,16 @@ class LocalNetwork:
         london: bool = False,
         geth: str | os.PathLike[str] | None = None,
         verbosity: int = 2,
+        recommit: int = 1,
     ) -> None:
         if validators < 1:
             raise ConfigError("a local network needs at least one validator")
         self.folder = Path(folder)
         self.geth = find_geth(geth)
         self.verbosity = verbosity
+        # Seconds between rebuilds of the block being sealed: on Clique, transactions that
+        # arrive meanwhile wait for the next rebuild (geth's default 2 s, its least 1 s).
+        self.recommit = recommit
         self.london = london
         self.nodes: dict[str, LocalNode] = {}
         self.network = self._kit(validators, block_period, chain_id, gas_limit)
@@ -354,6 +362,7 @@ class LocalNetwork:
             "--syncmode", "full", "--gcmode", "archive", "--state.scheme", "hash",
             "--cache", "64", "--snapshot=false",
             "--miner.gaslimit", str(self.network.gas_limit),
+            "--miner.recommit", f"{self.recommit}s",
             "--verbosity", str(self.verbosity),
         ]  # fmt: skip
         if node.signer is not None:
@@ -404,8 +413,6 @@ class LocalNetwork:
         whole chain from the others. Returns once it has their head."""
         if name in self.nodes:
             raise ConfigError(f"the local network has a node named {name!r} already")
-        import coincurve
-
         key = coincurve.PrivateKey()
         public = key.public_key.format(compressed=False)[1:].hex()
         node = LocalNode(
