@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # brownie keeps ~/.brownie; no .env is read.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards bench-api bench-audit ledger-gen compile artifact clean
+.PHONY: setup demo story test test-contracts test-lib slither gas bench-rewards bench-api bench-audit bench-network ledger-gen compile artifact clean
 
 setup:
 	@bash tools/setup.sh
@@ -61,6 +61,11 @@ bench-audit: setup
 	python benchmarks/ledger_gen.py --events 100000
 	python benchmarks/ledger_gen.py --events 1000000
 	python benchmarks/audit.py
+
+# Batched rewards, single rewards and payments on four local geth Clique validators, next to the
+# network's gas-limited capacity, then with one validator down (docs/network.md).
+bench-network: setup
+	python benchmarks/network.py
 
 clean:
 	rm -rf build reports crytic-export .hypothesis .schemathesis
