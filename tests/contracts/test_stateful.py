@@ -1,9 +1,13 @@
-"""Stateful test: random rewards, payments, refunds, redemptions, payouts, merchant changes,
-recoveries and year changes against a Python model of the rules.
+"""Stateful test: random rewards, payments (`pay`, plain `transfer`, `approve` and
+`transferFrom` by any spender, zero amounts among them), refunds, dust refunds to shops about
+to be listed and their onboarding, redemptions, payouts, merchant changes, recoveries (whose
+retired wallets stay in play, as owners and spenders) and year changes against a Python model
+of the rules.
 
 After every step: supply == sum of balances == rewards - redemptions; the chain agrees with
-the model on every balance; no job id was rewarded twice; no resident earned above the cap
-in any year; only (then) merchants ever received a payment.
+the model on every balance and allowance; no job id was rewarded twice; no resident earned
+above the cap in any year, and every wallet's earnings read as the model says (a retired
+wallet's too); only (then) merchants ever received a payment.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import brownie
 import pytest
 from brownie import chain, web3
 from conftest import err, job, year_start
+from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -40,6 +45,9 @@ class Model:
     redemptions: list[tuple[str, int, bool]] = field(default_factory=list)
     payment_log: list[tuple[str, str, str]] = field(default_factory=list)  # from, to, to's status
     job_log: list[bytes] = field(default_factory=list)
+    approvals: dict[tuple[str, str], int] = field(default_factory=dict)  # (owner, spender)
+    # wallets ever rewarded or ever a replacement: their Heitjes are a resident's
+    earned_ever: set[str] = field(default_factory=set)
 
     def year(self) -> int:
         return time.gmtime(self.now).tm_year
@@ -53,6 +61,8 @@ class Model:
 
 who = st.integers(min_value=0, max_value=30)
 amount = st.integers(min_value=0, max_value=250_00)
+# small amounts (0 often) for wallets' transfers, allowances and dust
+small = st.one_of(st.just(0), st.integers(min_value=1, max_value=30_00))
 job_no = st.integers(min_value=0, max_value=40)
 
 
@@ -76,6 +86,11 @@ class HeitjeMachine(RuleBasedStateMachine):
         cls.residents_start = [accounts[i] for i in range(9, 15)]
         cls.merchants_start = [accounts[7], accounts[8], accounts[15]]
         cls.spare_start = [accounts[i] for i in range(16, 20)]
+        # shops about to be listed: fresh wallets that only ever get refunds (dust) first
+        cls.candidates_start = [
+            accounts.add(private_key=keccak(text=f"heitje stateful candidate {i}"))
+            for i in range(3)
+        ]
 
     def __init__(self):
         super().__init__()
@@ -88,6 +103,7 @@ class HeitjeMachine(RuleBasedStateMachine):
         self.residents = list(self.residents_start)
         self.merchants = list(self.merchants_start)
         self.spare = list(self.spare_start)
+        self.candidates = list(self.candidates_start)
         self.m = Model(now=brownie.chain[-1].timestamp)
         for a in self.merchants:
             self.m.status[str(a)] = MERCHANT
@@ -118,6 +134,49 @@ class HeitjeMachine(RuleBasedStateMachine):
     def move(self, frm: str, to: str, amount: int) -> None:
         self.m.balances[frm] -= amount
         self.m.balances[to] = self.m.bal(to) + amount
+
+    def actors(self) -> list:
+        """Everyone who can hold, approve or spend: residents (retired ones too), merchants
+        and the candidate shops, each once."""
+        seen: dict[str, object] = {}
+        for a in self.residents + self.merchants + self.candidates:
+            seen.setdefault(str(a), a)
+        return list(seen.values())
+
+    def predict_move(self, spender, frm, to, value: int):
+        """The revert `_update` gives a move of `value` from `frm` to `to` sent by `spender`
+        (the owner for `transfer`), or None when it goes through."""
+        m = self.m
+        f, d = str(frm), str(to)
+        fs, ts = m.st(f), m.st(d)
+        if fs == RETIRED:
+            return err("HeitjeWalletRetired", frm)
+        if str(spender) != f:
+            ss = m.st(str(spender))
+            if ss == RETIRED:
+                return err("HeitjeSpenderRetired", spender, frm)
+            if ss == FORMER:
+                return err("HeitjeSpenderFormerMerchant", spender, frm)
+        if fs == RESIDENT:
+            if ts != MERCHANT:
+                return err("HeitjeNotMerchant", to)
+        else:
+            if ts == RETIRED:
+                return err("HeitjeWalletRetired", to)
+            if ts != RESIDENT:
+                return err("HeitjeMerchantToMerchant", frm, to)
+        if value == 0:
+            return err("HeitjeInvalidAmount", 0)
+        if value > m.bal(f):
+            return err("ERC20InsufficientBalance", frm, m.bal(f), value)
+        return None
+
+    def moved(self, frm, to, value: int) -> None:
+        """The model follows a move that went through (a payment is logged as one)."""
+        f, d = str(frm), str(to)
+        if self.m.st(f) == RESIDENT:
+            self.m.payment_log.append((f, d, self.m.st(d)))
+        self.move(f, d, value)
 
     def cap_room(self, who: str) -> tuple[int, int]:
         earned = self.m.earned.get((who, self.m.year()), 0)
@@ -154,6 +213,7 @@ class HeitjeMachine(RuleBasedStateMachine):
         tx = brownie.history[-1]
         m.job_log.extend(bytes(e["jobId"]) for e in tx.events["JobRewarded"])
         m.rewarded.add(jid)
+        m.earned_ever.add(w)
         m.allowance[mn] -= st_amount
         m.balances[w] = m.bal(w) + st_amount
         m.earned[(w, m.year())] = earned + st_amount
@@ -290,8 +350,94 @@ class HeitjeMachine(RuleBasedStateMachine):
         m.balances[n] = m.bal(lo)
         m.balances[lo] = 0
         year = m.year()
-        m.earned[(n, year)] = m.earned.pop((lo, year), 0)
+        # the lost wallet's figure stays readable; the replacement carries it for the cap
+        m.earned[(n, year)] = m.earned.get((lo, year), 0)
+        m.earned_ever.add(n)
         self.residents.append(new)  # the retired wallet stays in play: it must refuse everything
+
+    @rule(st_who=who, st_other=who, st_amount=small)
+    def wallet_transfer(self, st_who, st_other, st_amount):
+        """A wallet's plain ERC-20 `transfer`, between any two of them, zero included."""
+        actors = self.actors()
+        frm = actors[st_who % len(actors)]
+        to = actors[st_other % len(actors)]
+        self.tick()
+        expected = self.predict_move(frm, frm, to, st_amount)
+        if self.sent(expected, self.token.transfer, to, st_amount, {"from": frm}):
+            self.moved(frm, to, st_amount)
+
+    @rule(st_who=who, st_other=who, st_amount=small)
+    def approve(self, st_who, st_other, st_amount):
+        """Anyone approves anyone (a retired wallet too: harmless, it holds nothing)."""
+        actors = self.actors()
+        owner = actors[st_who % len(actors)]
+        spender = actors[st_other % len(actors)]
+        self.tick()
+        tx = self.token.approve(spender, st_amount, {"from": owner})
+        assert tx.events["Approval"]["value"] == st_amount
+        self.m.approvals[(str(owner), str(spender))] = st_amount
+
+    @rule(st_spender=who, st_who=who, st_other=who, st_amount=small, st_all=st.booleans())
+    def transfer_from(self, st_spender, st_who, st_other, st_amount, st_all):
+        """`transferFrom` by any spender, often of exactly what was approved."""
+        t, m = self.token, self.m
+        actors = self.actors()
+        spender = actors[st_spender % len(actors)]
+        owner = actors[st_who % len(actors)]
+        to = actors[st_other % len(actors)]
+        allowed = m.approvals.get((str(owner), str(spender)), 0)
+        value = allowed if st_all else st_amount
+        self.tick()
+        if value > allowed:
+            expected = err("ERC20InsufficientAllowance", spender, allowed, value)
+        else:
+            expected = self.predict_move(spender, owner, to, value)
+        if self.sent(expected, t.transferFrom, owner, to, value, {"from": spender}):
+            m.approvals[(str(owner), str(spender))] = allowed - value
+            self.moved(owner, to, value)
+
+    @rule(st_who=who, st_other=who, st_amount=st.integers(min_value=0, max_value=3))
+    def dust_refund(self, st_who, st_other, st_amount):
+        """A (former) merchant refunds a cent or two to a shop's wallet before it is listed."""
+        m = self.m
+        frm = self.merchants[st_who % len(self.merchants)]
+        to = self.candidates[st_other % len(self.candidates)]
+        f, d = str(frm), str(to)
+        self.tick()
+        if st_amount == 0:
+            expected = err("HeitjeInvalidAmount", 0)
+        elif m.st(d) != RESIDENT:
+            expected = err("HeitjeMerchantToMerchant", frm, to)
+        elif st_amount > m.bal(f):
+            expected = err("ERC20InsufficientBalance", frm, m.bal(f), st_amount)
+        else:
+            expected = None
+        if self.sent(expected, self.token.refund, to, st_amount, b"dust", {"from": frm}):
+            self.move(f, d, st_amount)
+
+    @rule(st_who=who, st_resident=st.booleans())
+    def onboard(self, st_who, st_resident):
+        """The merchant manager lists a candidate shop (dust or not), or tries a resident."""
+        m = self.m
+        pool = self.residents if st_resident else self.candidates
+        who = pool[st_who % len(pool)]
+        w = str(who)
+        status = m.st(w)
+        if status == MERCHANT:
+            expected = err("HeitjeAlreadyMerchant", who)
+        elif status == RETIRED:
+            expected = err("HeitjeWalletRetired", who)
+        elif status == RESIDENT and w in m.earned_ever and m.bal(w) != 0:
+            expected = err("HeitjeResidentBalance", who, m.bal(w))
+        else:
+            expected = None
+        if expected is None and st_resident:
+            return  # residents keep their part here (a listed resident is a unit test's)
+        self.tick()
+        if self.sent(expected, self.token.addMerchant, who, {"from": self.manager}):
+            m.status[w] = MERCHANT
+            if who not in self.merchants:
+                self.merchants.append(who)
 
     @rule(st_days=st.integers(min_value=0, max_value=400), st_exact=st.booleans())
     def time_passes(self, st_days, st_exact):
@@ -313,6 +459,12 @@ class HeitjeMachine(RuleBasedStateMachine):
         assert on_chain == {a: b for a, b in m.balances.items()}
         redeemed = sum(amount for _, amount, _ in m.redemptions)
         assert supply == sum(on_chain.values()) == m.rewards - redeemed
+
+    @invariant()
+    def allowances(self):
+        t = self.token
+        for (owner, spender), allowed in self.m.approvals.items():
+            assert t.allowance(owner, spender) == allowed
 
     @invariant()
     def jobs_once(self):
