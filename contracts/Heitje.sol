@@ -275,10 +275,12 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     }
 
     /// @notice What `resident` earned (in cents) in calendar `year` (UTC).
-    /// @dev A recovered (retired) wallet keeps its figures for every year, the year of its
-    /// recovery included: they are what that wallet was rewarded. The recovery year's figure
-    /// is also carried to the replacement (`EarningsCarried`), where it counts against the cap;
-    /// so a sum over wallets must not add a retired wallet's recovery year to its replacement's.
+    /// @dev For a recovered (retired) wallet: the years before its recovery year read as they
+    /// were. Its recovery year's earnings moved with the recovery: they read as 0 here and are
+    /// part of the replacement's figure for that year, where the cap counts them (the amount is
+    /// in the recovery's `EarningsCarried`). So the figures of all wallets add up to what was
+    /// rewarded, each cent counted once, and a person's figure for a year is that of the wallet
+    /// they hold.
     function earnedIn(address resident, uint256 year) external view returns (uint256) {
         Account storage account = _accounts[resident];
         return account.year == year ? account.earned : _pastEarnings[resident][year];
@@ -522,8 +524,8 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
 
     /// @notice Move the balance and this year's earnings of a resident's lost wallet to a
     /// replacement wallet. The lost wallet is retired: it can never receive or send again, nor
-    /// move anyone's Heitjes through an allowance. Its `earnedIn` figures stay as they were, for
-    /// every year; this year's is also carried to the replacement, where the cap counts it.
+    /// move anyone's Heitjes through an allowance. This year's earnings move (see `earnedIn`);
+    /// those of earlier years stay readable on the lost wallet.
     /// @dev Requirements: caller has RECOVERY_ROLE; `lost` is a resident wallet (not the zero
     /// address, not a merchant, not retired); `replacement` is a different, unused resident wallet (no balance, nothing
     /// earned this year). Works while paused, so funds can be moved off a compromised wallet.
@@ -558,7 +560,10 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
         // resident's Heitjes (`_hasEarned`), so they can never be listed as merchant funds.
         uint256 earned = _earnedIn(lostAccount, year);
         _setEarnings(replacementAccount, replacement, year, earned);
-        if (earned != 0) emit EarningsCarried(lost, replacement, year, earned);
+        if (earned != 0) {
+            lostAccount.earned = 0;
+            emit EarningsCarried(lost, replacement, year, earned);
+        }
     }
 
     // ------------------------------------------------------------------ pause

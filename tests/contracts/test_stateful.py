@@ -7,7 +7,7 @@ of the rules.
 After every step: supply == sum of balances == rewards - redemptions; the chain agrees with
 the model on every balance and allowance; no job id was rewarded twice; no resident earned
 above the cap in any year, and every wallet's earnings read as the model says (a retired
-wallet's too); only (then) merchants ever received a payment.
+wallet's too: 0 for its recovery year); only (then) merchants ever received a payment.
 """
 
 from __future__ import annotations
@@ -350,8 +350,9 @@ class HeitjeMachine(RuleBasedStateMachine):
         m.balances[n] = m.bal(lo)
         m.balances[lo] = 0
         year = m.year()
-        # the lost wallet's figure stays readable; the replacement carries it for the cap
-        m.earned[(n, year)] = m.earned.get((lo, year), 0)
+        # this year's figure moves to the replacement (earlier years stay on the lost wallet)
+        m.earned[(n, year)] = m.earned.pop((lo, year), 0)
+        m.earned[(lo, year)] = 0
         m.earned_ever.add(n)
         self.residents.append(new)  # the retired wallet stays in play: it must refuse everything
 
