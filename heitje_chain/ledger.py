@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from eth_utils import keccak
 
 from heitje_chain.errors import HeitjeError, InvalidInput
 from heitje_chain.events import Event, EventDecoder
@@ -76,6 +78,23 @@ class PaymentRecord:
 
 
 NO_RECEIPT = bytes(32)
+_TRANSFER = keccak(text="transfer(address,uint256)")[:4]
+_TRANSFER_FROM = keccak(text="transferFrom(address,address,uint256)")[:4]
+
+
+def receipt_in_calldata(data: bytes) -> bytes | None:
+    """The receipt a wallet added after the arguments of a `transfer` or `transferFrom` call
+    (the contract ignores bytes past its arguments): their first 32 bytes, padded with
+    zeros; None when there are none, or they are all zero, or it is another call."""
+    if data[:4] == _TRANSFER:
+        extra = data[68:100]
+    elif data[:4] == _TRANSFER_FROM:
+        extra = data[100:132]
+    else:
+        return None
+    if not extra.strip(b"\0"):
+        return None
+    return extra.ljust(32, b"\0")
 
 
 class LedgerReader:
@@ -238,6 +257,34 @@ class LedgerReader:
                         entry[1] = args["receipt"]
                         break
         yield from flush()
+
+    def with_wallet_receipts(
+        self, payments: Iterable[PaymentRecord], chunk: int = 200
+    ) -> list[PaymentRecord]:
+        """`payments` with the receipt of each plain transfer taken from its transaction's
+        data where the wallet added one (`receipt_in_calldata`; only for a transaction sent
+        to this contract itself, whose data is the call). `pay()` records keep theirs. Reads
+        the plain transfers' transactions, `chunk` to a batched request."""
+        records = list(payments)
+        plain = sorted({p.tx_hash for p in records if p.via == "transfer"})
+        found: dict[str, bytes] = {}
+        for i in range(0, len(plain), chunk):
+            hashes = plain[i : i + chunk]
+            answers = self.rpc.batch([("eth_getTransactionByHash", [h]) for h in hashes])
+            for tx_hash, tx in zip(hashes, answers, strict=True):
+                if isinstance(tx, RpcError):
+                    raise LedgerError(f"the node did not give transaction {tx_hash}: {tx}")
+                if not tx or (tx.get("to") or "").lower() != self.address.lower():
+                    continue
+                receipt = receipt_in_calldata(bytes.fromhex(tx["input"][2:]))
+                if receipt is not None:
+                    found[tx_hash] = receipt
+        return [
+            replace(p, receipt=found[p.tx_hash])
+            if p.via == "transfer" and p.tx_hash in found
+            else p
+            for p in records
+        ]
 
     def balances_at(self, block: int | None = None) -> dict[str, int]:
         """Every address that ever held Heitjes and its balance at `block` (default: head),

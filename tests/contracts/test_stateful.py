@@ -109,6 +109,25 @@ class HeitjeMachine(RuleBasedStateMachine):
             self.m.status[str(a)] = MERCHANT
         self.m.allowance = {str(self.minters[0]): t.mintAllowance(self.minters[0])}
         self.m.allowance[str(self.minters[1])] = PARTNER_BUDGET
+        # Every run starts with money in play: each resident rewarded once and paying a shop,
+        # so that payments, transfers, allowances and refunds can go through, not only fail.
+        m, minter = self.m, self.minters[0]
+        for i, resident in enumerate(self.residents):
+            r, shop = str(resident), self.merchants[i % len(self.merchants)]
+            jid = job(f"stateful-start-{i}")
+            self.tick()
+            t.rewardJob(jid, resident, 60_00, {"from": minter})
+            self.tick()
+            t.pay(shop, 20_00, b"start", {"from": resident})
+            m.rewarded.add(jid)
+            m.job_log.append(jid)
+            m.earned_ever.add(r)
+            m.allowance[str(minter)] -= 60_00
+            m.rewards += 60_00
+            m.earned[(r, m.year())] = 60_00
+            m.balances[r] = 40_00
+            m.balances[str(shop)] = m.bal(str(shop)) + 20_00
+            m.payment_log.append((r, str(shop), MERCHANT))
 
     # ---------------------------------------------------------------- helpers
 
@@ -219,12 +238,14 @@ class HeitjeMachine(RuleBasedStateMachine):
         m.earned[(w, m.year())] = earned + st_amount
         m.rewards += st_amount
 
-    @rule(st_who=who, st_other=who, st_amount=amount)
-    def pay(self, st_who, st_other, st_amount):
+    @rule(st_who=who, st_other=who, st_amount=amount, st_fit=st.booleans())
+    def pay(self, st_who, st_other, st_amount, st_fit):
         t, m = self.token, self.m
         who = self.residents[st_who % len(self.residents)]
         to = self.merchants[st_other % len(self.merchants)]
         w, d = str(who), str(to)
+        if st_fit and m.bal(w) > 0:  # often within the balance, so that merchants get paid
+            st_amount = 1 + st_amount % m.bal(w)
         self.tick()
         if m.st(d) != MERCHANT:
             expected = err("HeitjeNotMerchant", to)
@@ -356,38 +377,62 @@ class HeitjeMachine(RuleBasedStateMachine):
         m.earned_ever.add(n)
         self.residents.append(new)  # the retired wallet stays in play: it must refuse everything
 
-    @rule(st_who=who, st_other=who, st_amount=small)
-    def wallet_transfer(self, st_who, st_other, st_amount):
-        """A wallet's plain ERC-20 `transfer`, between any two of them, zero included."""
+    @rule(st_who=who, st_other=who, st_amount=small, st_fit=st.booleans())
+    def wallet_transfer(self, st_who, st_other, st_amount, st_fit):
+        """A wallet's plain ERC-20 `transfer`, between any two of them, zero included; often a
+        resident paying a merchant within its balance."""
         actors = self.actors()
         frm = actors[st_who % len(actors)]
         to = actors[st_other % len(actors)]
+        if st_fit:
+            frm = self.residents[st_who % len(self.residents)]
+            to = self.merchants[st_other % len(self.merchants)]
+            if st_amount and self.m.bal(str(frm)):
+                st_amount = 1 + st_amount % self.m.bal(str(frm))
         self.tick()
         expected = self.predict_move(frm, frm, to, st_amount)
         if self.sent(expected, self.token.transfer, to, st_amount, {"from": frm}):
             self.moved(frm, to, st_amount)
 
-    @rule(st_who=who, st_other=who, st_amount=small)
-    def approve(self, st_who, st_other, st_amount):
-        """Anyone approves anyone (a retired wallet too: harmless, it holds nothing)."""
+    @rule(st_who=who, st_other=who, st_amount=small, st_fit=st.booleans())
+    def approve(self, st_who, st_other, st_amount, st_fit):
+        """Anyone approves anyone (a retired wallet too: harmless, it holds nothing); often a
+        resident, for at most what it holds."""
         actors = self.actors()
         owner = actors[st_who % len(actors)]
         spender = actors[st_other % len(actors)]
+        if st_fit:
+            owner = self.residents[st_who % len(self.residents)]
+            st_amount = st_amount % (self.m.bal(str(owner)) + 1)
         self.tick()
         tx = self.token.approve(spender, st_amount, {"from": owner})
         assert tx.events["Approval"]["value"] == st_amount
         self.m.approvals[(str(owner), str(spender))] = st_amount
 
-    @rule(st_spender=who, st_who=who, st_other=who, st_amount=small, st_all=st.booleans())
-    def transfer_from(self, st_spender, st_who, st_other, st_amount, st_all):
-        """`transferFrom` by any spender, often of exactly what was approved."""
+    @rule(
+        st_spender=who,
+        st_who=who,
+        st_other=who,
+        st_amount=small,
+        st_all=st.booleans(),
+        st_known=st.booleans(),
+    )
+    def transfer_from(self, st_spender, st_who, st_other, st_amount, st_all, st_known):
+        """`transferFrom` by any spender, often of exactly what was approved, and often by a
+        spender an owner approved (so that allowances do get spent)."""
         t, m = self.token, self.m
         actors = self.actors()
         spender = actors[st_spender % len(actors)]
         owner = actors[st_who % len(actors)]
         to = actors[st_other % len(actors)]
+        pairs = sorted(pair for pair, allowed in m.approvals.items() if allowed)
+        if st_known and pairs:
+            by_name = {str(a): a for a in actors}
+            owner_name, spender_name = pairs[st_spender % len(pairs)]
+            owner, spender = by_name[owner_name], by_name[spender_name]
+            to = self.merchants[st_other % len(self.merchants)]
         allowed = m.approvals.get((str(owner), str(spender)), 0)
-        value = allowed if st_all else st_amount
+        value = allowed if st_all else (st_amount % (allowed + 1) if st_known else st_amount)
         self.tick()
         if value > allowed:
             expected = err("ERC20InsufficientAllowance", spender, allowed, value)
@@ -395,6 +440,26 @@ class HeitjeMachine(RuleBasedStateMachine):
             expected = self.predict_move(spender, owner, to, value)
         if self.sent(expected, t.transferFrom, owner, to, value, {"from": spender}):
             m.approvals[(str(owner), str(spender))] = allowed - value
+            self.moved(owner, to, value)
+
+    @rule(st_who=who, st_spender=who, st_other=who, st_amount=small)
+    def approve_and_spend(self, st_who, st_spender, st_other, st_amount):
+        """A resident approves a spender (anyone: a retired wallet or a former merchant too)
+        for what it means to pay, and the spender pays a shop with it at once."""
+        t, m = self.token, self.m
+        owner = self.residents[st_who % len(self.residents)]
+        actors = self.actors()
+        spender = actors[st_spender % len(actors)]
+        to = self.merchants[st_other % len(self.merchants)]
+        o, sp = str(owner), str(spender)
+        value = 1 + st_amount % m.bal(o) if m.bal(o) else st_amount
+        self.tick()
+        t.approve(spender, value, {"from": owner})
+        m.approvals[(o, sp)] = value
+        self.tick()
+        expected = self.predict_move(spender, owner, to, value)
+        if self.sent(expected, t.transferFrom, owner, to, value, {"from": spender}):
+            m.approvals[(o, sp)] = 0
             self.moved(owner, to, value)
 
     @rule(st_who=who, st_other=who, st_amount=st.integers(min_value=0, max_value=3))

@@ -9,7 +9,7 @@ import pytest
 
 from heitje_chain.client import text_of
 from heitje_chain.errors import InvalidInput
-from heitje_chain.ledger import LedgerError, LedgerReader
+from heitje_chain.ledger import LedgerError, LedgerReader, receipt_in_calldata
 from heitje_chain.rpc import Rpc, RpcError
 
 World = Any  # conftest.World (conftest modules are not importable by name)
@@ -250,3 +250,39 @@ def test_payments_however_made_each_once(heitje: World) -> None:
     # The sum is what the merchants received from residents, each payment once.
     total = sum(p.amount for p in found)
     assert total == c.balance(shop.address) + c.balance(shop2.address) + 1_00
+
+
+def test_wallet_receipt_from_the_transaction_data(heitje: World) -> None:
+    """A wallet that adds a receipt after `transfer`'s arguments has it read back; one that
+    adds none, or a `pay()`, keeps its own."""
+    c, anna, shop = heitje.client, heitje.residents[0], heitje.merchants[0]
+    heitje.fund(anna, 20_00)
+    data = c.encode("transfer", shop.address, 2_00) + b"TILL-42".hex()
+    with_receipt = c.result(c.tx.send(anna, c.address, data, gas=200_000))
+    without = c.transact(anna, "transfer", shop.address, 1_00)
+    paid = c.pay(anna, shop.address, 3_00, "BON-1")
+    reader = c.ledger()
+    records = reader.with_wallet_receipts(reader.payments())
+    assert [(p.tx_hash, text_of(p.receipt), p.via) for p in records] == [
+        (with_receipt.tx_hash, "TILL-42", "transfer"),
+        (without.tx_hash, "", "transfer"),
+        (paid.tx_hash, "BON-1", "pay"),
+    ]
+    assert c.balance(shop.address) == 6_00
+
+
+@pytest.mark.parametrize(
+    ("data", "receipt"),
+    [
+        (bytes.fromhex("a9059cbb") + bytes(64), None),
+        (bytes.fromhex("a9059cbb") + bytes(64) + b"R1", b"R1".ljust(32, b"\0")),
+        (bytes.fromhex("a9059cbb") + bytes(64) + bytes(32), None),
+        (bytes.fromhex("a9059cbb") + bytes(64) + b"x" * 40, b"x" * 32),
+        (bytes.fromhex("23b872dd") + bytes(96) + b"R2", b"R2".ljust(32, b"\0")),
+        (bytes.fromhex("23b872dd") + bytes(64) + b"R2", None),  # inside the arguments
+        (bytes.fromhex("095ea7b3") + bytes(64) + b"R3", None),  # approve: not a payment
+        (b"", None),
+    ],
+)
+def test_receipt_in_calldata(data: bytes, receipt: bytes | None) -> None:
+    assert receipt_in_calldata(data) == receipt
