@@ -15,8 +15,15 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///  - It stores no personal data: addresses, hashed job ids and bank-reference hashes only.
 ///    Whether a job was really done is decided off-chain by an inspector; the minter key that
 ///    calls `rewardJob` is trusted up to its mint allowance (its budget), and no further.
-///  - `transferFrom` applies the same rules to `from` and `to` as `transfer`; the spender
-///    (`msg.sender`) is never looked at beyond the ERC-20 allowance.
+///  - `transferFrom` applies the same rules to `from` and `to` as `transfer`. Of the spender
+///    (`msg.sender`) only this is looked at, beyond the ERC-20 allowance: a retired wallet or a
+///    former merchant can no longer move anyone's Heitjes through an allowance it was given
+///    (`HeitjeSpenderRetired`, `HeitjeSpenderFormerMerchant`); a resident or a current merchant
+///    can. A retired `from` is refused as for `transfer` (`HeitjeWalletRetired`).
+///  - Zero-amount transfers are refused (`HeitjeInvalidAmount(0)`), as a zero `pay` is; see
+///    `_update`. Everything else a wallet relies on is plain ERC-20: `name`, `symbol`,
+///    `decimals` (2), `balanceOf`, `totalSupply`, `transfer` to a merchant (a payment without a
+///    receipt), `approve` (zero too, to withdraw an allowance), `allowance`, `transferFrom`.
 ///  - Invariants, which any override of `_update` must keep:
 ///    (1) totalSupply == sum of balances == sum of rewards - sum of redemptions;
 ///    (2) a job id is rewarded at most once, ever; every mint is a `JobRewarded`;
@@ -148,6 +155,12 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     error HeitjeReplacementInUse(address replacement, uint256 balance, uint256 earned);
     /// @notice A wallet cannot replace itself, and the zero address replaces nothing.
     error HeitjeInvalidReplacement(address replacement);
+    /// @notice `spender` is a lost wallet that was recovered; it can no longer move `owner`'s
+    /// Heitjes through the allowance `owner` gave it.
+    error HeitjeSpenderRetired(address spender, address owner);
+    /// @notice `spender` was a merchant and has been removed; it can no longer move `owner`'s
+    /// Heitjes through the allowance `owner` gave it.
+    error HeitjeSpenderFormerMerchant(address spender, address owner);
 
     // ------------------------------------------------------------------ construction
 
@@ -262,6 +275,12 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     }
 
     /// @notice What `resident` earned (in cents) in calendar `year` (UTC).
+    /// @dev For a recovered (retired) wallet: the years before its recovery year read as they
+    /// were. Its recovery year's earnings moved with the recovery: they read as 0 here and are
+    /// part of the replacement's figure for that year, where the cap counts them (the amount is
+    /// in the recovery's `EarningsCarried`). So the figures of all wallets add up to what was
+    /// rewarded, each cent counted once, and a person's figure for a year is that of the wallet
+    /// they hold.
     function earnedIn(address resident, uint256 year) external view returns (uint256) {
         Account storage account = _accounts[resident];
         return account.year == year ? account.earned : _pastEarnings[resident][year];
@@ -319,17 +338,36 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     /// @dev Requirements: caller has MERCHANT_MANAGER_ROLE; `merchant` is not the zero address,
     /// not a current merchant, not a retired wallet, and (if it was never a merchant) holds no
     /// resident Heitjes. A former merchant can be added again. Emits `MerchantAdded`.
+    ///
+    /// "Resident Heitjes" are Heitjes of a wallet that was ever rewarded or ever replaced a
+    /// lost wallet (`_hasEarned`): those are refused (`HeitjeResidentBalance`), so a resident
+    /// cannot turn earnings into redeemable merchant funds. A wallet that was never rewarded
+    /// and never a replacement can only have received Heitjes as refunds (a merchant to a
+    /// resident): merchant funds already, which its listing does not make more redeemable than
+    /// they were. Such a candidate is listed whatever it holds, so no merchant can block a
+    /// shop's onboarding by refunding dust to its new wallet. (A minter could still block it by
+    /// rewarding the candidate; that spends a job id and its budget, in a `JobRewarded` that
+    /// names it.)
     function addMerchant(address merchant) external onlyRole(MERCHANT_MANAGER_ROLE) {
         if (merchant == address(0)) revert ERC20InvalidReceiver(merchant);
-        uint8 status = _accounts[merchant].status;
+        Account storage account = _accounts[merchant];
+        uint8 status = account.status;
         if (status == _MERCHANT) revert HeitjeAlreadyMerchant(merchant);
         if (status == _RETIRED) revert HeitjeWalletRetired(merchant);
-        if (status == _RESIDENT) {
+        if (status == _RESIDENT && _hasEarned(account)) {
             uint256 balance = balanceOf(merchant);
             if (balance != 0) revert HeitjeResidentBalance(merchant, balance);
         }
-        _accounts[merchant].status = _MERCHANT;
+        account.status = _MERCHANT;
         emit MerchantAdded(merchant);
+    }
+
+    /// @dev Whether `account` was ever rewarded or ever replaced a lost wallet: the first
+    /// reward sets its earnings year (never 0: every block is after 1970), and a recovery sets
+    /// the replacement's (`recoverWallet`). A resident for which this is false holds only
+    /// Heitjes that came as refunds.
+    function _hasEarned(Account storage account) private view returns (bool) {
+        return account.year != 0;
     }
 
     /// @notice Take `merchant` off the whitelist. It can no longer receive payments, but it can
@@ -384,6 +422,21 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     /// @dev The single place where transfer policy lives: every mint, burn and transfer passes
     /// here (pause -> policy -> balances). Wallet recovery bypasses it on purpose (see
     /// `recoverWallet`).
+    ///
+    /// Between two accounts (`transfer`, `transferFrom`, `pay`, `refund`), in this order:
+    /// a retired `from` is refused; a spender (`msg.sender` other than `from`: only
+    /// `transferFrom` has one) that is a retired wallet or a former merchant is refused; a
+    /// resident pays only a current merchant, a (former) merchant refunds only a resident; and
+    /// the amount must be more than zero.
+    ///
+    /// Zero amounts depart from plain ERC-20 on purpose: EIP-20 says a transfer of 0 must be
+    /// treated as a normal transfer, but here every `Transfer` to a merchant is a payment that
+    /// the till, the shop's lists and the audit count. A zero "payment" is no payment, and
+    /// `transferFrom(x, merchant, 0)` needs no allowance at all, so anyone could otherwise put
+    /// zero payments "from" any resident into the event stream (the address-poisoning trick
+    /// that fills wallet histories with fake entries). `pay` and `refund` refuse zero already;
+    /// so do these. Wallets do not send zero transfers; approving zero (withdrawing an
+    /// allowance) still works.
     function _update(address from, address to, uint256 value) internal override {
         if (_paused) revert EnforcedPause();
         if (from == address(0)) {
@@ -399,6 +452,13 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
             uint8 fromStatus = _accounts[from].status;
             uint8 toStatus = _accounts[to].status;
             if (fromStatus == _RETIRED) revert HeitjeWalletRetired(from);
+            address spender = _msgSender();
+            if (spender != from) {
+                // `transferFrom` by someone else than the owner: no longer by a closed account.
+                uint8 spenderStatus = _accounts[spender].status;
+                if (spenderStatus == _RETIRED) revert HeitjeSpenderRetired(spender, from);
+                if (spenderStatus == _FORMER_MERCHANT) revert HeitjeSpenderFormerMerchant(spender, from);
+            }
             if (fromStatus == _RESIDENT) {
                 // A payment: residents pay only current merchants.
                 if (toStatus != _MERCHANT) revert HeitjeNotMerchant(to);
@@ -407,6 +467,7 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
                 if (toStatus == _RETIRED) revert HeitjeWalletRetired(to);
                 if (toStatus != _RESIDENT) revert HeitjeMerchantToMerchant(from, to);
             }
+            if (value == 0) revert HeitjeInvalidAmount(value);
         }
         super._update(from, to, value);
     }
@@ -462,7 +523,9 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
     // ------------------------------------------------------------------ recovery
 
     /// @notice Move the balance and this year's earnings of a resident's lost wallet to a
-    /// replacement wallet. The lost wallet is retired: it can never receive or send again.
+    /// replacement wallet. The lost wallet is retired: it can never receive or send again, nor
+    /// move anyone's Heitjes through an allowance. This year's earnings move (see `earnedIn`);
+    /// those of earlier years stay readable on the lost wallet.
     /// @dev Requirements: caller has RECOVERY_ROLE; `lost` is a resident wallet (not the zero
     /// address, not a merchant, not retired); `replacement` is a different, unused resident wallet (no balance, nothing
     /// earned this year). Works while paused, so funds can be moved off a compromised wallet.
@@ -493,10 +556,12 @@ contract Heitje is ERC20, AccessControlDefaultAdminRules {
         ERC20._update(lost, replacement, amount);
         emit WalletRecovered(lost, replacement, amount);
 
+        // Always written, also with nothing to carry: it marks the replacement as holding a
+        // resident's Heitjes (`_hasEarned`), so they can never be listed as merchant funds.
         uint256 earned = _earnedIn(lostAccount, year);
+        _setEarnings(replacementAccount, replacement, year, earned);
         if (earned != 0) {
             lostAccount.earned = 0;
-            _setEarnings(replacementAccount, replacement, year, earned);
             emit EarningsCarried(lost, replacement, year, earned);
         }
     }

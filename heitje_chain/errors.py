@@ -302,6 +302,28 @@ class InvalidReplacement(Refused, ValueError):
         )
 
 
+class SpenderRetired(Refused, PermissionError):
+    error_name = "HeitjeSpenderRetired"
+
+    @staticmethod
+    def explain(v: Mapping[str, Any]) -> str:
+        return (
+            f"{v['spender']} is a lost wallet that was moved to a new one; it can no longer "
+            f"spend the Heitjes {v['owner']} allowed it to"
+        )
+
+
+class SpenderFormerMerchant(Refused, PermissionError):
+    error_name = "HeitjeSpenderFormerMerchant"
+
+    @staticmethod
+    def explain(v: Mapping[str, Any]) -> str:
+        return (
+            f"{v['spender']} is no longer a merchant on the list; it can no longer spend the "
+            f"Heitjes {v['owner']} allowed it to"
+        )
+
+
 class MissingRole(Refused, PermissionError):
     error_name = "AccessControlUnauthorizedAccount"
 

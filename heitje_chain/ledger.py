@@ -1,6 +1,10 @@
 """The ledger reader: every event of the contract since its deployment, streamed in order and
 decoded into plain records, and balances and supply at any block computed from them.
 
+`payments` gives every payment to a merchant however it was made: `pay()` (a `Transfer` and
+its `Payment`, with the receipt) or a wallet's plain ERC-20 `transfer`/`transferFrom` (a
+`Transfer` alone, no receipt), each once.
+
 Logs are fetched with `eth_getLogs` in block ranges that adapt to the node: the range starts
 at the configured maximum (Besu allows 5000 blocks by default; hosted nodes often fewer, or a
 cap on results), halves when the node refuses a range as too large, and grows again while
@@ -13,8 +17,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from eth_utils import keccak
 
 from heitje_chain.errors import HeitjeError, InvalidInput
 from heitje_chain.events import Event, EventDecoder
@@ -50,6 +56,45 @@ class Totals:
     rewards: int
     redemptions: int
     holders: int
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One payment of a resident to a merchant.
+
+    `via` is "pay" for `pay()` (its `Transfer` paired with the `Payment` that follows it in
+    the same transaction, whose receipt this carries) or "transfer" for a plain ERC-20
+    `transfer`/`transferFrom` to a merchant, which has no receipt (32 zero bytes). Where it
+    is: the block, the transaction and the log index of the `Transfer`."""
+
+    block_number: int
+    tx_hash: str
+    log_index: int
+    payer: str
+    merchant: str
+    amount: int
+    receipt: bytes
+    via: str
+
+
+NO_RECEIPT = bytes(32)
+_TRANSFER = keccak(text="transfer(address,uint256)")[:4]
+_TRANSFER_FROM = keccak(text="transferFrom(address,address,uint256)")[:4]
+
+
+def receipt_in_calldata(data: bytes) -> bytes | None:
+    """The receipt a wallet added after the arguments of a `transfer` or `transferFrom` call
+    (the contract ignores bytes past its arguments): their first 32 bytes, padded with
+    zeros; None when there are none, or they are all zero, or it is another call."""
+    if data[:4] == _TRANSFER:
+        extra = data[68:100]
+    elif data[:4] == _TRANSFER_FROM:
+        extra = data[100:132]
+    else:
+        return None
+    if not extra.strip(b"\0"):
+        return None
+    return extra.ljust(32, b"\0")
 
 
 class LedgerReader:
@@ -144,6 +189,102 @@ class LedgerReader:
             event = self.decoder.decode(raw)
             if event is not None:
                 yield event
+
+    def payments(
+        self, start: int | None = None, end: int | None = None, merchant: str | None = None
+    ) -> Iterator[PaymentRecord]:
+        """Every payment to a merchant in blocks `start` (default: the deployment block) to
+        `end` (default: the head), in chain order, however it was made (see
+        `PaymentRecord`); only those to `merchant` when it is given. A `pay()` counts once:
+        its `Transfer` and `Payment` are one record. Who was a merchant at each block comes
+        from `MerchantAdded`/`MerchantRemoved` since the deployment, so the events are read
+        from there; a `Transfer` to a merchant from an account that is not one (the contract
+        lets only residents pay) is a payment."""
+        first = self.from_block if start is None else start
+        last = self.head() if end is None else end
+        wanted = merchant.lower() if merchant is not None else None
+        merchants: set[str] = set()  # current merchants (lowercase)
+        former: set[str] = set()
+        tx = ""
+        pending: list[list[Any]] = []  # [transfer event, receipt or None] of transaction `tx`
+        names = ["Transfer", "Payment", "MerchantAdded", "MerchantRemoved"]
+
+        def flush() -> Iterator[PaymentRecord]:
+            for event, receipt in pending:
+                yield PaymentRecord(
+                    block_number=event.block_number,
+                    tx_hash=event.tx_hash,
+                    log_index=event.log_index,
+                    payer=event.args["from"],
+                    merchant=event.args["to"],
+                    amount=int(event.args["value"]),
+                    receipt=NO_RECEIPT if receipt is None else bytes(receipt),
+                    via="transfer" if receipt is None else "pay",
+                )
+            pending.clear()
+
+        for event in self.events(end=last, names=names):
+            if event.tx_hash != tx:
+                yield from flush()
+                tx = event.tx_hash
+            args = event.args
+            if event.name == "MerchantAdded":
+                merchants.add(args["merchant"].lower())
+                former.discard(args["merchant"].lower())
+            elif event.name == "MerchantRemoved":
+                merchants.discard(args["merchant"].lower())
+                former.add(args["merchant"].lower())
+            elif event.name == "Transfer":
+                frm, to = args["from"].lower(), args["to"].lower()
+                if (
+                    event.block_number >= first
+                    and to in merchants
+                    and frm != ZERO
+                    and frm not in merchants
+                    and frm not in former
+                    and (wanted is None or to == wanted)
+                ):
+                    pending.append([event, None])
+            else:  # Payment: the receipt of the `pay()` transfer just before it
+                for entry in reversed(pending):
+                    moved = entry[0].args
+                    if (
+                        entry[1] is None
+                        and moved["from"] == args["from"]
+                        and moved["to"] == args["merchant"]
+                        and int(moved["value"]) == int(args["amount"])
+                    ):
+                        entry[1] = args["receipt"]
+                        break
+        yield from flush()
+
+    def with_wallet_receipts(
+        self, payments: Iterable[PaymentRecord], chunk: int = 200
+    ) -> list[PaymentRecord]:
+        """`payments` with the receipt of each plain transfer taken from its transaction's
+        data where the wallet added one (`receipt_in_calldata`; only for a transaction sent
+        to this contract itself, whose data is the call). `pay()` records keep theirs. Reads
+        the plain transfers' transactions, `chunk` to a batched request."""
+        records = list(payments)
+        plain = sorted({p.tx_hash for p in records if p.via == "transfer"})
+        found: dict[str, bytes] = {}
+        for i in range(0, len(plain), chunk):
+            hashes = plain[i : i + chunk]
+            answers = self.rpc.batch([("eth_getTransactionByHash", [h]) for h in hashes])
+            for tx_hash, tx in zip(hashes, answers, strict=True):
+                if isinstance(tx, RpcError):
+                    raise LedgerError(f"the node did not give transaction {tx_hash}: {tx}")
+                if not tx or (tx.get("to") or "").lower() != self.address.lower():
+                    continue
+                receipt = receipt_in_calldata(bytes.fromhex(tx["input"][2:]))
+                if receipt is not None:
+                    found[tx_hash] = receipt
+        return [
+            replace(p, receipt=found[p.tx_hash])
+            if p.via == "transfer" and p.tx_hash in found
+            else p
+            for p in records
+        ]
 
     def balances_at(self, block: int | None = None) -> dict[str, int]:
         """Every address that ever held Heitjes and its balance at `block` (default: head),

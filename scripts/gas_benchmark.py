@@ -176,6 +176,38 @@ def measure() -> tuple[list[Row], dict[str, int]]:
         Row("pay vs transfer, to a fresh merchant/address", pay.gas_used, transfer.gas_used, 0, 0)
     )
 
+    # A wallet's own payment: the plain ERC-20 `transfer` to a merchant with a balance, and
+    # `transferFrom` by an approved spender (the allowance left non-zero in both tokens).
+    transfer_h = token.transfer(merchant, SMALL, {"from": resident}, silent=True)
+    transfer_p = plain.transfer(plain_merchant, SMALL, {"from": holder}, silent=True)
+    rows.append(
+        Row(
+            "transfer vs transfer, to a merchant with a balance",
+            transfer_h.gas_used,
+            transfer_p.gas_used,
+            0,
+            0,
+        )
+    )
+    spender = accounts[10]
+    token.approve(spender, 10 * SMALL, {"from": resident}, silent=True)
+    plain.approve(spender, 10 * SMALL, {"from": holder}, silent=True)
+    pulled_h = token.transferFrom(resident, merchant, SMALL, {"from": spender}, silent=True)
+    pulled_p = plain.transferFrom(holder, plain_merchant, SMALL, {"from": spender}, silent=True)
+    require(
+        token.allowance(resident, spender) > 0 and plain.allowance(holder, spender) > 0,
+        "the allowance was used up",
+    )
+    rows.append(
+        Row(
+            "transferFrom vs transferFrom, to a merchant (spender)",
+            pulled_h.gas_used,
+            pulled_p.gas_used,
+            0,
+            0,
+        )
+    )
+
     # Redemption vs burn: part of a balance, not the first redemption.
     require(token.redemptionCount() >= 1, "no earlier redemption")
     require(

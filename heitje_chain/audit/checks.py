@@ -350,6 +350,7 @@ class Auditor:
                         to=t.to,
                         amount=t.value,
                     )
+                    self.earned.setdefault(t.to, [0, 0])  # not refunds (`_merchant_added`)
                 if t.to_status != RESIDENT:
                     checks["mints"].fail(
                         **where,
@@ -521,7 +522,10 @@ class Auditor:
     def _merchant_added(self, topic: list[str], data: str) -> None:
         merchant = "0x" + topic[1][26:].lower()
         before = self.status.get(merchant, RESIDENT)
-        if before == RESIDENT and self.balances.get(merchant, 0) > 0:
+        # A wallet never rewarded and never a replacement (not in `earned`) can only hold
+        # refunds, which were merchant funds already: listing it is how dust refunds cannot
+        # block a shop's onboarding (the contract's `addMerchant` allows it too).
+        if before == RESIDENT and self.balances.get(merchant, 0) > 0 and merchant in self.earned:
             self.checks["payments"].fail(
                 **self._where(),
                 account=merchant,
@@ -587,6 +591,9 @@ class Auditor:
             carried_to[1] += expected
             assert lost_earned is not None
             lost_earned[1] = 0
+        else:
+            # Its Heitjes are a resident's even with nothing to carry (see `_merchant_added`).
+            self.earned.setdefault(replacement, [year, 0])
         self._carry.append(
             {
                 **self._where(),

@@ -12,6 +12,7 @@ from audit_ledgers import World, check, failed, run_audit
 
 from heitje_chain.audit import summary, write_report
 from heitje_chain.client import RewardRow
+from heitje_chain.keys import LocalSigner
 from heitje_chain.rpc import Rpc
 
 
@@ -190,3 +191,36 @@ def test_a_node_without_log_timestamps_gives_the_same_report(world: World) -> No
     assert rpc.stripped > 20  # the audit really read logs without times
     assert headers["passed"] and headers["figures"] == plain["figures"]
     assert [c["records"] for c in headers["checks"]] == [c["records"] for c in plain["checks"]]
+
+
+def test_plain_wallet_transfers_pass_and_count_as_payments(world: World) -> None:
+    """Residents paying from their own wallets (plain `transfer`, and `approve` +
+    `transferFrom` by a spender), a refund by plain transfer, dust refunded to a new shop's
+    wallet that is then listed, and a recovery that carries nothing: every check passes, and
+    each plain transfer to a merchant is one payment, next to the `pay()`s, none twice."""
+    c = world.client
+    r = world.residents
+    shop, shop2, _ = world.merchants
+    c.reward_job(world.job_office, "plain-1", r[0].address, 40_00)
+    c.reward_job(world.job_office, "plain-2", r[1].address, 30_00)
+    c.pay(r[0], shop.address, 5_00, "R-1")  # a pay(): Transfer + Payment, one payment
+    c.transact(r[0], "transfer", shop.address, 3_00)  # a wallet's payment: Transfer only
+    c.transact(r[1], "approve", r[2].address, 10_00)
+    c.transact(r[2], "transferFrom", r[1].address, shop2.address, 4_00)  # spent by a spender
+    c.transact(shop, "transfer", r[0].address, 1_00)  # a refund by plain transfer
+    new_shop = LocalSigner.create("new-shop")
+    c.refund(shop2, new_shop.address, 1, "dust")  # can no longer block its listing
+    c.add_merchant(world.merchant_manager, new_shop.address)
+    c.transact(r[1], "transfer", new_shop.address, 2_00)
+    c.recover_wallet(world.recovery, r[3].address, r[4].address)  # nothing to carry
+    report = world.audit()
+    assert failed(report) == set(), summary(report)
+    f = report["figures"]
+    paid_to = {m["merchant"]: (m["count"], m["amount"]) for m in f["payments_by_merchant"]}
+    assert paid_to == {
+        shop.address: (2, 8_00),
+        shop2.address: (1, 4_00),
+        new_shop.address: (1, 2_00),
+    }
+    assert f["refunds"] == {"count": 2, "amount": 1_01}
+    assert f["supply"] == c.total_supply() == 70_00

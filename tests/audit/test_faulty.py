@@ -259,3 +259,46 @@ def test_offending_records_are_capped_but_counted(monkeypatch: object) -> None:
         a.checks["payments"].fail(problem=f"x{i}")
     assert a.checks["payments"].count == 5
     assert len(a.checks["payments"].records) == 3
+
+
+def test_listing_a_resident_with_earned_heitjes_but_not_a_shop_holding_refunds(
+    faulty: Faulty,
+) -> None:
+    """A wallet that holds a resident's Heitjes (rewarded, a recovery's replacement, or
+    minted to without a reward) may not be listed as a merchant; a shop's new wallet whose
+    only Heitjes came as refunds (dust) may, as the contract allows."""
+    setup_roles(faulty)
+    anna, shop = faulty.who("anna"), faulty.who("shop")
+    pay = "pay(address,address,uint256,bytes32)"
+    refund = "refund(address,address,uint256,bytes32)"
+    reward(faulty, 1, "anna", 10_00)
+    faulty.send(pay, anna, shop, 4_00, word("R-1"))
+    # dust refunded to two new shops' wallets, and a refund to the rewarded resident
+    faulty.send(refund, shop, faulty.who("bakery"), 1, word("dust"))
+    faulty.send(refund, shop, faulty.who("florist"), 2, word("dust"))
+    faulty.send(refund, shop, anna, 1_00, word("R-1"))
+    # a replacement with no earnings to carry, and a wallet minted to without a reward
+    reward(faulty, 2, "bob", 3_00)
+    faulty.send(
+        "recover(address,address,uint256,uint256)", faulty.who("bob"), faulty.who("bob2"), 0, 0
+    )
+    faulty.send("mint(address,uint256)", faulty.who("carl"), 50)
+    add = "addMerchant(address)"
+    listed = {
+        name: faulty.send(add, faulty.who(name), by="manager") for name in ("bakery", "florist")
+    }
+    earned = faulty.send(add, anna, by="manager")
+    replacement = faulty.send(add, faulty.who("bob2"), by="manager")
+    minted = faulty.send(add, faulty.who("carl"), by="manager")
+    report = faulty.audit()
+    records = [
+        r
+        for r in check(report, "payments")["records"]
+        if r["problem"].startswith("a resident holding Heitjes was listed")
+    ]
+    assert {(r["tx"], r["account"], r["amount"]) for r in records} == {
+        (earned, anna, 7_00),
+        (replacement, faulty.who("bob2"), 3_00),
+        (minted, faulty.who("carl"), 50),
+    }
+    assert not {r["tx"] for r in check(report, "payments")["records"]} & set(listed.values())

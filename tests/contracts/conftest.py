@@ -38,6 +38,8 @@ ERRORS: dict[str, list[str]] = {
     "HeitjeInvalidReference": [],
     "HeitjeReplacementInUse": ["address", "uint256", "uint256"],
     "HeitjeInvalidReplacement": ["address"],
+    "HeitjeSpenderRetired": ["address", "address"],
+    "HeitjeSpenderFormerMerchant": ["address", "address"],
     # OpenZeppelin's
     "AccessControlUnauthorizedAccount": ["address", "bytes32"],
     "AccessControlEnforcedDefaultAdminRules": [],
@@ -50,6 +52,7 @@ ERRORS: dict[str, list[str]] = {
     "ERC20InsufficientAllowance": ["address", "uint256", "uint256"],
     "ERC20InvalidReceiver": ["address"],
     "ERC20InvalidSender": ["address"],
+    "ERC20InvalidSpender": ["address"],
 }
 
 

@@ -11,6 +11,7 @@ def test_recover_moves_balance_and_earnings(funded, recovery, minter, resident, 
     assert funded.balanceOf(resident) == 0
     assert funded.balanceOf(outsider) == 100_00
     assert funded.earnedIn(outsider, year) == 100_00
+    # This year's figure moved: it is the replacement's now (see `earnedIn`).
     assert funded.earnedIn(resident, year) == 0
     assert funded.isRetired(resident)
     assert funded.totalSupply() == 150_00
@@ -114,3 +115,42 @@ def test_replacement_keeps_its_earnings_of_earlier_years(
     assert token.earnedIn(outsider, year + 1) == 30_00
     assert token.earnedIn(resident, year + 1) == 0
     assert token.balanceOf(outsider) == 30_00
+
+
+def test_recovered_wallet_earnings_past_years_stay_this_years_move(
+    token, recovery, minter, resident, outsider, merchant
+):
+    # The lost wallet earned last year and this year; after the recovery last year's figure
+    # still reads on it, and this year's reads on the replacement (where the cap counts it).
+    year = token.currentYear()
+    token.rewardJob(job("k-old"), resident, 40_00, {"from": minter})
+    token.pay(merchant, 40_00, b"bon", {"from": resident})
+    web3.provider.make_request("evm_setNextBlockTimestamp", [year_start(year + 1) + 10])
+    token.rewardJob(job("k-new"), resident, 30_00, {"from": minter})
+    tx = token.recoverWallet(resident, outsider, {"from": recovery})
+    assert tx.events["EarningsCarried"]["amount"] == 30_00
+    assert token.earnedIn(resident, year) == 40_00
+    assert token.earnedIn(resident, year + 1) == 0
+    assert token.earnedIn(outsider, year) == 0
+    assert token.earnedIn(outsider, year + 1) == 30_00
+    # Every cent rewarded is counted once over all wallets and years.
+    figures = [token.earnedIn(a, y) for a in (resident, outsider) for y in (year, year + 1)]
+    assert sum(figures) == 70_00
+    # The next year's first reward of the replacement moves its figure to the past years.
+    web3.provider.make_request("evm_setNextBlockTimestamp", [year_start(year + 2) + 10])
+    token.rewardJob(job("k-next"), outsider, 5_00, {"from": minter})
+    assert token.earnedIn(outsider, year + 1) == 30_00
+    assert token.earnedIn(outsider, year + 2) == 5_00
+    assert token.earnedIn(resident, year) == 40_00
+    # The retired wallet's figure cannot grow: it can never be rewarded again.
+    with brownie.reverts(err("HeitjeWalletRetired", resident)):
+        token.rewardJob(job("k-lost"), resident, 1_00, {"from": minter})
+
+
+def test_recovery_cap_counts_the_carried_earnings_once(
+    funded, recovery, minter, resident, outsider
+):
+    # 100.00 earned in the lost wallet: the replacement has CAP - 100.00 left, not CAP - 200.00.
+    funded.recoverWallet(resident, outsider, {"from": recovery})
+    funded.rewardJob(job("k-1"), outsider, CAP - 100_00, {"from": minter})
+    assert funded.earnedIn(outsider, funded.currentYear()) == CAP

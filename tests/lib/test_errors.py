@@ -61,6 +61,16 @@ CASES: dict[str, tuple[type[E.Refused], list[Any], list[str]]] = {
         [BOB, "EUR 2.50", "EUR 10.00", "already in use"],
     ),
     "HeitjeInvalidReplacement": (E.InvalidReplacement, [ALICE], [ALICE, "cannot replace"]),
+    "HeitjeSpenderRetired": (
+        E.SpenderRetired,
+        [ALICE, BOB],
+        [ALICE, BOB, "lost wallet", "can no longer spend"],
+    ),
+    "HeitjeSpenderFormerMerchant": (
+        E.SpenderFormerMerchant,
+        [ALICE, BOB],
+        [ALICE, BOB, "no longer a merchant", "can no longer spend"],
+    ),
     "EnforcedPause": (E.Paused, [], ["paused"]),
     "ExpectedPause": (E.NotPaused, [], ["not paused"]),
     "AccessControlUnauthorizedAccount": (
@@ -199,6 +209,8 @@ def test_admin_delay_message_shows_the_schedule() -> None:
         (E.NotResident, PermissionError),
         (E.MerchantToMerchant, PermissionError),
         (E.WalletRetired, PermissionError),
+        (E.SpenderRetired, PermissionError),
+        (E.SpenderFormerMerchant, PermissionError),
         (E.MissingRole, PermissionError),
         (E.Paused, PermissionError),
         (E.AdminRuleViolation, PermissionError),

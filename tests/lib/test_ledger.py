@@ -9,7 +9,7 @@ import pytest
 
 from heitje_chain.client import text_of
 from heitje_chain.errors import InvalidInput
-from heitje_chain.ledger import LedgerError, LedgerReader
+from heitje_chain.ledger import LedgerError, LedgerReader, receipt_in_calldata
 from heitje_chain.rpc import Rpc, RpcError
 
 World = Any  # conftest.World (conftest modules are not importable by name)
@@ -209,3 +209,80 @@ def test_block_times_and_transactions_in_flight(heitje: World) -> None:
         heitje.mine()
         c.tx.wait(sent)
         assert not c.tx.in_flight(resident.address)
+
+
+def test_payments_however_made_each_once(heitje: World) -> None:
+    """`pay()`, a wallet's plain `transfer` and an approved spender's `transferFrom` to a
+    merchant are payments (a `pay()` once, with its receipt); refunds, recoveries and rewards
+    are not, nor a transfer to a shop before it was listed."""
+    c, (anna, bob, carl) = heitje.client, heitje.residents[:3]
+    shop, shop2 = heitje.merchants[:2]
+    heitje.fund(anna, 50_00)
+    heitje.fund(bob, 20_00)
+    start = heitje.block() + 1
+    paid = c.pay(anna, shop.address, 12_50, "BON-7")
+    plain = c.transact(anna, "transfer", shop2.address, 3_00)
+    c.transact(bob, "approve", carl.address, 5_00)
+    pulled = c.transact(carl, "transferFrom", bob.address, shop.address, 4_00)
+    c.refund(shop, anna.address, 1_00, "BON-7 part")  # merchant -> resident: no payment
+    c.recover_wallet(heitje.recovery, bob.address, heitje.outsider.address)  # neither
+    c.remove_merchant(heitje.merchant_manager, shop2.address)
+    c.add_merchant(heitje.merchant_manager, shop2.address)
+    again = c.transact(anna, "transfer", shop2.address, 1_00)
+    found = list(c.ledger().payments())
+    rows = [(p.tx_hash, p.payer, p.merchant, p.amount, p.via) for p in found]
+    assert rows == [
+        (paid.tx_hash, anna.address, shop.address, 12_50, "pay"),
+        (plain.tx_hash, anna.address, shop2.address, 3_00, "transfer"),
+        (pulled.tx_hash, bob.address, shop.address, 4_00, "transfer"),
+        (again.tx_hash, anna.address, shop2.address, 1_00, "transfer"),
+    ]
+    assert text_of(found[0].receipt) == "BON-7"
+    assert all(p.receipt == bytes(32) for p in found[1:])
+    transfer = paid.event("Transfer")
+    assert (found[0].block_number, found[0].log_index) == (paid.block_number, transfer.log_index)
+    # Filtered by merchant and by blocks; the funding rewards before `start` are not payments.
+    to_shop = [p.tx_hash for p in c.ledger().payments(merchant=shop.address.lower())]
+    assert to_shop == [paid.tx_hash, pulled.tx_hash]
+    later = list(c.ledger().payments(start=pulled.block_number))
+    assert [p.tx_hash for p in later] == [pulled.tx_hash, again.tx_hash]
+    assert start <= found[0].block_number
+    # The sum is what the merchants received from residents, each payment once.
+    total = sum(p.amount for p in found)
+    assert total == c.balance(shop.address) + c.balance(shop2.address) + 1_00
+
+
+def test_wallet_receipt_from_the_transaction_data(heitje: World) -> None:
+    """A wallet that adds a receipt after `transfer`'s arguments has it read back; one that
+    adds none, or a `pay()`, keeps its own."""
+    c, anna, shop = heitje.client, heitje.residents[0], heitje.merchants[0]
+    heitje.fund(anna, 20_00)
+    data = c.encode("transfer", shop.address, 2_00) + b"TILL-42".hex()
+    with_receipt = c.result(c.tx.send(anna, c.address, data, gas=200_000))
+    without = c.transact(anna, "transfer", shop.address, 1_00)
+    paid = c.pay(anna, shop.address, 3_00, "BON-1")
+    reader = c.ledger()
+    records = reader.with_wallet_receipts(reader.payments())
+    assert [(p.tx_hash, text_of(p.receipt), p.via) for p in records] == [
+        (with_receipt.tx_hash, "TILL-42", "transfer"),
+        (without.tx_hash, "", "transfer"),
+        (paid.tx_hash, "BON-1", "pay"),
+    ]
+    assert c.balance(shop.address) == 6_00
+
+
+@pytest.mark.parametrize(
+    ("data", "receipt"),
+    [
+        (bytes.fromhex("a9059cbb") + bytes(64), None),
+        (bytes.fromhex("a9059cbb") + bytes(64) + b"R1", b"R1".ljust(32, b"\0")),
+        (bytes.fromhex("a9059cbb") + bytes(64) + bytes(32), None),
+        (bytes.fromhex("a9059cbb") + bytes(64) + b"x" * 40, b"x" * 32),
+        (bytes.fromhex("23b872dd") + bytes(96) + b"R2", b"R2".ljust(32, b"\0")),
+        (bytes.fromhex("23b872dd") + bytes(64) + b"R2", None),  # inside the arguments
+        (bytes.fromhex("095ea7b3") + bytes(64) + b"R3", None),  # approve: not a payment
+        (b"", None),
+    ],
+)
+def test_receipt_in_calldata(data: bytes, receipt: bytes | None) -> None:
+    assert receipt_in_calldata(data) == receipt
