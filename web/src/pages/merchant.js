@@ -4,7 +4,7 @@ import { get, post, qs } from "../api.js";
 import { clear, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { payLink } from "../paycode.js";
-import { csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+import { askFirst, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
 
 const POLL_MS = 2000;
 
@@ -52,7 +52,9 @@ function refundList(refunds) {
         h(
           "li",
           { "data-refund": r.id },
-          h("span", { class: "what" }, t("refund_row", { amount: eur(r.amount), when: when(r.created_at, language()) })),
+          r.status === "paid"
+            ? h("span", { class: "what" }, t("refund_row", { amount: eur(r.amount), when: when(r.created_at, language()) }))
+            : h("span", { class: "what" }, t(r.status === "sending" ? "refund_unconfirmed" : "refund_not_moved", { amount: eur(r.amount), when: when(r.created_at, language()) })),
           h("span", { class: `state ${r.status}` }, t(`state_${r.status}`)),
           r.reason ? h("span", { class: "reason" }, `${t("reason")}: ${r.reason}`) : null,
         ),
@@ -95,7 +97,8 @@ export async function tillPage(root) {
   async function poll() {
     try {
       const page = await get(`/payments${qs({ limit: 10 })}`);
-      clear(recent, page.items.map(paymentRow));
+      const confirmed = page.items.filter((p) => p.status === "paid"); // only money that arrived
+      clear(recent, confirmed.length ? confirmed.map(paymentRow) : h("li", { class: "empty" }, t("no_payments_yet")));
       const newest = page.items.length ? page.items[0].id : 0;
       if (seen === null) seen = newest;
       const fresh = page.items.filter((p) => p.id > seen && p.status === "paid").reverse();
@@ -152,59 +155,107 @@ export async function tillPage(root) {
     await drawQr(canvas, payLink(shop.code, euros, receipt));
   }
 
-  showAmountForm();
+  if (shop.status !== "approved") {
+    // A shop not (or no longer) admitted cannot be paid: no amount form, no QR code.
+    clear(stage, h("p", {}, t("shop_waiting_next")));
+  } else {
+    showAmountForm();
+  }
   await poll();
   timer = setInterval(poll, POLL_MS);
   return () => clearInterval(timer);
 }
 
+/** A payment the shop received, or an attempt that did not go through (shown in words,
+ *  without an amount that looks received). A refund asks for the amount (never "all" by an
+ *  empty field), says the most that can go back, and asks before it sends anything. */
+function paymentCard(p, reload) {
+  const msg = messages();
+  const paid = p.status === "paid";
+  const left = BigInt(p.amount.cents) - BigInt(p.refunded.cents);
+  const heading = paid
+    ? h("h2", { class: "card-title" }, eur(p.amount), " · ", p.receipt)
+    : h("h2", { class: "card-title" }, t(p.status === "sending" ? "payment_unconfirmed_title" : "payment_not_moved_title"), " · ", p.receipt);
+  const card = h(
+    "li",
+    { class: `card ${paid ? "" : "attempt"}`, "data-payment": p.id, "data-status": p.status },
+    heading,
+    paid ? null : h("p", { class: p.status === "sending" ? "state pending" : "state not-moved" }, t(p.status === "sending" ? "payment_unconfirmed" : "payment_not_moved", { amount: eur(p.amount) })),
+    facts([
+      [t("resident"), p.resident],
+      [t("at"), when(p.created_at, language())],
+      [t("state"), t(`state_${p.status}`)],
+      p.refunded.cents ? [t("refund"), t("refunded_so_far", { amount: eur(p.refunded) })] : null,
+    ]),
+    refundList(p.refunds || []),
+    msg.el,
+  );
+  if (!paid || left <= 0n) return card;
+  const place = h("div", { class: "refund-place" });
+  const open = h("button", { type: "button", class: "secondary" }, t("refund"));
+  place.append(open);
+  const most = eur(centsText(left));
+  function showForm() {
+    const amount = h("input", { name: "refund", inputmode: "decimal", autocomplete: "off", required: true });
+    const requestId = newRequestId(); // one per refund form: a retried tap refunds once
+    clear(
+      place,
+      form([field(t("refund_amount"), amount, t("refund_most", { amount: most }))], t("next"), msg, async () => {
+        const cents = typedCents(amount.value);
+        if (cents === null || cents <= 0n) {
+          amount.setAttribute("aria-invalid", "true");
+          amount.focus();
+          clear(msg.el, h("p", { class: "error", role: "alert" }, t("refund_empty", { amount: most })));
+          return;
+        }
+        if (cents > left) {
+          amount.setAttribute("aria-invalid", "true");
+          amount.focus();
+          clear(msg.el, h("p", { class: "error", role: "alert" }, t("refund_too_much", { amount: most })));
+          return;
+        }
+        amount.removeAttribute("aria-invalid");
+        const euros = centsText(cents);
+        askFirst(place, {
+          heading: t("refund_confirm_title"),
+          lines: [t("refund_confirm", { amount: eur(euros), who: p.resident, receipt: p.receipt })],
+          yesLabel: t("refund_yes", { amount: eur(euros) }),
+          msg,
+          no: showForm,
+          yes: async () => {
+            let done;
+            try {
+              done = await post(`/payments/${p.id}/refund`, { request_id: requestId, amount: euros });
+            } catch (error) {
+              if (error.code === "too_much" && error.details && error.details.refundable !== undefined) {
+                clear(msg.el, h("p", { class: "error", role: "alert" }, t("refund_too_much", { amount: eur(centsText(error.details.refundable)) })));
+                showForm();
+                return;
+              }
+              throw error;
+            }
+            const given = BigInt(done.refunded.cents) - BigInt(p.refunded.cents);
+            await reload();
+            const again = document.querySelector(`[data-payment="${p.id}"] .messages`);
+            if (again) again.append(h("p", { class: "ok", role: "status" }, t("refunded", { amount: eur(centsText(given)) })));
+          },
+        });
+      }),
+    );
+    amount.focus();
+  }
+  open.addEventListener("click", showForm);
+  card.append(place);
+  return card;
+}
+
 export async function paymentsPage(root) {
   const list = pagedList({
     fetchPage: (offset, limit) => get(`/payments${qs({ offset, limit })}`),
-    render: (p) => {
-      const msg = messages();
-      const left = BigInt(p.amount.cents) - BigInt(p.refunded.cents);
-      const card = h(
-        "li",
-        { class: "card", "data-payment": p.id },
-        h("h3", {}, eur(p.amount), " · ", p.receipt),
-        facts([
-          [t("resident"), p.resident],
-          [t("at"), when(p.created_at, language())],
-          ["Status", t(`state_${p.status}`)],
-          p.refunded.cents ? [t("refund"), t("refunded_so_far", { amount: eur(p.refunded) })] : null,
-        ]),
-        refundList(p.refunds || []),
-        msg.el,
-      );
-      if (p.status === "paid" && left > 0n) {
-        const amount = h("input", { name: "refund", inputmode: "decimal", autocomplete: "off" });
-        const open = h("button", { type: "button", class: "secondary" }, t("refund"));
-        open.addEventListener("click", () => {
-          const requestId = newRequestId(); // one per refund form: a retried tap refunds once
-          open.replaceWith(
-            form([field(t("refund_amount"), amount)], t("refund_do"), msg, async () => {
-              const text = amount.value.trim();
-              const body = { request_id: requestId };
-              if (text) body.amount = text;
-              const done = await post(`/payments/${p.id}/refund`, body);
-              const given = BigInt(done.refunded.cents) - BigInt(p.refunded.cents);
-              await list.reload();
-              const again = document.querySelector(`[data-payment="${p.id}"] .messages`);
-              if (again) {
-                const cents = given.toString().padStart(3, "0");
-                again.append(h("p", { class: "ok", role: "status" }, t("refunded", { amount: eur(`${cents.slice(0, -2)}.${cents.slice(-2)}`) })));
-              }
-            }),
-          );
-          amount.focus();
-        });
-        card.append(open);
-      }
-      return card;
-    },
+    render: (p) => paymentCard(p, () => list.reload()),
+    empty: t("no_payments_yet"),
   });
-  root.append(title(t("payments_title")), csvButton("/payments?format=csv"), list.el);
+  root.append(title(t("payments_title")), h("p", { class: "hint" }, t("payments_intro")), csvButton("/payments?format=csv"), list.el);
   await list.reload();
 }
 
@@ -226,8 +277,10 @@ export async function redeemPage(root) {
     className: "rows",
   });
   root.append(title(t("redeem_title")), msg.el, info);
+  let account = null;
   async function refresh() {
     const me = await get("/merchants/me");
+    account = me;
     clear(
       info,
       facts([[t("balance"), h("span", { id: "balance" }, eur(me.balance))]]),
@@ -241,15 +294,45 @@ export async function redeemPage(root) {
     return;
   }
   let requestId = newRequestId(); // the same id for every tap until it went through: once
+  const place = h("div", {});
+  function showForm() {
+    clear(place, form([field(t("amount"), amount, t("amount_hint"))], t("next"), msg, async () => {
+      const cents = typedCents(amount.value);
+      const have = BigInt(account.balance.cents);
+      if (cents === null || cents <= 0n) {
+        amount.setAttribute("aria-invalid", "true");
+        amount.focus();
+        throw { code: "InvalidAmount" };
+      }
+      if (cents > have) {
+        amount.setAttribute("aria-invalid", "true");
+        amount.focus();
+        clear(msg.el, h("p", { class: "error", role: "alert" }, t("redeem_too_much", { amount: eur(centsText(cents)), balance: eur(account.balance) })));
+        return;
+      }
+      amount.removeAttribute("aria-invalid");
+      const euros = centsText(cents);
+      askFirst(place, {
+        heading: t("redeem_confirm_title"),
+        lines: [t("redeem_confirm", { amount: eur(euros), iban: account.iban, shop: account.merchant.name }), t("redeem_confirm_after", { balance: eur(centsText(have - cents)) })],
+        yesLabel: t("redeem_yes", { amount: eur(euros) }),
+        msg,
+        no: showForm,
+        yes: async () => {
+          const done = await post("/redemptions", { amount: euros, request_id: requestId });
+          requestId = newRequestId();
+          amount.value = "";
+          showForm();
+          msg.ok(t("redeemed", { amount: eur(done.amount) }));
+          await refresh();
+          await list.restart();
+        },
+      });
+    }, { class: "narrow" }));
+  }
+  showForm();
   root.append(
-    form([field(t("amount"), amount, t("amount_hint"))], t("redeem_do"), msg, async () => {
-      const done = await post("/redemptions", { amount: amount.value.trim(), request_id: requestId });
-      requestId = newRequestId();
-      amount.value = "";
-      msg.ok(t("redeemed", { amount: eur(done.amount) }));
-      await refresh();
-      await list.restart();
-    }, { class: "narrow" }),
+    place,
     h("h2", {}, t("redemptions")),
     list.el,
   );

@@ -3,7 +3,7 @@ import { api, get, post, qs } from "../api.js";
 import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
-import { busy, csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
 
 function newRequestId() {
   const bytes = new Uint8Array(16);
@@ -150,7 +150,21 @@ function plainAmount(text) {
 export async function payPage(root, { params }) {
   const msg = messages();
   const stage = h("div", {});
-  root.append(title(t("pay_title")), msg.el, stage);
+  const balanceLine = h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, t("loading")));
+  root.append(title(t("pay_title")), balanceLine, msg.el, stage);
+  let balanceCents = null; // what the resident has, as the chain said a moment ago
+  async function readBalance() {
+    const me = await get("/residents/me");
+    balanceCents = BigInt(me.balance.cents);
+    balanceLine.querySelector("strong").textContent = eur(me.balance);
+    return balanceCents;
+  }
+  try {
+    await readBalance();
+  } catch (error) {
+    balanceLine.querySelector("strong").textContent = "—";
+    msg.problem(error);
+  }
   let stopCamera = null;
   const stop = () => {
     if (stopCamera) stopCamera();
@@ -221,10 +235,21 @@ export async function payPage(root, { params }) {
             code.focus();
             throw { code: "no_merchant" };
           }
-          if (euros === null) {
+          if (euros === null || typedCents(euros) <= 0n) {
             amount.focus();
             throw { code: "InvalidAmount" };
           }
+          if (balanceCents !== null && typedCents(euros) > balanceCents) {
+            // More than there is: refused here, before anything is sent.
+            amount.setAttribute("aria-invalid", "true");
+            amount.focus();
+            clear(msg.el, h("p", { class: "error", role: "alert" }, t("more_than_balance", {
+              amount: eur(euros), balance: eur(centsText(balanceCents)),
+              short: eur(centsText(typedCents(euros) - balanceCents)),
+            })));
+            return;
+          }
+          amount.removeAttribute("aria-invalid");
           // The shop behind the code, to show whom the resident is about to pay.
           let shop;
           try {
@@ -252,12 +277,35 @@ export async function payPage(root, { params }) {
     back.addEventListener("click", () => enter({ code: shop.code, amount, receipt }));
     pay.addEventListener("click", () =>
       busy(pay, msg, async () => {
-        const done = await post("/payments", {
-          merchant_code: shop.code,
-          amount,
-          receipt: slip,
-          request_id: requestId,
-        });
+        let done;
+        try {
+          done = await post("/payments", {
+            merchant_code: shop.code,
+            amount,
+            receipt: slip,
+            request_id: requestId,
+          });
+        } catch (error) {
+          if (error.code !== "payment_refused") throw error;
+          // Refused: nothing was paid. Say so with the numbers, and what to do next.
+          let have = balanceCents;
+          try {
+            have = await readBalance();
+          } catch {
+            /* the last balance read stands */
+          }
+          clear(
+            stage,
+            h("p", { class: "error big", role: "alert", tabindex: "-1" }, t("pay_refused", {
+              amount: eur(amount), shop: shop.name,
+              balance: have === null ? "—" : eur(centsText(have)),
+            })),
+            h("p", {}, h("a", { href: "#/r/pay" }, t("pay_again")), " · ", h("a", { href: "#/r/history" }, t("nav_history"))),
+          );
+          stage.querySelector("p").focus();
+          return;
+        }
+        readBalance().catch(() => {});
         clear(
           stage,
           h("p", { class: "ok big", role: "status" }, t("paid", { amount: eur(done.amount), shop: done.merchant, receipt: done.receipt })),
@@ -271,6 +319,7 @@ export async function payPage(root, { params }) {
       stage,
       h("h2", { tabindex: "-1" }, t("confirm_title")),
       h("p", { class: "big" }, t("confirm_text", { amount: eur(amount), shop: shop.name })),
+      balanceCents !== null ? h("p", {}, t("balance_after", { balance: eur(centsText(balanceCents - typedCents(amount))) })) : null,
       h("p", {}, t("confirm_receipt", { receipt: slip }), " · ", t("shop_code"), " ", shop.code),
       h("div", { class: "actions" }, pay, back),
     );
@@ -281,29 +330,83 @@ export async function payPage(root, { params }) {
   return stop;
 }
 
+/** One line of the history. Only confirmed money (`paid`) is shown as an amount in or out;
+ *  a refused, failed or reversed attempt says in words that nothing moved, and one still
+ *  being sent says it is not confirmed yet. */
+function historyRow(item) {
+  const moved = item.status === "paid";
+  const amount = eur(item.amount.eur.replace("-", ""));
+  const what = h(
+    "span",
+    { class: "what" },
+    h("strong", {}, t(`kind_${item.kind}`)),
+    " ",
+    item.counterparty,
+    item.receipt ? h("span", { class: "receipt" }, ` · ${t("receipt_short", { receipt: item.receipt })}`) : null,
+  );
+  const parts = [h("span", { class: "when" }, when(item.at, language())), what];
+  if (moved) {
+    parts.push(h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)));
+    if (item.kind === "payment") {
+      parts.push(h("a", { class: "receipt-link", href: `#/r/receipt?tx=${encodeURIComponent(item.tx_hash || "")}&rc=${encodeURIComponent(item.receipt || "")}` }, t("show_receipt")));
+    }
+  } else {
+    const pending = item.status === "sending" || item.status === "pending";
+    const key = pending ? `unconfirmed_${item.kind}` : `not_moved_${item.kind}`;
+    parts.push(h("span", { class: pending ? "state pending" : "state not-moved" }, t(key, { amount })));
+  }
+  if (moved && item.tx_hash) parts.push(h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`));
+  return h("li", { class: `row ${item.kind} ${moved ? "moved" : `attempt ${item.status}`}`, "data-status": item.status }, parts);
+}
+
 export async function historyPage(root) {
   const list = pagedList({
     fetchPage: (offset, limit) => get(`/residents/me/history${qs({ offset, limit })}`),
-    render: (item) =>
-      h(
-        "li",
-        { class: `row ${item.kind}` },
-        h("span", { class: "when" }, when(item.at, language())),
-        h(
-          "span",
-          { class: "what" },
-          h("strong", {}, t(`kind_${item.kind}`)),
-          " ",
-          item.counterparty,
-          item.receipt ? h("span", { class: "receipt" }, ` · ${t("receipt_short", { receipt: item.receipt })}`) : null,
-        ),
-        h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)),
-        h("span", { class: "state" }, t(`state_${item.status}`)),
-        item.tx_hash ? h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`) : null,
-      ),
+    render: historyRow,
     tag: "ul",
     className: "rows",
   });
-  root.append(title(t("history_title")), csvButton("/residents/me/history?format=csv"), list.el);
+  root.append(title(t("history_title")), h("p", { class: "hint" }, t("history_intro")), csvButton("/residents/me/history?format=csv"), list.el);
   await list.reload();
+}
+
+/** A payment's receipt, as the resident shows it at the till or keeps it: the shop, the
+ *  amount, when, the receipt number and the chain's reference. */
+export async function receiptPage(root, { params }) {
+  const msg = messages();
+  root.append(title(t("receipt_title")), msg.el);
+  const tx = params.get("tx") || "";
+  const receipt = params.get("rc") || "";
+  try {
+    let found = null;
+    for (let offset = 0; !found; offset += 100) {
+      const page = await get(`/payments${qs({ offset, limit: 100 })}`);
+      found = page.items.find((p) => (tx && p.tx_hash === tx) || (!tx && p.receipt === receipt)) || null;
+      if (offset + page.items.length >= page.total) break;
+    }
+    if (!found) {
+      clear(msg.el, h("p", { class: "error", role: "alert" }, t("receipt_missing")));
+      return;
+    }
+    const left = BigInt(found.amount.cents) - BigInt(found.refunded.cents);
+    root.append(
+      h(
+        "section",
+        { class: "card receipt-card", "aria-label": t("receipt_title") },
+        h("p", { class: "big" }, found.status === "paid" ? t("receipt_paid", { amount: eur(found.amount), shop: found.merchant }) : t(`not_moved_payment`, { amount: eur(found.amount) })),
+        facts([
+          [t("shop"), found.merchant],
+          [t("shop_code"), found.merchant_code],
+          [t("at"), when(found.created_at, language())],
+          [t("receipt_number"), found.receipt],
+          found.refunded.cents ? [t("refunds"), eur(found.refunded)] : null,
+          found.refunded.cents ? [t("receipt_net"), eur(centsText(left))] : null,
+          found.tx_hash ? [t("proof"), h("span", { class: "hash" }, found.tx_hash)] : null,
+        ]),
+      ),
+      h("p", {}, h("a", { href: "#/r/history" }, t("back_to_history"))),
+    );
+  } catch (error) {
+    msg.problem(error);
+  }
 }
