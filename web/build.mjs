@@ -2,7 +2,8 @@
 // esbuild bundles web/src/main.js with its npm packages (qrcode; jsqr in a chunk loaded only
 // when the camera scanner opens) and the stylesheet, minified, with content hashes in the
 // file names; index.html is written with those names. Nothing is fetched at run time.
-import { readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -33,9 +34,17 @@ const entry = (name) => {
   if (!found) throw new Error(`no output for ${name}`);
   return "assets/" + relative(join(dist, "assets"), found[0]);
 };
+// The sticker's print sheet (A6): linked by the sticker page only while it is shown, since an
+// @page size can't be kept to one page of a single-page app otherwise. Hashed like the rest
+// (assets are cached for a year); index.html names it in a meta tag for the page to find.
+const stickerSource = join(here, "src", "sticker-print.css");
+const stickerHash = createHash("sha256").update(readFileSync(stickerSource)).digest("hex").slice(0, 8).toUpperCase();
+const stickerName = `assets/sticker-print-${stickerHash}.css`;
+copyFileSync(stickerSource, join(dist, stickerName));
 const html = readFileSync(join(here, "index.html"), "utf8")
   .replace("%APP_JS%", entry("src/main.js"))
-  .replace("%APP_CSS%", entry("src/app.css"));
+  .replace("%APP_CSS%", entry("src/app.css"))
+  .replace("%STICKER_CSS%", stickerName);
 writeFileSync(join(dist, "index.html"), html);
 const bytes = outputs.reduce((sum, [, out]) => sum + out.bytes, 0);
 console.log(`web app built into web/dist (${outputs.length} files, ${Math.round(bytes / 1024)} KiB)`);

@@ -30,8 +30,9 @@ ENGLISH = (
 
 PAGES = {
     None: ["/login", "/signup", "/apply", "/reset"],
-    "resident": ["/r", "/r/jobs", "/r/jobs?all=1", "/r/pay", "/r/history", "/password"],
-    "merchant": ["/m", "/m/payments", "/m/redeem", "/password"],
+    "resident": ["/r", "/r/jobs", "/r/jobs?all=1", "/r/pay", "/r/shops", "/r/history",
+                 "/password"],
+    "merchant": ["/m", "/m/payments", "/m/day", "/m/redeem", "/m/sticker", "/password"],
     "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/a/budgets",
               "/a/accounts", "/password"],
     "issuer": ["/a/jobs", "/a/budgets", "/password"],

@@ -6,8 +6,8 @@ import { language, setLanguage, t } from "./i18n.js";
 import { loginPage } from "./pages/login.js";
 import { accountsPage, passwordPage, resetPage } from "./pages/accounts.js";
 import { applyPage, signupPage } from "./pages/signup.js";
-import { accountPage, historyPage, jobsPage, payPage, receiptPage } from "./pages/resident.js";
-import { paymentsPage, redeemPage, tillPage } from "./pages/merchant.js";
+import { accountPage, historyPage, jobsPage, payPage, receiptPage, shopsPage } from "./pages/resident.js";
+import { dayPage, paymentsPage, redeemPage, stickerPage, tillPage } from "./pages/merchant.js";
 import {
   budgetsPage,
   manageJobsPage,
@@ -28,11 +28,14 @@ const ROUTES = {
   "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
   "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
   "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
+  "/r/shops": { page: shopsPage, roles: ["resident"], nav: "nav_shops" },
   "/r/history": { page: historyPage, roles: ["resident"], nav: "nav_history" },
   "/r/receipt": { page: receiptPage, roles: ["resident"] },
   "/m": { page: tillPage, roles: ["merchant"], nav: "nav_till" },
   "/m/payments": { page: paymentsPage, roles: ["merchant"], nav: "nav_payments" },
+  "/m/day": { page: dayPage, roles: ["merchant"], nav: "nav_day" },
   "/m/redeem": { page: redeemPage, roles: ["merchant"], nav: "nav_redeem" },
+  "/m/sticker": { page: stickerPage, roles: ["merchant"] },
   "/a/jobs": { page: manageJobsPage, roles: ["admin", "issuer"], nav: "nav_manage_jobs" },
   "/i": { page: queuePage, roles: ["inspector"], nav: "nav_queue" },
   "/a/merchants": { page: merchantsPage, roles: ["admin"], nav: "nav_merchants" },

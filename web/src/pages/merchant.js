@@ -1,7 +1,7 @@
 // The shop's pages: the till (a QR code for an amount, the payment arriving by itself),
 // payments with refunds, and exchanging Heitjes for euros.
 import { get, post, qs } from "../api.js";
-import { clear, field, h, when } from "../dom.js";
+import { clear, field, h, saveBlob, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { payLink } from "../paycode.js";
 import { askFirst, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
@@ -85,6 +85,9 @@ export async function tillPage(root) {
       [t("shop_code"), h("strong", { class: "code" }, shop.code)],
       [t("balance"), h("span", { id: "balance" }, eur(me.balance))],
     ]),
+    shop.status === "approved"
+      ? h("p", { class: "actions" }, h("a", { href: "#/m/sticker" }, t("sticker_link")), h("a", { href: "#/m/day" }, t("day_link")))
+      : null,
     stage,
     live,
     h("h2", {}, t("recent")),
@@ -337,4 +340,138 @@ export async function redeemPage(root) {
     list.el,
   );
   await list.reload();
+}
+
+/** The sticker for the till: the shop's QR code (the pay page with the shop filled in), its
+ *  code in large letters and its name. Printed on A6 by the print stylesheet. */
+export async function stickerPage(root) {
+  const msg = messages();
+  root.append(title(t("sticker_title")), msg.el);
+  let me;
+  try {
+    me = await get("/merchants/me");
+  } catch (error) {
+    msg.problem(error);
+    return;
+  }
+  const shop = me.merchant;
+  if (shop.status !== "approved") {
+    root.append(h("p", { class: "error", role: "alert" }, t("shop_waiting")), h("p", {}, t("shop_waiting_next")));
+    return;
+  }
+  const canvas = h("canvas", { role: "img", "aria-label": t("sticker_qr_label", { shop: shop.name, code: shop.code }) });
+  const print = h("button", { type: "button", class: "primary no-print" }, t("sticker_print"));
+  print.addEventListener("click", () => window.print());
+  root.append(
+    h("p", { class: "no-print" }, t("sticker_intro")),
+    print,
+    h(
+      "section",
+      { class: "sticker", "aria-label": t("sticker_title") },
+      h("p", { class: "sticker-head" }, t("sticker_head")),
+      canvas,
+      h("p", { class: "sticker-code" }, h("span", {}, t("shop_code")), h("strong", { class: "code" }, shop.code)),
+      h("p", { class: "sticker-name" }, shop.name),
+      h("p", { class: "sticker-how" }, t("sticker_how")),
+    ),
+  );
+  const sheet = h("link", { rel: "stylesheet", media: "print", href: document.querySelector('meta[name="heitje-sticker-css"]').content });
+  const loaded = new Promise((resolve) => {
+    sheet.addEventListener("load", resolve);
+    sheet.addEventListener("error", resolve); // printing still works, on the default page size
+  });
+  document.head.append(sheet);
+  const { drawQr } = await import("../qr.js");
+  await drawQr(canvas, `${location.origin}/app/#/r/pay?m=${encodeURIComponent(shop.code)}`);
+  await loaded;
+  return () => sheet.remove();
+}
+
+function localDay(iso) {
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** Closing the till: a day's confirmed payments and refunds, the net total, and a CSV of it.
+ *  Refused and failed attempts are counted apart and never added in. */
+export async function dayPage(root) {
+  const msg = messages();
+  const dayInput = h("input", { name: "day", type: "date", value: localDay(new Date().toISOString()), required: true });
+  const shown = h("div", { "aria-live": "polite" });
+  root.append(
+    title(t("day_title")),
+    h("p", {}, t("day_intro")),
+    msg.el,
+    form([field(t("day_pick"), dayInput)], t("day_show"), msg, () => show(), { class: "narrow" }),
+    shown,
+  );
+  async function show() {
+    const chosen = dayInput.value;
+    const payments = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await get(`/payments${qs({ offset, limit: 100 })}`);
+      payments.push(...page.items);
+      const oldest = page.items.length ? localDay(page.items[page.items.length - 1].created_at) : "";
+      if (offset + page.items.length >= page.total || !page.items.length || oldest < chosen) break;
+    }
+    const lines = [];
+    let attempts = 0;
+    for (const p of payments) {
+      if (localDay(p.created_at) === chosen) {
+        if (p.status === "paid") lines.push({ at: p.created_at, kind: "payment", who: p.resident, receipt: p.receipt, cents: BigInt(p.amount.cents) });
+        else attempts += 1;
+      }
+      for (const r of p.refunds || []) {
+        if (localDay(r.created_at) === chosen && r.status === "paid") {
+          lines.push({ at: r.created_at, kind: "refund", who: p.resident, receipt: p.receipt, cents: -BigInt(r.amount.cents) });
+        }
+      }
+    }
+    lines.sort((a, b) => (a.at < b.at ? -1 : 1));
+    const paid = lines.filter((l) => l.kind === "payment");
+    const back = lines.filter((l) => l.kind === "refund");
+    const sum = (xs) => xs.reduce((total, l) => total + l.cents, 0n);
+    const csv = h("button", { type: "button", class: "secondary" }, t("csv"));
+    csv.addEventListener("click", () => {
+      const header = [t("csv_time"), t("csv_kind"), t("resident"), t("receipt_number"), t("csv_amount")];
+      const quote = (x) => `"${String(x).replace(/"/g, '""')}"`;
+      const money = (cents) => (language() === "en" ? centsText(cents) : centsText(cents).replace(".", ","));
+      const rows = lines.map((l) => [when(l.at, language()), t(`kind_${l.kind}`), l.who, l.receipt, money(l.cents)]);
+      rows.push(["", t("day_net"), "", "", money(sum(lines))]);
+      const text = [header, ...rows].map((r) => r.map(quote).join(";")).join("\r\n");
+      saveBlob(new Blob(["\ufeff" + text + "\r\n"], { type: "text/csv;charset=utf-8" }), `heitje-dag-${chosen}.csv`);
+    });
+    clear(
+      shown,
+      h("h2", {}, t("day_of", { day: chosen.split("-").reverse().join("-") })),
+      facts([
+        [t("day_payments", { count: paid.length }), h("span", { id: "day-payments" }, eur(centsText(sum(paid))))],
+        [t("day_refunds", { count: back.length }), h("span", { id: "day-refunds" }, eur(centsText(-sum(back))))],
+        [t("day_net"), h("strong", { id: "day-net" }, eur(centsText(sum(lines))))],
+      ]),
+      attempts ? h("p", { class: "state not-moved" }, t("day_attempts", { count: attempts })) : null,
+      lines.length
+        ? h(
+            "ul",
+            { class: "rows" },
+            lines.map((l) =>
+              h(
+                "li",
+                { class: `row ${l.kind}` },
+                h("span", { class: "when" }, when(l.at, language())),
+                h("span", { class: "what" }, h("strong", {}, t(`kind_${l.kind}`)), " ", l.who, " · ", l.receipt),
+                h("span", { class: `amount ${l.cents < 0n ? "out" : "in"}` }, eur(centsText(l.cents))),
+              ),
+            ),
+          )
+        : h("p", { class: "empty" }, t("day_none")),
+      csv,
+    );
+  }
+  try {
+    await show();
+  } catch (error) {
+    msg.problem(error);
+  }
 }

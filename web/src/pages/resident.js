@@ -26,6 +26,31 @@ function claimCard(claim, reload) {
     ]),
     msg.el,
   );
+  if (claim.status === "claimed") {
+    // Not doing it after all: give the place back, asked first.
+    const place = h("div", {});
+    const showButton = () => {
+      const back = h("button", { type: "button", class: "secondary" }, t("withdraw"));
+      back.addEventListener("click", () =>
+        askFirst(place, {
+          heading: t("withdraw_confirm_title"),
+          lines: [t("withdraw_confirm", { title: claim.job_title })],
+          yesLabel: t("withdraw_yes"),
+          msg,
+          no: showButton,
+          yes: async () => {
+            await post(`/claims/${claim.id}/withdraw`);
+            await reload();
+            const again = document.querySelector(`[data-claim="${claim.id}"] .messages`);
+            if (again) again.append(h("p", { class: "ok", role: "status" }, t("withdrawn")));
+          },
+        }),
+      );
+      clear(place, back);
+    };
+    showButton();
+    card.append(place);
+  }
   if (claim.status === "claimed" || (claim.status === "done" && !claim.photo)) {
     const photo = h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment" });
     const parts = [field(t("photo"), photo, t("photo_hint"))];
@@ -357,6 +382,77 @@ function historyRow(item) {
   }
   if (moved && item.tx_hash) parts.push(h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`));
   return h("li", { class: `row ${item.kind} ${moved ? "moved" : `attempt ${item.status}`}`, "data-status": item.status }, parts);
+}
+
+/** Where Heitjes can be spent: the shops that accept them, grouped by neighbourhood (the
+ *  resident's own first), searchable by name or code. */
+export async function shopsPage(root) {
+  const msg = messages();
+  const q = h("input", { name: "q", type: "search", maxlength: 64, autocomplete: "off" });
+  const hood = h("select", { name: "neighbourhood" }, h("option", { value: "" }, t("all_hoods")));
+  const shown = h("div", { class: "shops", "aria-live": "polite" });
+  root.append(
+    title(t("shops_title")),
+    h("p", {}, t("shops_intro")),
+    msg.el,
+    form([field(t("shops_find"), q, t("shops_find_hint")), field(t("neighbourhood"), hood)], t("search"), msg, () => show(), { class: "narrow", role: "search" }),
+    shown,
+  );
+  let mine = "";
+  try {
+    const [me, hoods] = await Promise.all([get("/residents/me"), get("/neighbourhoods")]);
+    mine = me.resident.neighbourhood;
+    for (const name of hoods.names) hood.append(h("option", { value: name }, name));
+  } catch (error) {
+    msg.problem(error);
+  }
+  async function show() {
+    const all = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await get(`/merchants/accepting${qs({ q: q.value.trim(), neighbourhood: hood.value, offset, limit: 100 })}`);
+      all.push(...page.items);
+      if (offset + page.items.length >= page.total || !page.items.length) break;
+    }
+    if (!all.length) {
+      clear(shown, h("p", { class: "empty" }, t("shops_none")));
+      return;
+    }
+    const groups = new Map();
+    for (const shop of all) {
+      if (!groups.has(shop.neighbourhood)) groups.set(shop.neighbourhood, []);
+      groups.get(shop.neighbourhood).push(shop);
+    }
+    const names = [...groups.keys()].sort((a, b) => (a === mine ? -1 : b === mine ? 1 : a.localeCompare(b)));
+    clear(
+      shown,
+      h("p", { class: "muted" }, t("shops_count", { count: all.length })),
+      names.map((name) =>
+        h(
+          "section",
+          { class: "hood", "data-hood": name },
+          h("h2", {}, name === mine ? t("shops_in_my_hood", { hood: name }) : name),
+          h(
+            "ul",
+            { class: "rows" },
+            groups.get(name).map((shop) =>
+              h(
+                "li",
+                { "data-shop": shop.code },
+                h("span", { class: "what" }, h("strong", {}, shop.name)),
+                h("span", { class: "code" }, shop.code),
+                h("a", { class: "receipt-link", href: `#/r/pay?m=${encodeURIComponent(shop.code)}` }, t("pay_here")),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  try {
+    await show();
+  } catch (error) {
+    msg.problem(error);
+  }
 }
 
 export async function historyPage(root) {
