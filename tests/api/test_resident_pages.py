@@ -91,3 +91,12 @@ def test_the_sepa_remittance_is_in_dutch(service: Service) -> None:
     answer = s.http.get("/redemptions/sepa", headers=s.login("pm", PASSWORD))
     assert answer.status_code == 200
     assert f"<Ustrd>Inwisseling Heitjes nr. {done['id']}</Ustrd>" in answer.text
+
+
+def test_the_admin_finds_a_resident_whatever_the_capitals(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    for typed in ("R-0001", "r-0001", " r-0001 "):
+        found = s.call("GET", f"/residents?pseudonym={typed}", p.admin)["items"]
+        assert [r["id"] for r in found] == [p.resident_id], typed
+    assert s.call("GET", "/residents?pseudonym=R-000", p.admin)["items"] == []  # exact name

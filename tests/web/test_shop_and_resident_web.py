@@ -103,7 +103,9 @@ def test_the_shop_prints_its_sticker_and_closes_the_day(person: Any, served: Ser
     expect(page.locator("h1")).to_have_text("Dagoverzicht")
     expect(page.locator("#day-payments")).to_contain_text("€")
     rows = page.locator("ul.rows li")
-    expect(page.locator("li.refund", has_text="KASSA-DAG-1")).to_contain_text("−€ 1,50")
+    expect(page.locator("li.refund", has_text="KASSA-DAG-1")).to_contain_text(
+        "\N{MINUS SIGN}€ 1,50"
+    )
     expect(page.locator("li.payment", has_text="KASSA-DAG-2")).to_contain_text("€ 2,00")
     expect(rows.filter(has_text="KASSA-DAG-X")).to_have_count(0)  # refused: not counted
     expect(page.locator(".state.not-moved")).to_contain_text("niet meegeteld")

@@ -254,3 +254,37 @@ def test_signed_out_says_so_and_the_skip_link_goes_to_the_content(
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_be_focused()
     expect(page.locator("h1")).to_have_text("Inloggen bij Heitje")  # not "does not exist"
+
+
+def test_small_screens_and_large_text(
+    browser: Browser, served: Served, people: dict[str | None, tuple[str, str]]
+) -> None:
+    """At 320 px wide, and with the text at 200% (the root font follows the browser's size),
+    no page of a resident or a shop is wider than the screen: no amount is cut off."""
+    for zoom in ("100%", "200%"):
+        for role in ("resident", "merchant"):
+            context = browser.new_context(viewport={"width": 320, "height": 640}, locale="nl-NL")
+            page = context.new_page()
+            sign_in(page, served.base, *people[role])
+            for path in PAGES[role]:
+                page.goto(f"{served.base}/app/#{path}")
+                settled(page)
+                # the reader's text size: what a phone's or browser's setting does to rem
+                page.evaluate(f"() => {{ document.documentElement.style.fontSize = '{zoom}'; }}")
+                wide = page.evaluate(
+                    "() => [...document.querySelectorAll('body *')].filter(e => {"
+                    " const r = e.getBoundingClientRect(); return r.width > 0"
+                    " && !e.closest('.scroll, #nav ul')"
+                    " && r.right > document.documentElement.clientWidth + 1; })"
+                    ".map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 40))"
+                )
+                assert wide == [], (zoom, path, wide)
+                width = page.evaluate("() => document.documentElement.scrollWidth")
+                assert width <= 320, (zoom, path, width)
+                if path in ("/r", "/m"):
+                    slug = path.replace("/", "")
+                    page.screenshot(
+                        path=str(SCREENSHOTS / f"narrow-{role}-{slug}-{zoom[:-1]}.png"),
+                        full_page=True,
+                    )
+            context.close()

@@ -3,7 +3,7 @@
 import { download, get, post, put, qs } from "../api.js";
 import { clear, day, field, h, saveBlob } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
-import { askFirst, busy, csvButton, facts, form, messages, neighbourhoodInput, pagedList, scrollBox, title } from "../ui.js";
+import { askFirst, busy, centsText, csvButton, facts, form, messages, neighbourhoodInput, pagedList, scrollBox, title } from "../ui.js";
 
 function isoToday(plusDays = 0) {
   const d = new Date(Date.now() + plusDays * 86_400_000);
@@ -154,7 +154,7 @@ export async function queuePage(root) {
         facts([
           [t("resident"), claim.resident],
           [t("reward"), eur(claim.reward)],
-          [t("note").replace(/ \(.*\)$/, ""), claim.note || "—"],
+          [t("note_for_inspector"), claim.note || "—"],
         ]),
         photoPlace,
         field(t("reject_reason"), reason),
@@ -467,7 +467,7 @@ export async function treasuryPage(root) {
         form([field(t("bank_reference"), reference)], t("confirm_payout"), rowMsg, async () => {
           await post(`/redemptions/${r.id}/payout`, { bank_reference: reference.value.trim() });
           msg.ok(t("payout_done", { id: r.id }));
-          await Promise.all([open.reload(), all.reload()]);
+          await Promise.all([open.reload(), all.reload(), showTotal()]);
         }),
       );
     },
@@ -485,14 +485,27 @@ export async function treasuryPage(root) {
     tag: "ul",
     className: "rows",
   });
+  const total = h("p", { class: "big", id: "open-total" });
+  async function showTotal() {
+    let cents = 0n;
+    let count = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const page = await get(`/redemptions${qs({ open: true, offset, limit: 1000 })}`);
+      for (const r of page.items) cents += BigInt(r.amount.cents);
+      count += page.items.length;
+      if (offset + page.items.length >= page.total || !page.items.length) break;
+    }
+    total.textContent = t("treasury_total", { count, amount: eur(centsText(cents)) });
+  }
   root.append(
     title(t("treasury_title")),
     msg.el,
+    total,
     sepa,
     open.el,
     h("h2", {}, t("redemptions")),
     csvButton("/redemptions?format=csv"),
     all.el,
   );
-  await Promise.all([open.reload(), all.reload()]);
+  await Promise.all([open.reload(), all.reload(), showTotal().catch((error) => msg.problem(error))]);
 }

@@ -53,7 +53,17 @@ function claimCard(claim, reload) {
   }
   if (claim.status === "claimed" || (claim.status === "done" && !claim.photo)) {
     const photo = h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment" });
-    const parts = [field(t("photo"), photo, t("photo_hint"))];
+    const preview = h("div", { class: "preview" });
+    photo.addEventListener("change", () => {
+      // The photo as it will be sent, before the resident reports the job done.
+      clear(preview);
+      if (!photo.files.length) return;
+      const url = URL.createObjectURL(photo.files[0]);
+      const img = h("img", { src: url, alt: t("photo_preview_alt"), class: "photo" });
+      img.addEventListener("load", () => URL.revokeObjectURL(url));
+      preview.append(img);
+    });
+    const parts = [field(t("photo"), photo, t("photo_hint")), preview];
     let note = null;
     if (claim.status === "claimed") {
       note = h("textarea", { rows: 3, maxlength: 2000 });
@@ -147,7 +157,8 @@ export async function jobsPage(root, { params }) {
       return h(
         "li",
         { class: "card", "data-job": job.id },
-        h("h3", {}, job.title),
+        h("h2", { class: "card-title" }, job.title),
+        job.places_left > 0 ? null : h("p", { class: "badge full" }, t("job_full_badge")),
         h("p", {}, job.description),
         facts([
           [t("where"), job.neighbourhood],
