@@ -133,3 +133,43 @@ def test_a_shop_not_yet_admitted_is_offered_no_qr_code(person: Any, served: Serv
     owner.open("/m/sticker")
     expect(page.locator(".sticker")).to_have_count(0)
     owner.shot("merchant-waiting")
+
+
+def test_installable_and_the_offline_shell_shows_the_last_balance(
+    person: Any, served: Served
+) -> None:
+    resident_api = served.resident("HRL-OFFLINE")
+    served.fund(resident_api, "4.50")
+    manifest = served.http.get("/app/manifest.json").json()
+    assert manifest["start_url"] == "/app/" and manifest["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        answer = served.http.get(f"/app/{icon['src']}")
+        assert answer.status_code == 200 and len(answer.content) > 300, icon  # a real icon
+    worker = served.http.get("/app/sw.js")
+    assert worker.status_code == 200 and "%SHELL%" not in worker.text
+    assert worker.headers["cache-control"] == "no-cache"
+
+    app = person()
+    page = app.sign_in("HRL-OFFLINE")
+    expect(page.locator("#balance")).to_have_text("€ 4,50")
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)", timeout=20_000)
+    page.context.set_offline(True)
+    try:
+        page.reload()  # the shell from the service worker, not the browser's error page
+        expect(page.locator("h1")).to_have_text("Mijn Heitjes")
+        offline = page.locator(".card.offline")
+        expect(offline).to_contain_text("Geen verbinding: laatst bekende gegevens")
+        expect(offline.locator("#last-balance")).to_have_text("€ 4,50")
+        expect(offline).to_contain_text("Laatst bekend saldo (kan inmiddels anders zijn)")
+        expect(offline).to_contain_text(re.compile(r"Gezien op \d{1,2} [a-z]{3}\.? 20\d\d"))
+        expect(page.get_by_role("alert")).to_contain_text("Er is geen verbinding met Heitje")
+        expect(page.locator("#balance")).to_have_count(0)  # never shown as the current balance
+        app.shot("resident-offline")
+    finally:
+        page.context.set_offline(False)
+    page.get_by_role("button", name="Opnieuw proberen").click()
+    expect(page.locator("#balance")).to_have_text("€ 4,50")
+    expect(page.locator(".card.offline")).to_have_count(0)

@@ -405,6 +405,10 @@ const nl = {
   withdraw_yes: "Ja, geef de klus terug",
   withdrawn: "U heeft de klus teruggegeven. De plaats is vrij voor iemand anders.",
   status_withdrawn: "Teruggegeven",
+  retry: "Opnieuw proberen",
+  offline_title: "Geen verbinding: laatst bekende gegevens",
+  offline_last_balance: "Laatst bekend saldo (kan inmiddels anders zijn)",
+  offline_seen_at: "Gezien op {when}. Betalen kan pas weer met verbinding.",
   note_for_inspector: "Wat de inwoner deed",
   treasury_total: "{count} open inwisseling(en), samen {amount}.",
   job_full_badge: "Vol",
@@ -814,6 +818,10 @@ const en = {
   withdraw_yes: "Yes, give the job back",
   withdrawn: "You gave the job back. The place is free for someone else.",
   status_withdrawn: "Given back",
+  retry: "Try again",
+  offline_title: "No connection: the last known details",
+  offline_last_balance: "Last known balance (it may have changed)",
+  offline_seen_at: "Seen on {when}. Paying works again once you are online.",
   note_for_inspector: "What the resident did",
   treasury_total: "{count} open exchange(s), {amount} together.",
   job_full_badge: "Full",
@@ -850,6 +858,13 @@ export function t(key, vars) {
     text = text.split(`{${name}}`).join(String(value));
   }
   return text;
+}
+
+/** Cents (a number or a string of digits) as the API's decimal euro string. */
+function centsOf(cents) {
+  const value = BigInt(cents);
+  const digits = (value < 0n ? -value : value).toString().padStart(3, "0");
+  return `${value < 0n ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
 /** Euros from the API's decimal string ("1234.5" or "12.50"), without floating point. */
@@ -1026,6 +1041,20 @@ export function errorText(problem) {
   const table = lang === "en" ? errorsEn : errorsNl;
   const code = problem && problem.code;
   if (code === "invalid_input" && /password: /.test(problem.message || "")) return table.weak_password;
+  const details = (problem && problem.details) || {};
+  const euros = (cents) => eur(centsOf(cents));
+  if (code === "over_yearly_cap" && details.room !== undefined && details.reward !== undefined) {
+    const room = euros(Math.max(0, Number(details.room)));
+    return lang === "en"
+      ? `This job pays ${euros(details.reward)}, but you may earn only ${room} more this year (counting jobs you have taken). Choose a job of at most ${room}.`
+      : `Deze klus betaalt ${euros(details.reward)}, maar u mag dit jaar nog maar ${room} verdienen (klussen die u al heeft, tellen mee). Kies een klus van hooguit ${room}.`;
+  }
+  if (code === "too_much" && details.refundable !== undefined) {
+    const most = euros(details.refundable);
+    return lang === "en"
+      ? `That is too much: at most ${most} of this payment can be refunded. Enter a smaller amount.`
+      : `Zoveel kan niet terug: van deze betaling kan hooguit ${most} terug. Vul een lager bedrag in.`;
+  }
   if (code && table[code]) return table[code];
   if (problem && problem.status >= 500) return table.http_500;
   const fallback =

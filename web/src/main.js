@@ -179,8 +179,15 @@ langButton.addEventListener("click", () => {
 });
 logoutButton.addEventListener("click", () => {
   session.clear();
+  localStorage.removeItem("heitje.last-balance"); // signed out: not kept on this phone
   sessionStorage.setItem(NOTICE, t("signed_out"));
   go("/login");
 });
 window.addEventListener("hashchange", render);
 render();
+// Installable, and the shell opens without a network (web/src/sw.js keeps no API answer).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch(() => {
+    /* without it the app works as before, online */
+  });
+}

@@ -13,6 +13,12 @@ export function messages() {
     },
     problem(error) {
       clear(el, h("p", { class: "error", role: "alert" }, errorText(error)));
+      if (error && error.code === "network") {
+        // No connection: one tap tries the page again.
+        const again = h("button", { type: "button", class: "secondary" }, t("retry"));
+        again.addEventListener("click", () => window.dispatchEvent(new HashChangeEvent("hashchange")));
+        el.append(again);
+      }
     },
     clear() {
       clear(el);
@@ -58,6 +64,8 @@ export function pagedList({ fetchPage, render, empty, limit = 20, tag = "ul", cl
   const status = h("p", { class: "muted", "aria-live": "polite" });
   const prev = h("button", { type: "button", class: "secondary", "aria-label": t("page_prev") }, "←");
   const next = h("button", { type: "button", class: "secondary", "aria-label": t("page_next") }, "→");
+  prev.hidden = true; // shown once a page says there is more
+  next.hidden = true;
   const msg = messages();
   const el = h("div", { class: "paged" }, msg.el, list, h("div", { class: "pager" }, prev, status, next));
   let offset = 0;

@@ -150,7 +150,7 @@ export async function queuePage(root) {
       const card = h(
         "li",
         { class: "card", "data-claim": claim.id },
-        h("h3", {}, claim.job_title),
+        h("h2", { class: "card-title" }, claim.job_title),
         facts([
           [t("resident"), claim.resident],
           [t("reward"), eur(claim.reward)],
@@ -458,7 +458,7 @@ export async function treasuryPage(root) {
       return h(
         "li",
         { class: "card", "data-redemption": r.id },
-        h("h3", {}, `#${r.id} · ${r.merchant}`),
+        h("h2", { class: "card-title" }, `#${r.id} · ${r.merchant}`),
         facts([
           [t("amount"), eur(r.amount)],
           [t("iban"), r.iban || "—"],

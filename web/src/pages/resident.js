@@ -1,5 +1,5 @@
 // The resident's pages: the account, jobs nearby, paying a shop, the history.
-import { api, get, post, qs } from "../api.js";
+import { api, get, post, qs, session } from "../api.js";
 import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
@@ -86,6 +86,31 @@ function claimCard(claim, reload) {
   return card;
 }
 
+const LAST = "heitje.last-balance"; // the last balance this phone saw, with its time
+
+function keepBalance(me) {
+  const user = session.get();
+  localStorage.setItem(LAST, JSON.stringify({ user: user && user.user, balance: me.balance, at: new Date().toISOString() }));
+}
+
+/** Offline: the last balance this phone saw, marked as such, with when it was seen. */
+function lastBalance() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(LAST) || "null");
+    const user = session.get();
+    if (!kept || !user || kept.user !== user.user) return null;
+    return h(
+      "section",
+      { class: "card offline", "aria-label": t("offline_title") },
+      h("h2", { class: "card-title" }, t("offline_title")),
+      h("p", { class: "balance" }, h("span", {}, t("offline_last_balance")), h("strong", { id: "last-balance" }, eur(kept.balance))),
+      h("p", { class: "hint" }, t("offline_seen_at", { when: when(kept.at, language()) })),
+    );
+  } catch {
+    return null;
+  }
+}
+
 export async function accountPage(root) {
   const msg = messages();
   const summary = h("div", { class: "summary" }, h("p", { class: "muted" }, t("loading")));
@@ -97,6 +122,7 @@ export async function accountPage(root) {
   root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el);
   try {
     const me = await get("/residents/me");
+    keepBalance(me);
     clear(
       summary,
       h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, eur(me.balance))),
@@ -108,14 +134,16 @@ export async function accountPage(root) {
       h("p", { class: "hint" }, t("room_hint")),
     );
   } catch (error) {
-    clear(summary);
+    clear(summary, error.code === "network" ? lastBalance() : null);
     msg.problem(error);
+    if (error.code === "network") return undefined; // nothing more to load without a network
   }
   await claims.reload();
   const timer = setInterval(async () => {
     // Rewards are paid on-chain a moment after approval: keep the balance current.
     try {
       const me = await get("/residents/me");
+      keepBalance(me);
       const el = document.getElementById("balance");
       if (el) el.textContent = eur(me.balance);
     } catch {
