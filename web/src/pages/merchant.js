@@ -44,7 +44,7 @@ function refundList(refunds) {
   return h(
     "section",
     { class: "refunds" },
-    h("h4", {}, t("refunds")),
+    h("h3", {}, t("refunds")),
     h(
       "ul",
       { class: "rows" },
