@@ -464,7 +464,7 @@ export async function shopsPage(root) {
     const names = [...groups.keys()].sort((a, b) => (a === mine ? -1 : b === mine ? 1 : a.localeCompare(b)));
     clear(
       shown,
-      h("p", { class: "muted" }, t("shops_count", { count: all.length })),
+      h("p", { class: "muted" }, all.length === 1 ? t("shops_count_one") : t("shops_count", { count: all.length })),
       names.map((name) =>
         h(
           "section",
