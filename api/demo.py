@@ -45,16 +45,20 @@ MERCHANTS = (
     ("IJzerwaren Hoensbroek", "Hoensbroek"), ("Bloemist Heksenberg", "Heksenberg"),
     ("Tweedehands Grasbroek", "Grasbroek"), ("Zwembad kantine Palemig", "Palemig"),
 )  # fmt: skip
-JOBS = (
-    ("Litter picking along the Geleenbeek", "Two hours with a litter picker.", "15.00"),
-    ("Painting the playground benches", "Sanding and painting six benches.", "40.00"),
-    ("Reading to children at the library", "An hour of reading aloud.", "12.50"),
-    ("Walking elderly neighbours to the market", "Saturday morning, 2-3 people.", "12.50"),
-    ("Weeding the community garden", "Bring gloves; tools are there.", "10.00"),
-    ("Helping at the food bank", "Sorting and handing out parcels.", "20.00"),
-    ("Snow clearing at the community centre", "When it snows: paths and entrance.", "17.50"),
-    ("Repair café assistant", "Helping visitors fix small appliances.", "15.00"),
-)
+JOBS = (  # Dutch, as the residents of Heerlen read them
+    ("Zwerfafval prikken langs de Geleenbeek", "Twee uur met een afvalgrijper langs de beek.",
+     "15.00"),
+    ("Bankjes bij de speeltuin schilderen", "Zes bankjes schuren en schilderen; verf ligt klaar.",
+     "40.00"),
+    ("Voorlezen aan kinderen in de bibliotheek", "Een uur voorlezen op woensdagmiddag.", "12.50"),
+    ("Oudere buren naar de markt begeleiden", "Zaterdagochtend, twee of drie mensen.", "12.50"),
+    ("Onkruid wieden in de buurtmoestuin", "Neem handschoenen mee; gereedschap is er.", "10.00"),
+    ("Helpen bij de voedselbank", "Pakketten sorteren en uitdelen.", "20.00"),
+    ("Sneeuw ruimen bij het buurthuis", "Als het sneeuwt: paden en ingang vrijmaken.", "17.50"),
+    ("Helpen bij het repaircafé", "Bezoekers helpen kleine apparaten te repareren.", "15.00"),
+)  # fmt: skip
+NOTE = "Klaar, zie de foto in de app."
+REJECTION = "Nog niet af: kom zaterdag alstublieft terug."
 
 
 def demo_iban(number: int) -> str:
@@ -168,7 +172,7 @@ class Seeder:
             if state == "claimed":
                 continue
             self.call("POST", f"/claims/{claim['id']}/done", resident,
-                      json={"note": "Done, see the photo in the app."})  # fmt: skip
+                      json={"note": NOTE})  # fmt: skip
             if state == "approved":
                 self.call("POST", f"/claims/{claim['id']}/approve", inspector, json={})
             elif state == "rejected":
@@ -176,7 +180,7 @@ class Seeder:
                     "POST",
                     f"/claims/{claim['id']}/reject",
                     inspector,
-                    json={"reason": "Not finished: please come back on Saturday."},
+                    json={"reason": REJECTION},
                 )
         worker = self.http.app.state.worker  # type: ignore[attr-defined]
         while worker.run_once():

@@ -442,7 +442,8 @@ class ClaimPublic(BaseModel):
     resident: str
     status: str = Field(
         description="claimed, done (waiting for inspection), approved, rejected, expired (not"
-        " done by the deadline) or cancelled (the job was called off)"
+        " done by the deadline), cancelled (the job was called off) or withdrawn (given back by"
+        " the resident)"
     )
     note: str | None
     reason: str | None = Field(description="why it was rejected or cancelled")
@@ -502,6 +503,18 @@ class MerchantPublic(BaseModel):
     neighbourhood: str
     status: str
     address: str
+
+
+class MerchantListed(BaseModel):
+    """A shop that accepts Heitjes, as residents see it: where to spend them (no IBAN, no
+    wallet)."""
+
+    model_config = example(
+        {"name": "Bakkerij Pelzer", "code": "K7M2QX", "neighbourhood": "Schandelen"}
+    )
+    name: str
+    code: str
+    neighbourhood: str
 
 
 class MerchantAccount(BaseModel):

@@ -2,7 +2,8 @@
 // esbuild bundles web/src/main.js with its npm packages (qrcode; jsqr in a chunk loaded only
 // when the camera scanner opens) and the stylesheet, minified, with content hashes in the
 // file names; index.html is written with those names. Nothing is fetched at run time.
-import { readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { copyFileSync, cpSync, readFileSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -33,9 +34,30 @@ const entry = (name) => {
   if (!found) throw new Error(`no output for ${name}`);
   return "assets/" + relative(join(dist, "assets"), found[0]);
 };
+// The sticker's print sheet (A6): linked by the sticker page only while it is shown, since an
+// @page size can't be kept to one page of a single-page app otherwise. Hashed like the rest
+// (assets are cached for a year); index.html names it in a meta tag for the page to find.
+const stickerSource = join(here, "src", "sticker-print.css");
+const stickerHash = createHash("sha256").update(readFileSync(stickerSource)).digest("hex").slice(0, 8).toUpperCase();
+const stickerName = `assets/sticker-print-${stickerHash}.css`;
+copyFileSync(stickerSource, join(dist, stickerName));
 const html = readFileSync(join(here, "index.html"), "utf8")
   .replace("%APP_JS%", entry("src/main.js"))
-  .replace("%APP_CSS%", entry("src/app.css"));
+  .replace("%APP_CSS%", entry("src/app.css"))
+  .replace("%STICKER_CSS%", stickerName);
 writeFileSync(join(dist, "index.html"), html);
+// Installable: the manifest and the icons, and the service worker that keeps the shell (every
+// built file but the worker itself) for opening the app offline; its version is the shell's hash.
+copyFileSync(join(here, "manifest.json"), join(dist, "manifest.json"));
+cpSync(join(here, "icons"), join(dist, "icons"), { recursive: true });
+const shell = ["./", "index.html", "manifest.json", "icons/icon.svg", "icons/icon-192.png",
+  ...outputs.map(([file]) => "assets/" + relative(join(dist, "assets"), file)), stickerName];
+const version = createHash("sha256").update(html + shell.join("\n")).digest("hex").slice(0, 12);
+writeFileSync(
+  join(dist, "sw.js"),
+  readFileSync(join(here, "src", "sw.js"), "utf8")
+    .replace("%VERSION%", version)
+    .replace("%SHELL%", JSON.stringify(shell)),
+);
 const bytes = outputs.reduce((sum, [, out]) => sum + out.bytes, 0);
 console.log(`web app built into web/dist (${outputs.length} files, ${Math.round(bytes / 1024)} KiB)`);

@@ -338,6 +338,26 @@ def mark_done(
     return _claim_out(claim)
 
 
+@router.post("/claims/{claim_id}/withdraw", response_model=ClaimPublic)
+def withdraw(claim_id: Id, user: ResidentUser, session: SessionDep) -> ClaimPublic:
+    """Give a claimed job back (not done after all): its place is free for someone else, and
+    its reward no longer counts against the resident's room under the cap. Only while it is
+    `claimed`: one conditional update, so it can't race a `done` or an expiry; a claim that
+    is no longer claimed is a 409 `not_claimed` and nothing changes."""
+    expire_claims(session)
+    claim = _own_claim(session, claim_id, user)
+    changed = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == "claimed")
+        .values(status="withdrawn", decided_at=now())
+    ).rowcount  # type: ignore[attr-defined]
+    session.refresh(claim)
+    if changed != 1:
+        raise ApiError(409, "not_claimed", f"this claim is {claim.status}, not open")
+    record(session, user, "claim.withdraw", f"claim:{claim.id}", job=claim.job_id)
+    return _claim_out(claim)
+
+
 @router.put("/claims/{claim_id}/photo", response_model=ClaimPublic)
 def add_photo(
     claim_id: Id,
@@ -401,7 +421,8 @@ def list_claims(
     db: DatabaseDep,
     session: SessionDep,
     status: Annotated[
-        str | None, Query(pattern="^(claimed|done|approved|rejected|expired|cancelled)$")
+        str | None,
+        Query(pattern="^(claimed|done|approved|rejected|expired|cancelled|withdrawn)$"),
     ] = None,
     offset: Offset = 0,
     limit: Limit = 50,

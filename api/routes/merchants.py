@@ -6,7 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,15 @@ from api.limits import client_address
 from api.models import Merchant, User
 from api.routes.auth import THROTTLED
 from api.routes.places import neighbourhood
-from api.schemas import Id, MerchantAccount, MerchantApply, MerchantPublic, Money, Page
+from api.schemas import (
+    Id,
+    MerchantAccount,
+    MerchantApply,
+    MerchantListed,
+    MerchantPublic,
+    Money,
+    Page,
+)
 from api.security import hash_password
 from api.sepa import SepaError, validate_iban
 from heitje_chain.errors import AlreadyMerchant, NotMerchant
@@ -130,6 +138,38 @@ def list_merchants(
     return listing(
         session, query.order_by(Merchant.name, Merchant.id), merchant_out,
         name="merchants", offset=offset, limit=limit, format=format,
+    )  # fmt: skip
+
+
+@router.get("/accepting", response_model=Page[MerchantListed])
+def accepting(
+    _: Annotated[User, Depends(require("resident"))],
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=64, description="part of the name or code")] = None,
+    neighbourhood: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Page[MerchantListed] | Response:
+    """The shops that accept Heitjes now, by neighbourhood and name: where a resident can spend
+    them. Only the name, the code and the neighbourhood (no IBAN, no wallet). `q` finds part of
+    a name or code, whatever the capitals; `neighbourhood` keeps one (capitals ignored too)."""
+    query = select(Merchant).where(Merchant.status == "approved")
+    if q and q.strip():
+        plain = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        needle = f"%{plain}%"  # a typed % or _ is looked for as itself
+        query = query.where(
+            or_(
+                func.lower(Merchant.name).like(needle, escape="\\"),
+                func.lower(Merchant.code).like(needle, escape="\\"),
+            )
+        )
+    if neighbourhood and neighbourhood.strip():
+        query = query.where(func.lower(Merchant.neighbourhood) == neighbourhood.strip().lower())
+    return listing(
+        session,
+        query.order_by(Merchant.neighbourhood, Merchant.name, Merchant.id),
+        lambda m: MerchantListed(name=m.name, code=m.code, neighbourhood=m.neighbourhood),
+        name="merchants", offset=offset, limit=limit, format="json",
     )  # fmt: skip
 
 

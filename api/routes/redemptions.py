@@ -115,7 +115,7 @@ def sepa_file(
                     creditor_iban=str(r.iban),
                     creditor_bic=None,
                     amount=Decimal(cents_to_decimal(r.amount.cents)),
-                    remittance=f"Heitje redemption {r.id}",
+                    remittance=f"Inwisseling Heitjes nr. {r.id}",  # what the shop's bank shows
                 )
                 for r in open_rows
             ],

@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,7 +115,9 @@ def _reserve(session: Session) -> None:
 def list_residents(
     _: Admin,
     session: SessionDep,
-    pseudonym: Annotated[str | None, Query(max_length=64, description="exactly")] = None,
+    pseudonym: Annotated[
+        str | None, Query(max_length=64, description="exactly, whatever the capitals")
+    ] = None,
     neighbourhood: str | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -124,7 +126,7 @@ def list_residents(
     """Registered residents (for admins, e.g. to find the one who lost a wallet), by id."""
     query = select(Resident)
     if pseudonym:
-        query = query.where(Resident.pseudonym == pseudonym)
+        query = query.where(func.lower(Resident.pseudonym) == pseudonym.strip().lower())
     if neighbourhood:
         query = query.where(Resident.neighbourhood == neighbourhood)
     return listing(

@@ -44,6 +44,15 @@ def test_demo_seeds_once_and_restarts_with_its_data(
     with sqlite3.connect(home / "heitje.db") as db:
         states = dict(db.execute("SELECT status, count(*) FROM claims GROUP BY status"))
         paid = db.execute("SELECT count(*) FROM rewards WHERE status = 'paid'").fetchone()[0]
+        titles = {row[0] for row in db.execute("SELECT title FROM jobs")}
+        notes = {row[0] for row in db.execute("SELECT note FROM claims WHERE note IS NOT NULL")}
+        reasons = {
+            row[0] for row in db.execute("SELECT reason FROM claims WHERE reason IS NOT NULL")
+        }
+    # The demo's data is in Dutch, as Heerlen's residents read it in the app.
+    assert titles == {title for title, _, _ in demo.JOBS}
+    assert "Zwerfafval prikken langs de Geleenbeek" in titles
+    assert notes == {demo.NOTE} and reasons == {demo.REJECTION}
     assert states == {"approved": 14, "rejected": 2, "done": 4, "claimed": 3}
     assert paid == 14
     deployment = read_deployment(home / "deployment.json")

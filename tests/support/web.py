@@ -44,7 +44,7 @@ class Served:
         """A job for `resident`, done and approved; waits until the worker paid it."""
         office, inspector = self.login("wijkzaken"), self.login("inspecteur")
         job = self.call("POST", "/jobs", office, 201, json={
-            "title": "Helping at the food bank", "description": "Sorting parcels.",
+            "title": "Helpen bij de voedselbank", "description": "Pakketten sorteren.",
             "neighbourhood": "Palemig", "reward": reward, "deadline": "2099-12-31"})  # fmt: skip
         claim = self.call("POST", f"/jobs/{job['id']}/claim", resident, 201)
         self.call("POST", f"/claims/{claim['id']}/done", resident, json={"note": "done"})

@@ -54,7 +54,7 @@ def test_a_job_from_posting_to_the_reward(person: Any, served: Served, tmp_path:
 
     inspector = person(phone=False)
     page = inspector.sign_in("inspecteur")
-    expect(page.locator("h1")).to_have_text("Klaar gemelde klussen")
+    expect(page.locator("h1")).to_have_text("Klaargemelde klussen")
     card = page.locator("[data-claim]", has_text="Bladeren harken")
     expect(card).to_contain_text("Alle bladeren bij het buurthuis geharkt.")
     expect(card).to_contain_text("HRL-0101")
@@ -160,8 +160,18 @@ def test_a_shop_refunds_part_of_a_payment(person: Any, served: Served) -> None:
     card = page.locator(f"[data-payment='{payment['id']}']")
     expect(card).to_contain_text("KASSA-0103")
     card.get_by_role("button", name="Terugbetalen").click()
+    card.get_by_role("button", name="Verder").click()  # an empty field refunds nothing
+    expect(card.get_by_role("alert")).to_have_text(
+        "Vul in hoeveel u terugbetaalt, bijvoorbeeld 2,50. Hooguit € 6,00 kan terug."
+    )
     card.get_by_label("Bedrag terug").fill("2,50")
-    card.get_by_role("button", name="Betaal terug").click()
+    card.get_by_role("button", name="Verder").click()
+    expect(card.locator(".confirm")).to_contain_text(
+        "U betaalt € 2,50 terug aan HRL-0103 (bon KASSA-0103)."
+    )
+    shop.shot("merchant-refund-confirm")
+    assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 4_00
+    card.get_by_role("button", name="Ja, betaal € 2,50 terug").click()
     card = page.locator(f"[data-payment='{payment['id']}']")
     expect(card).to_contain_text("Terugbetaald: € 2,50.")
     expect(card).to_contain_text("Al terugbetaald: € 2,50")
@@ -173,9 +183,12 @@ def test_a_shop_refunds_part_of_a_payment(person: Any, served: Served) -> None:
     expect(refund).to_contain_text("gelukt")
 
     card.get_by_role("button", name="Terugbetalen").click()
+    expect(card).to_contain_text("Hooguit € 3,50 kan terug.")
     card.get_by_label("Bedrag terug").fill("9")
-    card.get_by_role("button", name="Betaal terug").click()
-    expect(card.get_by_role("alert")).to_contain_text("Zoveel kan niet terug")
+    card.get_by_role("button", name="Verder").click()
+    expect(card.get_by_role("alert")).to_have_text(
+        "Zoveel kan niet terug: hooguit € 3,50. Vul een lager bedrag in."
+    )
     assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 6_50
     expect(card.locator("[data-refund]")).to_have_count(1)
 
@@ -197,7 +210,12 @@ def test_a_redemption_and_its_payout(person: Any, served: Served) -> None:
     page = shop.sign_in(f"merchant-{served.shop_code.lower()}")
     shop.open("/m/redeem")
     page.get_by_label("Bedrag in euro").fill("5,00")
-    page.get_by_role("button", name="Wissel in").click()
+    page.get_by_role("button", name="Verder").click()
+    expect(page.locator(".confirm")).to_contain_text(
+        f"U wisselt € 5,00 in. De gemeente maakt € 5,00 over naar {demo_iban(4_000_001)}"
+    )
+    shop.shot("merchant-redeem-confirm")
+    page.get_by_role("button", name="Ja, wissel € 5,00 in").click()
     expect(page.get_by_role("status")).to_contain_text("Aangevraagd: € 5,00.")
     merchant_api = served.login(f"merchant-{served.shop_code.lower()}")
     redemption = served.call("GET", "/redemptions", merchant_api)["items"][-1]
@@ -237,11 +255,19 @@ def test_an_admin_recovers_a_lost_wallet(person: Any, served: Served) -> None:
     admin = person(phone=False)
     page = admin.sign_in("admin", "development-admin")
     admin.open("/a/residents")
-    page.get_by_label("Pseudoniem").fill("HRL-0105")
+    page.get_by_label("Schuilnaam").fill("HRL-0105")
     page.get_by_role("button", name="Zoek").click()
     expect(page.get_by_text("Portemonnee bij de gemeente")).to_be_visible()
     page.get_by_label("Reden").fill("Telefoon gestolen; aangifte gedaan.")
-    page.get_by_role("button", name="Herstel portemonnee").click()
+    page.get_by_role("button", name="Verder").click()
+    expect(page.locator(".confirm")).to_contain_text(
+        "Het hele saldo en de verdiensten van dit jaar van HRL-0105 gaan naar een nieuwe"
+    )
+    assert (
+        served.call("GET", "/residents/me", resident_api)["resident"]["address"]
+        == (before["resident"]["address"])
+    )  # nothing moved before the yes
+    page.get_by_role("button", name="Ja, herstel de portemonnee van HRL-0105").click()
     expect(page.get_by_role("status")).to_have_text(
         "Hersteld. HRL-0105 heeft een nieuwe portemonnee; het saldo staat erop."
     )
@@ -251,7 +277,7 @@ def test_an_admin_recovers_a_lost_wallet(person: Any, served: Served) -> None:
     assert after["balance"]["cents"] == 7_50 and after["earned_this_year"]["cents"] == 7_50
 
     admin.open("/audit")
-    expect(page.locator("tr", has_text="resident.recover")).to_contain_text("Telefoon gestolen")
+    expect(page.locator("tr", has_text="portemonnee hersteld")).to_contain_text("Telefoon gestolen")
 
 
 def test_a_role_is_refused_a_page(person: Any, served: Served) -> None:
@@ -310,24 +336,24 @@ def test_the_auditor_searches_the_audit_log_and_the_ledger(person: Any, served: 
     auditor = person(phone=False)
     page = auditor.sign_in("accountant")
     expect(page.locator("h1")).to_have_text("Auditlog")
-    expect(page.locator("table.log")).to_contain_text("claim.approve")
-    page.get_by_label("Handeling").fill("merchant.approve")
+    expect(page.locator("table.log")).to_contain_text("klus goedgekeurd")  # the code in words
+    page.get_by_label("Handeling").select_option("merchant.approve")
     page.get_by_role("button", name="Zoeken").click()
     rows = page.locator("table.log tbody tr")
-    expect(rows.first).to_contain_text("merchant.approve")
+    expect(rows.first).to_contain_text("winkel toegelaten")
     for text in rows.all_inner_texts():
-        assert "merchant.approve" in text
+        assert "winkel toegelaten" in text
     auditor.shot("auditor-audit-log")
 
     auditor.open("/ledger")
     expect(page.locator("h1")).to_have_text("Grootboek (van de blockchain)")
-    expect(page.locator("section.summary table").last).to_contain_text("JobRewarded")
+    expect(page.locator("section.summary table").last).to_contain_text("Beloning voor een klus")
     expect(page.get_by_role("img", name="Per maand")).to_be_visible()
     page.get_by_label("Zoek adres, transactie, bon of referentie").fill("KASSA-AUDIT")
     page.get_by_role("button", name="Zoeken").click()
     rows = page.locator("table.log tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows).to_contain_text("Payment")
+    expect(rows).to_contain_text("Betaling")
     expect(rows).to_contain_text("€ 1,25")
     auditor.shot("auditor-ledger")
     with page.expect_download() as download:
@@ -380,7 +406,7 @@ def test_a_resident_signs_up_and_a_shop_applies(person: Any, served: Served) -> 
     page = newcomer.open("/login")
     page.get_by_role("link", name="Aanmelden als inwoner").click()
     expect(page.locator("h1")).to_have_text("Aanmelden als inwoner")
-    page.get_by_label("Pseudoniem").fill("HRL-0109")
+    page.get_by_label("Schuilnaam").fill("HRL-0109")
     page.get_by_label("Wijk").fill("Grasbroek")
     page.get_by_label("Kies een wachtwoord").fill("kort")
     page.get_by_label("Wachtwoord nog een keer").fill("kort")
@@ -405,16 +431,16 @@ def test_a_resident_signs_up_and_a_shop_applies(person: Any, served: Served) -> 
     page.get_by_label("Wachtwoord nog een keer").fill("lange zin als wachtwoord")
     page.get_by_role("button", name="Meld mij aan").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "Dit pseudoniem is al in gebruik. Kies een ander."
+        "Deze schuilnaam is al in gebruik. Kies een andere."
     )
-    expect(page.get_by_label("Pseudoniem")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Schuilnaam")).to_have_attribute("aria-invalid", "true")
     newcomer.shot("resident-sign-up")
     # The neighbourhoods are offered as you type; a name the municipality does not know is
     # refused with a sentence, and any capitals are fine.
     options = page.locator("#heitje-neighbourhoods option")
     expect(options).to_have_count(len(NEIGHBOURHOODS))
     assert "Schaesbergerveld" in options.evaluate_all("all => all.map(o => o.value)")
-    page.get_by_label("Pseudoniem").fill("Merel-17")
+    page.get_by_label("Schuilnaam").fill("Merel-17")
     page.get_by_label("Wijk").fill("Grasbroeck")
     page.get_by_role("button", name="Meld mij aan").click()
     expect(page.get_by_role("alert")).to_contain_text("Deze wijk kent de gemeente niet")

@@ -31,11 +31,12 @@ const nl = {
   login_title: "Inloggen bij Heitje",
   login_intro: "Met Heitjes betaalt u bij winkels in uw buurt. U verdient ze met klussen in de wijk.",
   username: "Gebruikersnaam",
-  username_hint: "Voor inwoners: uw pseudoniem, bijvoorbeeld HRL-0001.",
-  login_hint: "Inwoners: uw pseudoniem, bijvoorbeeld HRL-0001. Winkels: merchant- met uw winkelcode, bijvoorbeeld merchant-k7mx2q.",
+  username_hint: "Voor inwoners: uw schuilnaam, bijvoorbeeld HRL-0001.",
+  login_hint: "Inwoners: uw schuilnaam, bijvoorbeeld HRL-0001. Winkels: merchant- met uw winkelcode, bijvoorbeeld merchant-k7mx2q.",
   password: "Wachtwoord",
   login: "Inloggen",
-  signed_out: "U bent uitgelogd. Log opnieuw in om verder te gaan.",
+  signed_out: "U bent uitgelogd. Tot ziens!",
+  signed_out_expired: "U bent uitgelogd omdat uw sessie verlopen is. Log opnieuw in om verder te gaan.",
   // navigation
   nav_account: "Mijn Heitjes",
   nav_jobs: "Klussen",
@@ -138,9 +139,9 @@ const nl = {
   received: "Ontvangen: {amount} van {who}.",
   recent: "Laatste betalingen",
   shop_code: "Winkelcode",
-  payments_title: "Ontvangen betalingen",
+  payments_title: "Betalingen",
   refund: "Terugbetalen",
-  refund_amount: "Bedrag terug (leeg: alles)",
+  refund_amount: "Bedrag terug in euro",
   refund_do: "Betaal terug",
   refunded: "Terugbetaald: {amount}.",
   refunded_so_far: "Al terugbetaald: {amount}",
@@ -162,7 +163,7 @@ const nl = {
   post: "Plaats klus",
   posted: "De klus staat online.",
   all_jobs: "Alle klussen",
-  queue_title: "Klaar gemelde klussen",
+  queue_title: "Klaargemelde klussen",
   queue_empty: "Er wacht niets op keuring.",
   resident: "Inwoner",
   approve: "Goedkeuren",
@@ -177,13 +178,13 @@ const nl = {
   no_applications: "Geen nieuwe aanmeldingen.",
   approved_shops: "Aangesloten winkels",
   approve_shop: "Toelaten",
-  remove_shop: "Afmelden",
+  remove_shop: "Toelating intrekken",
   shop_approved: "{shop} kan nu Heitjes ontvangen.",
   shop_removed: "{shop} kan geen Heitjes meer ontvangen.",
   residents_title: "Inwoner zoeken",
-  pseudonym: "Pseudoniem",
+  pseudonym: "Schuilnaam",
   find: "Zoek",
-  no_resident_found: "Geen inwoner met dit pseudoniem. Kijk de schrijfwijze na.",
+  no_resident_found: "Geen inwoner met deze schuilnaam. Kijk de schrijfwijze na.",
   own_wallet: "Eigen portemonnee",
   kept_wallet: "Portemonnee bij de gemeente",
   recover_title: "Portemonnee kwijt: herstellen",
@@ -209,7 +210,8 @@ const nl = {
   iban: "IBAN",
   // auditor
   audit_title: "Auditlog",
-  audit_action: "Handeling (precies, bijvoorbeeld claim.approve)",
+  audit_action: "Handeling",
+  all_actions: "Alle handelingen",
   audit_search: "Zoek in deze pagina",
   at: "Wanneer",
   actor: "Wie",
@@ -239,7 +241,7 @@ const nl = {
   have_account: "Heeft u al een account? Log in.",
   to_login: "Naar inloggen",
   signup_title: "Aanmelden als inwoner",
-  signup_intro: "U krijgt een Heitje-rekening; de gemeente bewaart uw portemonnee. Uw echte naam is niet nodig.",
+  signup_intro: "U krijgt een Heitje-portemonnee; de gemeente bewaart hem voor u. Uw echte naam is niet nodig.",
   pseudonym_hint: "Een schuilnaam, niet uw echte naam, bijvoorbeeld Merel-17. Hiermee logt u in.",
   your_hood_hint: "De wijk waar u woont, bijvoorbeeld Schandelen. U ziet dan eerst de klussen daar.",
   new_password: "Kies een wachtwoord",
@@ -312,7 +314,7 @@ const nl = {
   password_changed: "Uw wachtwoord is gewijzigd.",
   reset_link: "Wachtwoord vergeten? Gebruik de code van de balie",
   reset_title: "Nieuw wachtwoord met een code",
-  reset_intro: "Wachtwoord vergeten? Ga met uw pseudoniem of winkelcode naar de balie van de gemeente. U krijgt daar een code op papier. Vul die hier in en kies een nieuw wachtwoord.",
+  reset_intro: "Wachtwoord vergeten? Ga met uw schuilnaam of winkelcode naar de balie van de gemeente. U krijgt daar een code op papier. Vul die hier in en kies een nieuw wachtwoord.",
   reset_code: "Code van de balie",
   reset_code_hint: "Bijvoorbeeld K7M2-QX9P-4TRW. Hoofdletters en streepjes maken niet uit.",
   reset_submit: "Nieuw wachtwoord instellen",
@@ -325,8 +327,8 @@ const nl = {
   reset_valid_until: "Geldig tot",
   reset_print: "Afdrukken",
   accounts_intro_admin: "Zoek een account. U kunt een code voor een nieuw wachtwoord maken en accounts uit- of weer aanzetten.",
-  accounts_intro_desk: "Zoek de inwoner of winkel die het wachtwoord vergat, en maak een code voor een nieuw wachtwoord. Vraag eerst om het pseudoniem of de winkelcode.",
-  accounts_find: "Pseudoniem, winkel of gebruikersnaam",
+  accounts_intro_desk: "Zoek de inwoner of winkel die het wachtwoord vergat, en maak een code voor een nieuw wachtwoord. Vraag eerst om de schuilnaam of de winkelcode.",
+  accounts_find: "Schuilnaam, winkel of gebruikersnaam",
   accounts_find_hint: "Een deel is genoeg, bijvoorbeeld HRL-00 of bakkerij.",
   accounts_none: "Geen account gevonden.",
   accounts_role: "Soort account",
@@ -335,6 +337,105 @@ const nl = {
   accounts_disable: "Account uitzetten",
   accounts_enable: "Account weer aanzetten",
   accounts_reason_hint: "Waarom? Dit komt in het auditlog.",
+  // issue 15: money shown as it is, confirmations, words for codes
+  page_prev: "Vorige pagina",
+  page_next: "Volgende pagina",
+  state: "Status",
+  history_intro: "Alleen bevestigde bedragen zijn bij- of afgeschreven. Een geweigerde of mislukte poging staat er in woorden bij: daarbij is geen geld verplaatst.",
+  not_moved_payment: "Geweigerd: niets afgeschreven (poging om {amount} te betalen).",
+  not_moved_refund: "Terugbetaling mislukt: niets bijgeschreven (poging van {amount}).",
+  not_moved_reward: "Beloning nog niet uitbetaald: niets bijgeschreven ({amount}). De gemeente kijkt ernaar.",
+  unconfirmed_payment: "Nog niet bevestigd: {amount} wordt misschien afgeschreven. Kijk over een minuut opnieuw.",
+  unconfirmed_refund: "Nog niet bevestigd: {amount} terug is onderweg.",
+  unconfirmed_reward: "Onderweg: {amount} wordt zo bijgeschreven.",
+  show_receipt: "Bon tonen",
+  receipt_title: "Bon",
+  receipt_paid: "{amount} betaald aan {shop}",
+  receipt_number: "Bonnummer",
+  receipt_net: "Netto betaald",
+  receipt_missing: "Deze betaling is niet gevonden. Kies hem opnieuw in uw geschiedenis.",
+  back_to_history: "Terug naar de geschiedenis",
+  more_than_balance: "U heeft {balance}; {amount} is {short} te veel. Kies een bedrag tot en met {balance}, of verdien eerst meer met een klus.",
+  balance_after: "Daarna heeft u nog {balance}.",
+  pay_refused: "De betaling van {amount} aan {shop} is geweigerd. Er is niets afgeschreven. Uw saldo is {balance}: betaal een bedrag tot en met {balance}, of vraag de winkel of hij nog Heitjes aanneemt.",
+  pay_again: "Opnieuw betalen",
+  no_payments_yet: "Nog geen betalingen ontvangen.",
+  shop_waiting_next: "Een QR-code tonen kan zodra de gemeente uw winkel heeft toegelaten. U krijgt dan ook de sticker voor bij de kassa.",
+  payments_intro: "Alleen bevestigde betalingen zijn ontvangen. Een geweigerde of mislukte poging staat er in woorden bij: daarbij is geen geld ontvangen.",
+  payment_not_moved_title: "Geweigerde betaling",
+  payment_unconfirmed_title: "Betaling nog niet bevestigd",
+  payment_not_moved: "Niets ontvangen: de betaling van {amount} is niet doorgegaan.",
+  payment_unconfirmed: "Nog niet bevestigd: {amount} is misschien onderweg. Kijk over een minuut opnieuw.",
+  refund_not_moved: "Terugbetaling van {amount} mislukt ({when}): niets teruggegeven.",
+  refund_unconfirmed: "Terugbetaling van {amount} nog niet bevestigd ({when}).",
+  refund_most: "Hooguit {amount} kan terug.",
+  refund_empty: "Vul in hoeveel u terugbetaalt, bijvoorbeeld 2,50. Hooguit {amount} kan terug.",
+  refund_too_much: "Zoveel kan niet terug: hooguit {amount}. Vul een lager bedrag in.",
+  refund_confirm_title: "Terugbetalen: klopt dit?",
+  refund_confirm: "U betaalt {amount} terug aan {who} (bon {receipt}). Dit gaat van uw saldo af.",
+  refund_yes: "Ja, betaal {amount} terug",
+  redeem_too_much: "U heeft {balance}; {amount} is te veel. Wissel hooguit {balance} in.",
+  redeem_confirm_title: "Inwisselen: klopt dit?",
+  redeem_confirm: "U wisselt {amount} in. De gemeente maakt {amount} over naar {iban} ({shop}).",
+  redeem_confirm_after: "Daarna heeft u nog {balance} aan Heitjes.",
+  redeem_yes: "Ja, wissel {amount} in",
+  remove_confirm_title: "{shop} van de lijst halen?",
+  remove_confirm: "{shop} (code {code}) kan daarna geen Heitjes meer ontvangen. Wat de winkel al heeft, kan hij nog inwisselen.",
+  remove_yes: "Ja, toelating intrekken",
+  recover_confirm_title: "Portemonnee herstellen: klopt dit?",
+  recover_confirm: "Het hele saldo en de verdiensten van dit jaar van {who} gaan naar een nieuwe portemonnee bij de gemeente. De oude portemonnee werkt daarna niet meer.",
+  recover_confirm_own: "Het hele saldo en de verdiensten van dit jaar van {who} gaan naar {wallet}. De oude portemonnee werkt daarna niet meer.",
+  recover_confirm_reason: "Reden: {reason}",
+  recover_yes: "Ja, herstel de portemonnee van {who}",
+  actor_system: "het systeem",
+  role_system: "systeem",
+  nav_shops: "Winkels",
+  shops_title: "Hier betaalt u met Heitjes",
+  shops_intro: "Deze winkels nemen Heitjes aan. Betaal met de QR-code bij de kassa of met de winkelcode.",
+  shops_find: "Zoek een winkel",
+  shops_find_hint: "Een deel van de naam of de winkelcode, bijvoorbeeld bakkerij.",
+  all_hoods: "Alle wijken",
+  shops_none: "Geen winkel gevonden. Probeer een ander woord of kies alle wijken.",
+  shops_count: "{count} winkels",
+  shops_count_one: "1 winkel",
+  shops_in_my_hood: "{hood} (uw wijk)",
+  pay_here: "Hier betalen",
+  withdraw: "Klus teruggeven",
+  withdraw_confirm_title: "Klus teruggeven?",
+  withdraw_confirm: "U doet \u201c{title}\u201d toch niet. De plaats komt vrij voor iemand anders; u krijgt er geen beloning voor.",
+  withdraw_yes: "Ja, geef de klus terug",
+  withdrawn: "U heeft de klus teruggegeven. De plaats is vrij voor iemand anders.",
+  status_withdrawn: "Teruggegeven",
+  retry: "Opnieuw proberen",
+  offline_title: "Geen verbinding: laatst bekende gegevens",
+  offline_last_balance: "Laatst bekend saldo (kan inmiddels anders zijn)",
+  offline_seen_at: "Gezien op {when}. Betalen kan pas weer met verbinding.",
+  note_for_inspector: "Wat de inwoner deed",
+  treasury_total: "{count} open inwisseling(en), samen {amount}.",
+  job_full_badge: "Vol",
+  photo_preview_alt: "De gekozen foto, zoals hij wordt verstuurd",
+  sticker_link: "Sticker voor de kassa afdrukken",
+  day_link: "Dagoverzicht",
+  nav_day: "Dagoverzicht",
+  sticker_title: "Sticker voor bij de kassa",
+  sticker_intro: "Druk deze sticker af (A6) en hang hem bij de kassa. Klanten scannen de QR-code of typen de winkelcode.",
+  sticker_print: "Sticker afdrukken",
+  sticker_head: "Hier betaalt u met Heitjes",
+  sticker_how: "Scan de code met de Heitje-app, of kies Betalen en typ de winkelcode.",
+  sticker_qr_label: "QR-code om te betalen bij {shop}, winkelcode {code}",
+  day_title: "Dagoverzicht",
+  day_intro: "Alles wat op een dag bevestigd binnenkwam en terugging, om de kassa af te sluiten.",
+  day_pick: "Dag",
+  day_show: "Toon",
+  day_of: "Overzicht van {day}",
+  day_payments: "Betalingen ({count})",
+  day_refunds: "Terugbetalingen ({count})",
+  day_net: "Totaal (netto)",
+  day_attempts: "{count} geweigerde of niet bevestigde poging(en): niet meegeteld, er is geen geld ontvangen.",
+  day_none: "Op deze dag is er niets ontvangen of terugbetaald.",
+  csv_time: "Tijd",
+  csv_kind: "Soort",
+  csv_amount: "Bedrag (euro)",
 };
 
 const en = {
@@ -357,7 +458,8 @@ const en = {
   login_hint: "Residents: your pseudonym, for example HRL-0001. Shops: merchant- and your shop code, for example merchant-k7mx2q.",
   password: "Password",
   login: "Sign in",
-  signed_out: "You were signed out. Sign in again to go on.",
+  signed_out: "You are signed out. Goodbye!",
+  signed_out_expired: "You were signed out because your session expired. Sign in again to go on.",
   nav_account: "My Heitjes",
   nav_jobs: "Jobs",
   nav_pay: "Pay",
@@ -457,9 +559,9 @@ const en = {
   received: "Received: {amount} from {who}.",
   recent: "Latest payments",
   shop_code: "Shop code",
-  payments_title: "Payments received",
+  payments_title: "Payments",
   refund: "Refund",
-  refund_amount: "Amount back (empty: all of it)",
+  refund_amount: "Amount back in euros",
   refund_do: "Pay back",
   refunded: "Refunded: {amount}.",
   refunded_so_far: "Refunded so far: {amount}",
@@ -495,7 +597,7 @@ const en = {
   no_applications: "No new applications.",
   approved_shops: "Shops that accept Heitjes",
   approve_shop: "Admit",
-  remove_shop: "Remove",
+  remove_shop: "Withdraw admission",
   shop_approved: "{shop} can now receive Heitjes.",
   shop_removed: "{shop} can no longer receive Heitjes.",
   residents_title: "Find a resident",
@@ -526,7 +628,8 @@ const en = {
   shop: "Shop",
   iban: "IBAN",
   audit_title: "Audit log",
-  audit_action: "Action (exactly, for example claim.approve)",
+  audit_action: "Action",
+  all_actions: "All actions",
   audit_search: "Search this page",
   at: "When",
   actor: "Who",
@@ -649,6 +752,104 @@ const en = {
   accounts_disable: "Switch account off",
   accounts_enable: "Switch account on again",
   accounts_reason_hint: "Why? This goes into the audit log.",
+  page_prev: "Previous page",
+  page_next: "Next page",
+  state: "Status",
+  history_intro: "Only confirmed amounts went in or out. A refused or failed attempt is shown in words: no money moved.",
+  not_moved_payment: "Refused: nothing was taken (an attempt to pay {amount}).",
+  not_moved_refund: "Refund failed: nothing came in (an attempt of {amount}).",
+  not_moved_reward: "Reward not paid yet: nothing came in ({amount}). The municipality is looking into it.",
+  unconfirmed_payment: "Not confirmed yet: {amount} may be taken. Look again in a minute.",
+  unconfirmed_refund: "Not confirmed yet: {amount} back is on its way.",
+  unconfirmed_reward: "On its way: {amount} comes in shortly.",
+  show_receipt: "Show receipt",
+  receipt_title: "Receipt",
+  receipt_paid: "{amount} paid to {shop}",
+  receipt_number: "Receipt number",
+  receipt_net: "Paid net",
+  receipt_missing: "This payment was not found. Choose it again in your history.",
+  back_to_history: "Back to the history",
+  more_than_balance: "You have {balance}; {amount} is {short} too much. Choose an amount up to {balance}, or earn more with a job first.",
+  balance_after: "You then have {balance} left.",
+  pay_refused: "The payment of {amount} to {shop} was refused. Nothing was taken. Your balance is {balance}: pay an amount up to {balance}, or ask the shop whether it still accepts Heitjes.",
+  pay_again: "Pay again",
+  no_payments_yet: "No payments received yet.",
+  shop_waiting_next: "You can show a QR code once the municipality has admitted your shop. You then also get the sticker for the till.",
+  payments_intro: "Only confirmed payments were received. A refused or failed attempt is shown in words: no money came in.",
+  payment_not_moved_title: "Refused payment",
+  payment_unconfirmed_title: "Payment not confirmed yet",
+  payment_not_moved: "Nothing received: the payment of {amount} did not go through.",
+  payment_unconfirmed: "Not confirmed yet: {amount} may be on its way. Look again in a minute.",
+  refund_not_moved: "Refund of {amount} failed ({when}): nothing was given back.",
+  refund_unconfirmed: "Refund of {amount} not confirmed yet ({when}).",
+  refund_most: "At most {amount} can be refunded.",
+  refund_empty: "Enter how much you refund, for example 2.50. At most {amount} can be refunded.",
+  refund_too_much: "That is too much: at most {amount}. Enter a smaller amount.",
+  refund_confirm_title: "Refund: is this right?",
+  refund_confirm: "You pay {amount} back to {who} (receipt {receipt}). It comes off your balance.",
+  refund_yes: "Yes, refund {amount}",
+  redeem_too_much: "You have {balance}; {amount} is too much. Exchange at most {balance}.",
+  redeem_confirm_title: "Exchange: is this right?",
+  redeem_confirm: "You exchange {amount}. The municipality transfers {amount} to {iban} ({shop}).",
+  redeem_confirm_after: "You then have {balance} in Heitjes left.",
+  redeem_yes: "Yes, exchange {amount}",
+  remove_confirm_title: "Take {shop} off the list?",
+  remove_confirm: "{shop} (code {code}) can then no longer receive Heitjes. What the shop has already, it can still exchange.",
+  remove_yes: "Yes, withdraw the admission",
+  recover_confirm_title: "Recover the wallet: is this right?",
+  recover_confirm: "The whole balance and this year's earnings of {who} move to a new wallet kept by the municipality. The old wallet stops working.",
+  recover_confirm_own: "The whole balance and this year's earnings of {who} move to {wallet}. The old wallet stops working.",
+  recover_confirm_reason: "Reason: {reason}",
+  recover_yes: "Yes, recover the wallet of {who}",
+  actor_system: "the system",
+  role_system: "system",
+  nav_shops: "Shops",
+  shops_title: "Where you pay with Heitjes",
+  shops_intro: "These shops accept Heitjes. Pay with the QR code at the till or with the shop code.",
+  shops_find: "Find a shop",
+  shops_find_hint: "Part of the name or the shop code, for example bakery.",
+  all_hoods: "All neighbourhoods",
+  shops_none: "No shop found. Try another word or choose all neighbourhoods.",
+  shops_count: "{count} shops",
+  shops_count_one: "1 shop",
+  shops_in_my_hood: "{hood} (your neighbourhood)",
+  pay_here: "Pay here",
+  withdraw: "Give the job back",
+  withdraw_confirm_title: "Give the job back?",
+  withdraw_confirm: "You will not do \u201c{title}\u201d after all. The place is free for someone else; you get no reward for it.",
+  withdraw_yes: "Yes, give the job back",
+  withdrawn: "You gave the job back. The place is free for someone else.",
+  status_withdrawn: "Given back",
+  retry: "Try again",
+  offline_title: "No connection: the last known details",
+  offline_last_balance: "Last known balance (it may have changed)",
+  offline_seen_at: "Seen on {when}. Paying works again once you are online.",
+  note_for_inspector: "What the resident did",
+  treasury_total: "{count} open exchange(s), {amount} together.",
+  job_full_badge: "Full",
+  photo_preview_alt: "The chosen photo, as it will be sent",
+  sticker_link: "Print the sticker for the till",
+  day_link: "Day overview",
+  nav_day: "Day overview",
+  sticker_title: "Sticker for the till",
+  sticker_intro: "Print this sticker (A6) and put it up at the till. Customers scan the QR code or type the shop code.",
+  sticker_print: "Print the sticker",
+  sticker_head: "Pay here with Heitjes",
+  sticker_how: "Scan the code with the Heitje app, or choose Pay and type the shop code.",
+  sticker_qr_label: "QR code to pay at {shop}, shop code {code}",
+  day_title: "Day overview",
+  day_intro: "Everything confirmed that came in and went back on one day, to close the till.",
+  day_pick: "Day",
+  day_show: "Show",
+  day_of: "Overview of {day}",
+  day_payments: "Payments ({count})",
+  day_refunds: "Refunds ({count})",
+  day_net: "Total (net)",
+  day_attempts: "{count} refused or unconfirmed attempt(s): not counted, no money came in.",
+  day_none: "Nothing came in or went back on this day.",
+  csv_time: "Time",
+  csv_kind: "Kind",
+  csv_amount: "Amount (euros)",
 };
 
 const texts = { nl, en };
@@ -659,6 +860,13 @@ export function t(key, vars) {
     text = text.split(`{${name}}`).join(String(value));
   }
   return text;
+}
+
+/** Cents (a number or a string of digits) as the API's decimal euro string. */
+function centsOf(cents) {
+  const value = BigInt(cents);
+  const digits = (value < 0n ? -value : value).toString().padStart(3, "0");
+  return `${value < 0n ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
 /** Euros from the API's decimal string ("1234.5" or "12.50"), without floating point. */
@@ -688,7 +896,7 @@ const errorsNl = {
   no_payment: "Deze betaling is niet gevonden. Ververs de pagina.",
   no_photo: "Er is geen foto bij deze klus.",
   no_redemption: "Deze inwisseling bestaat niet. Ververs de pagina.",
-  no_resident: "Deze inwoner is niet gevonden. Kijk het pseudoniem na.",
+  no_resident: "Deze inwoner is niet gevonden. Kijk de schuilnaam na.",
   nothing_open: "Er staan geen inwisselingen open; er is niets om te downloaden.",
   already_approved: "Deze winkel is al toegelaten.",
   already_claimed: "U doet deze klus al. U vindt hem onder Mijn Heitjes.",
@@ -702,7 +910,7 @@ const errorsNl = {
   not_paid: "Deze betaling is niet gelukt, dus er valt niets terug te betalen.",
   own_wallet: "U gebruikt uw eigen portemonnee. Doe dit vanuit uw eigen portemonnee-app.",
   payment_refused: "De betaling is geweigerd. Kijk of uw saldo genoeg is en of de winkel nog Heitjes aanneemt, en probeer het opnieuw.",
-  pseudonym_taken: "Dit pseudoniem is al in gebruik. Kies een ander.",
+  pseudonym_taken: "Deze schuilnaam is al in gebruik. Kies een andere.",
   admin_key_offline: "Deze server heeft de sleutel van de beheerder niet. Doe dit met het heitje-programma op de computer met die sleutel (zie hieronder).",
   unknown_neighbourhood: "Deze wijk kent de gemeente niet. Kies een wijk uit de lijst die verschijnt als u begint te typen.",
   unknown_merchant: "Van een winkel is het rekeningnummer niet bekend. Neem contact op met de beheerder.",
@@ -716,6 +924,7 @@ const errorsNl = {
   reason_needed: "Schrijf waarom de klus is afgekeurd; de inwoner leest dit.",
   cancel_reason_needed: "Schrijf waarom de klus niet doorgaat; de inwoners lezen dit.",
   too_much: "Zoveel kan niet terug: u kunt hooguit het betaalde bedrag terugbetalen.",
+  recover_reason_needed: "Schrijf de reden op; die komt in het auditlog.",
   bad_photo: "Deze foto kan niet worden gebruikt. Kies een JPEG- of PNG-foto die niet te groot is.",
   over_yearly_cap: "Met deze klus komt u boven het maximum dat u dit jaar mag verdienen. Kies een klus met een lagere beloning.",
   invalid_input: "Niet alles is goed ingevuld. Kijk de velden na en probeer het opnieuw.",
@@ -793,6 +1002,7 @@ const errorsEn = {
   reason_needed: "Write why the job is rejected; the resident reads this.",
   cancel_reason_needed: "Write why the job does not go ahead; residents read this.",
   too_much: "That is too much: you can refund at most what was paid.",
+  recover_reason_needed: "Write down the reason; it goes into the audit log.",
   bad_photo: "This photo cannot be used. Choose a JPEG or PNG photo that is not too large.",
   over_yearly_cap: "This job would take you over what you may earn this year. Choose a job with a smaller reward.",
   invalid_input: "Not everything is filled in right. Check the fields and try again.",
@@ -833,6 +1043,20 @@ export function errorText(problem) {
   const table = lang === "en" ? errorsEn : errorsNl;
   const code = problem && problem.code;
   if (code === "invalid_input" && /password: /.test(problem.message || "")) return table.weak_password;
+  const details = (problem && problem.details) || {};
+  const euros = (cents) => eur(centsOf(cents));
+  if (code === "over_yearly_cap" && details.room !== undefined && details.reward !== undefined) {
+    const room = euros(Math.max(0, Number(details.room)));
+    return lang === "en"
+      ? `This job pays ${euros(details.reward)}, but you may earn only ${room} more this year (counting jobs you have taken). Choose a job of at most ${room}.`
+      : `Deze klus betaalt ${euros(details.reward)}, maar u mag dit jaar nog maar ${room} verdienen (klussen die u al heeft, tellen mee). Kies een klus van hooguit ${room}.`;
+  }
+  if (code === "too_much" && details.refundable !== undefined) {
+    const most = euros(details.refundable);
+    return lang === "en"
+      ? `That is too much: at most ${most} of this payment can be refunded. Enter a smaller amount.`
+      : `Zoveel kan niet terug: van deze betaling kan hooguit ${most} terug. Vul een lager bedrag in.`;
+  }
   if (code && table[code]) return table[code];
   if (problem && problem.status >= 500) return table.http_500;
   const fallback =
@@ -840,4 +1064,70 @@ export function errorText(problem) {
       ? "That did not work. Check what you entered and try again; if it keeps failing, ask the municipality."
       : "Dat lukte niet. Kijk na wat u invulde en probeer het opnieuw; lukt het steeds niet, vraag dan de gemeente.";
   return fallback;
+}
+
+// The chain's event names and the audit log's action codes, in words.
+const eventsNl = {
+  JobRewarded: "Beloning voor een klus", MerchantAdded: "Winkel toegelaten", MerchantRemoved: "Winkel van de lijst",
+  Payment: "Betaling", Refund: "Terugbetaling", RedemptionRequested: "Inwisseling aangevraagd",
+  RedemptionPaid: "Inwisseling uitbetaald", WalletRecovered: "Portemonnee hersteld",
+  EarningsCarried: "Verdiensten overgezet", YearlyCapSet: "Jaarmaximum ingesteld",
+  MintAllowanceSet: "Budget ingesteld", Paused: "Stilgezet", Unpaused: "Weer aangezet",
+  Transfer: "Overboeking", RoleGranted: "Rol gegeven", RoleRevoked: "Rol ingetrokken", Approval: "Toestemming",
+};
+const eventsEn = {
+  JobRewarded: "Reward for a job", MerchantAdded: "Shop admitted", MerchantRemoved: "Shop taken off the list",
+  Payment: "Payment", Refund: "Refund", RedemptionRequested: "Exchange requested",
+  RedemptionPaid: "Exchange paid out", WalletRecovered: "Wallet recovered",
+  EarningsCarried: "Earnings carried over", YearlyCapSet: "Yearly cap set",
+  MintAllowanceSet: "Budget set", Paused: "Paused", Unpaused: "Unpaused",
+  Transfer: "Transfer", RoleGranted: "Role granted", RoleRevoked: "Role revoked", Approval: "Approval",
+};
+const actionsNl = {
+  "account.disable": "account uitgezet", "account.enable": "account aangezet",
+  "account.password_change": "wachtwoord gewijzigd", "account.reset_code": "code voor nieuw wachtwoord gemaakt",
+  "account.reset_password": "nieuw wachtwoord met code", "budget.set": "budget ingesteld", "cap.set": "jaarmaximum ingesteld",
+  "chain.forgot": "blokken kwijt op de blockchain", "claim.approve": "klus goedgekeurd", "claim.reject": "klus afgekeurd",
+  "issuer.create": "klusaanbieder aangemaakt", "job.cancel": "klus afgelast", "job.close": "klus gesloten", "job.post": "klus geplaatst",
+  "merchant.approve": "winkel toegelaten", "merchant.remove": "toelating ingetrokken",
+  "redemption.payout": "uitbetaling vastgelegd", "redemptions.export": "SEPA-bestand gemaakt",
+  "resident.recover": "portemonnee hersteld", "staff.bootstrap": "eerste beheerder", "staff.create": "medewerker aangemaakt",
+  "claim.withdraw": "klus teruggegeven",
+};
+const actionsEn = {
+  "account.disable": "account switched off", "account.enable": "account switched on",
+  "account.password_change": "password changed", "account.reset_code": "code for a new password made",
+  "account.reset_password": "new password with a code", "budget.set": "budget set", "cap.set": "yearly cap set",
+  "chain.forgot": "blocks lost on the chain", "claim.approve": "job approved", "claim.reject": "job rejected",
+  "issuer.create": "job issuer created", "job.cancel": "job called off", "job.close": "job closed", "job.post": "job posted",
+  "merchant.approve": "shop admitted", "merchant.remove": "admission withdrawn",
+  "redemption.payout": "payout recorded", "redemptions.export": "SEPA file made",
+  "resident.recover": "wallet recovered", "staff.bootstrap": "first administrator", "staff.create": "staff member created",
+  "claim.withdraw": "job given back",
+};
+const detailsNl = {
+  amount: "bedrag", cents: "bedrag", moved_cents: "verplaatst", allowance: "budget", cap: "maximum", reason: "reden",
+  title: "titel", job: "klus", name: "naam", lost: "oude portemonnee", replacement: "nieuwe portemonnee",
+  ids: "nummers", resident: "inwoner", merchant: "winkel", from: "van", to: "naar", minter: "klusaanbieder",
+  jobId: "klusnummer", receipt: "bon", id: "nummer", paymentReference: "referentie", year: "jaar",
+  account: "account", claims_cancelled: "aanmeldingen vervallen", bank_reference: "bankreferentie", role: "rol",
+  username: "gebruikersnaam", key_name: "sleutel", issuer: "klusaanbieder", block: "blok", count: "aantal",
+};
+
+export function eventName(name) {
+  return (lang === "en" ? eventsEn : eventsNl)[name] || name;
+}
+
+/** The audit log's action codes, sorted by what they mean in the reader's language. */
+export function actionCodes() {
+  return Object.keys(actionsNl).sort((a, b) => actionName(a).localeCompare(actionName(b)));
+}
+
+export function actionName(code) {
+  return (lang === "en" ? actionsEn : actionsNl)[code] || code;
+}
+
+export function detailName(key) {
+  if (lang === "en") return key.replace(/_/g, " ");
+  return detailsNl[key] || key.replace(/_/g, " ");
 }

@@ -6,8 +6,8 @@ import { language, setLanguage, t } from "./i18n.js";
 import { loginPage } from "./pages/login.js";
 import { accountsPage, passwordPage, resetPage } from "./pages/accounts.js";
 import { applyPage, signupPage } from "./pages/signup.js";
-import { accountPage, historyPage, jobsPage, payPage } from "./pages/resident.js";
-import { paymentsPage, redeemPage, tillPage } from "./pages/merchant.js";
+import { accountPage, historyPage, jobsPage, payPage, receiptPage, shopsPage } from "./pages/resident.js";
+import { dayPage, paymentsPage, redeemPage, stickerPage, tillPage } from "./pages/merchant.js";
 import {
   budgetsPage,
   manageJobsPage,
@@ -28,10 +28,14 @@ const ROUTES = {
   "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
   "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
   "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
+  "/r/shops": { page: shopsPage, roles: ["resident"], nav: "nav_shops" },
   "/r/history": { page: historyPage, roles: ["resident"], nav: "nav_history" },
+  "/r/receipt": { page: receiptPage, roles: ["resident"] },
   "/m": { page: tillPage, roles: ["merchant"], nav: "nav_till" },
   "/m/payments": { page: paymentsPage, roles: ["merchant"], nav: "nav_payments" },
+  "/m/day": { page: dayPage, roles: ["merchant"], nav: "nav_day" },
   "/m/redeem": { page: redeemPage, roles: ["merchant"], nav: "nav_redeem" },
+  "/m/sticker": { page: stickerPage, roles: ["merchant"] },
   "/a/jobs": { page: manageJobsPage, roles: ["admin", "issuer"], nav: "nav_manage_jobs" },
   "/i": { page: queuePage, roles: ["inspector"], nav: "nav_queue" },
   "/a/merchants": { page: merchantsPage, roles: ["admin"], nav: "nav_merchants" },
@@ -49,7 +53,7 @@ const nav = document.getElementById("nav");
 const langButton = document.getElementById("lang");
 const logoutButton = document.getElementById("logout");
 let cleanup = null;
-let notice = "";
+const NOTICE = "heitje.notice"; // a message for the sign-in page ("you were signed out")
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, "") || "/";
@@ -119,6 +123,8 @@ async function render() {
   renderShell(user);
   const route = ROUTES[path];
   const root = h("div", { class: "page" });
+  // a page's root.append(…, null) must never show the text "null": missing parts are left out
+  root.append = (...parts) => Element.prototype.append.call(root, ...parts.filter((x) => x !== null && x !== undefined && x !== false));
   clear(main, root);
   if (!route) {
     clear(root, title(t("not_found")));
@@ -136,8 +142,12 @@ async function render() {
       ),
     );
   } else {
+    let notice = "";
+    if (route.open) {
+      notice = sessionStorage.getItem(NOTICE) || "";
+      sessionStorage.removeItem(NOTICE);
+    }
     const result = await route.page(root, { params, user, go, notice });
-    notice = "";
     if (typeof result === "function") cleanup = result;
   }
   const heading = main.querySelector("h1");
@@ -154,8 +164,14 @@ export function signedIn(data) {
 }
 
 whenSignedOut(() => {
-  notice = t("signed_out");
+  sessionStorage.setItem(NOTICE, t("signed_out_expired"));
   go("/login");
+});
+// The skip link moves the focus to the page's content (its href is no route).
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  const heading = main.querySelector("h1");
+  (heading || main).focus();
 });
 langButton.addEventListener("click", () => {
   setLanguage(language() === "nl" ? "en" : "nl");
@@ -163,7 +179,15 @@ langButton.addEventListener("click", () => {
 });
 logoutButton.addEventListener("click", () => {
   session.clear();
+  localStorage.removeItem("heitje.last-balance"); // signed out: not kept on this phone
+  sessionStorage.setItem(NOTICE, t("signed_out"));
   go("/login");
 });
 window.addEventListener("hashchange", render);
 render();
+// Installable, and the shell opens without a network (web/src/sw.js keeps no API answer).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch(() => {
+    /* without it the app works as before, online */
+  });
+}

@@ -13,6 +13,12 @@ export function messages() {
     },
     problem(error) {
       clear(el, h("p", { class: "error", role: "alert" }, errorText(error)));
+      if (error && error.code === "network") {
+        // No connection: one tap tries the page again.
+        const again = h("button", { type: "button", class: "secondary" }, t("retry"));
+        again.addEventListener("click", () => window.dispatchEvent(new HashChangeEvent("hashchange")));
+        el.append(again);
+      }
     },
     clear() {
       clear(el);
@@ -56,8 +62,10 @@ export function form(children, submitLabel, msg, work, attrs = {}) {
 export function pagedList({ fetchPage, render, empty, limit = 20, tag = "ul", className = "cards" }) {
   const list = h(tag, { class: className });
   const status = h("p", { class: "muted", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "secondary" }, "←");
-  const next = h("button", { type: "button", class: "secondary" }, "→");
+  const prev = h("button", { type: "button", class: "secondary", "aria-label": t("page_prev") }, "←");
+  const next = h("button", { type: "button", class: "secondary", "aria-label": t("page_next") }, "→");
+  prev.hidden = true; // shown once a page says there is more
+  next.hidden = true;
   const msg = messages();
   const el = h("div", { class: "paged" }, msg.el, list, h("div", { class: "pager" }, prev, status, next));
   let offset = 0;
@@ -140,4 +148,48 @@ export function neighbourhoodInput() {
     .then((answer) => list.replaceChildren(...answer.names.map((name) => h("option", { value: name }))))
     .catch(() => {}); // only suggestions: typing the name still works without them
   return h("input", { name: "neighbourhood", maxlength: 64, required: true, autocomplete: "off", list: list.id });
+}
+
+/** A wide table's box: scrolls sideways on a phone, and can be reached and scrolled with the
+ *  keyboard (a focusable, named region). */
+export function scrollBox(label, child) {
+  return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, child);
+}
+
+/**
+ * Asks before money moves: shows `lines` (what happens, the amount and who gets it) with a
+ * "yes" and a "no" button in `place`. `yes()` runs once, busy, with problems in `msg`; `no()`
+ * puts back what was there. Nothing is sent before "yes".
+ */
+export function askFirst(place, { heading, lines, yesLabel, msg, yes, no, danger = false }) {
+  const yesButton = h("button", { type: "button", class: danger ? "danger" : "primary" }, yesLabel);
+  const noButton = h("button", { type: "button", class: "secondary" }, t("cancel"));
+  const box = h(
+    "div",
+    { class: "confirm", role: "group", "aria-label": heading },
+    h("p", { class: "confirm-title", tabindex: "-1" }, h("strong", {}, heading)),
+    lines.map((line) => h("p", {}, line)),
+    h("div", { class: "actions" }, yesButton, noButton),
+  );
+  yesButton.addEventListener("click", () => busy(yesButton, msg, yes));
+  noButton.addEventListener("click", () => no());
+  clear(place, box);
+  box.querySelector(".confirm-title").focus();
+  return box;
+}
+
+/** Cents (a number or BigInt) as the API's decimal euro string, for eur(). */
+export function centsText(cents) {
+  const value = BigInt(cents);
+  const negative = value < 0n;
+  const digits = (negative ? -value : value).toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+/** Euros typed by a person ("12,50", "€ 4", "1.500,00" is refused) as cents, or null. */
+export function typedCents(text) {
+  const trimmed = String(text || "").trim().replace(/^€\s*/, "");
+  if (!/^\d{1,7}([.,]\d{1,2})?$/.test(trimmed)) return null;
+  const [whole, frac = ""] = trimmed.replace(",", ".").split(".");
+  return BigInt(whole) * 100n + BigInt((frac + "00").slice(0, 2));
 }

@@ -130,7 +130,7 @@ function accountCard(account, user, slip, reload) {
   const card = h(
     "li",
     { class: "card", "data-account": account.id },
-    h("h3", {}, account.name),
+    h("h2", { class: "card-title" }, account.name),
     facts([
       [t("username"), account.role === "resident" ? account.name : account.username],
       [t("accounts_role"), t(`role_${account.role}`)],

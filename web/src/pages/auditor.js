@@ -2,8 +2,8 @@
 // searchable, with a chart of the euros per month.
 import { download, get, qs } from "../api.js";
 import { clear, field, h, saveBlob, when } from "../dom.js";
-import { eur, language, t } from "../i18n.js";
-import { busy, csvButton, form, messages, pagedList, title } from "../ui.js";
+import { actionCodes, actionName, detailName, eur, eventName, language, t } from "../i18n.js";
+import { busy, centsText, csvButton, form, messages, pagedList, scrollBox, title } from "../ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -23,21 +23,38 @@ function table(headers, rows) {
   );
 }
 
+/** A detail's value as a person reads it: amounts (in cents) in euros, lists and objects as
+ *  plain text. */
+function detailValue(key, value) {
+  if ((key === "cents" || key === "amount" || key === "moved_cents" || key === "allowance" || key === "cap") && /^-?\d+$/.test(String(value))) {
+    return eur(centsText(String(value)));
+  }
+  if (value === null || value === undefined) return "—";
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${detailName(k)} ${v}`).join(", ");
+  return String(value);
+}
+
 export async function auditPage(root) {
-  const action = h("input", { name: "action", autocomplete: "off", spellcheck: "false" });
+  const action = h(
+    "select",
+    { name: "action" },
+    h("option", { value: "" }, t("all_actions")),
+    actionCodes().map((code) => h("option", { value: code }, actionName(code))),
+  );
   const filter = h("input", { name: "filter", type: "search", autocomplete: "off" });
   const msg = messages();
   const list = pagedList({
-    fetchPage: (offset, limit) => get(`/audit${qs({ action: action.value.trim(), offset, limit })}`),
+    fetchPage: (offset, limit) => get(`/audit${qs({ action: action.value, offset, limit })}`),
     render: (e) =>
       h(
         "tr",
         { "data-audit": e.id },
         h("td", {}, when(e.at, language())),
-        h("td", {}, `${e.actor} (${e.role})`),
-        h("td", {}, e.action),
+        h("td", {}, e.actor === "system" ? t("actor_system") : `${e.actor} (${t(`role_${e.role}`)})`),
+        h("td", { "data-action": e.action }, actionName(e.action)),
         h("td", {}, e.subject),
-        h("td", { class: "details" }, Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ")),
+        h("td", { class: "details" }, Object.entries(e.details).map(([k, v]) => `${detailName(k)}: ${detailValue(k, v)}`).join("; ")),
       ),
     tag: "tbody",
     className: "",
@@ -51,7 +68,7 @@ export async function auditPage(root) {
   // The paged tbody goes inside the table; its pager and messages below it.
   const body = list.el.querySelector("tbody");
   grid.append(body);
-  list.el.prepend(h("div", { class: "scroll" }, grid));
+  list.el.prepend(scrollBox(t("audit_title"), grid));
   filter.addEventListener("input", () => {
     const needle = filter.value.trim().toLowerCase();
     for (const row of body.querySelectorAll("tr")) {
@@ -118,9 +135,9 @@ export async function ledgerPage(root) {
         { "data-tx": e.tx_hash },
         h("td", { class: "num" }, String(e.block)),
         h("td", {}, when(e.at, language())),
-        h("td", {}, e.event),
+        h("td", { "data-event": e.event }, eventName(e.event)),
         h("td", { class: "num" }, e.amount ? eur(e.amount) : ""),
-        h("td", { class: "details" }, Object.entries(e.args).map(([k, v]) => `${k}: ${v}`).join("; ")),
+        h("td", { class: "details" }, Object.entries(e.args).map(([k, v]) => `${detailName(k)}: ${detailValue(k, v)}`).join("; ")),
       ),
     tag: "tbody",
     className: "",
@@ -132,7 +149,7 @@ export async function ledgerPage(root) {
     h("thead", {}, h("tr", {}, [t("block"), t("at"), t("event"), t("amount"), t("details")].map((x) => h("th", { scope: "col" }, x)))),
   );
   grid.append(list.el.querySelector("tbody"));
-  list.el.prepend(h("div", { class: "scroll" }, grid));
+  list.el.prepend(scrollBox(t("ledger_title"), grid));
   const report = h("button", { type: "button", class: "primary" }, t("report_link"));
   report.addEventListener("click", () =>
     busy(report, msg, async () => {
@@ -157,14 +174,14 @@ export async function ledgerPage(root) {
   );
   try {
     const s = await get("/ledger/summary");
-    clear(event, h("option", { value: "" }, t("all_events")), s.events.map((x) => h("option", { value: x.event }, x.event)));
+    clear(event, h("option", { value: "" }, t("all_events")), s.events.map((x) => h("option", { value: x.event }, eventName(x.event))));
     clear(
       summary,
       s.months.length ? chart(s.months) : null,
       h("h2", {}, t("totals")),
       table(
         [t("event"), t("count"), t("amount")],
-        s.events.map((x) => h("tr", {}, h("th", { scope: "row" }, x.event), h("td", { class: "num" }, String(x.count)), h("td", { class: "num" }, x.amount.cents ? eur(x.amount) : ""))),
+        s.events.map((x) => h("tr", {}, h("th", { scope: "row", "data-event": x.event }, eventName(x.event)), h("td", { class: "num" }, String(x.count)), h("td", { class: "num" }, x.amount.cents ? eur(x.amount) : ""))),
       ),
     );
   } catch (error) {

@@ -1,5 +1,5 @@
 import { post } from "../api.js";
-import { field, h } from "../dom.js";
+import { clear, field, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { form, messages, title } from "../ui.js";
@@ -8,10 +8,12 @@ export function loginPage(root, { notice }) {
   const msg = messages();
   const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
-  root.append(
+  // clear(), not root.append(): a DOM append writes a missing notice as the text "null"
+  clear(
+    root,
     title(t("login_title")),
-    h("p", {}, t("login_intro")),
     notice ? h("p", { class: "ok", role: "status" }, notice) : null,
+    h("p", {}, t("login_intro")),
     msg.el,
     form(
       [field(t("username"), username, t("login_hint")), field(t("password"), password)],

@@ -3,7 +3,7 @@
 import { download, get, post, put, qs } from "../api.js";
 import { clear, day, field, h, saveBlob } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
-import { busy, csvButton, facts, form, messages, neighbourhoodInput, pagedList, title } from "../ui.js";
+import { askFirst, busy, centsText, csvButton, facts, form, messages, neighbourhoodInput, pagedList, scrollBox, title } from "../ui.js";
 
 function isoToday(plusDays = 0) {
   const d = new Date(Date.now() + plusDays * 86_400_000);
@@ -150,11 +150,11 @@ export async function queuePage(root) {
       const card = h(
         "li",
         { class: "card", "data-claim": claim.id },
-        h("h3", {}, claim.job_title),
+        h("h2", { class: "card-title" }, claim.job_title),
         facts([
           [t("resident"), claim.resident],
           [t("reward"), eur(claim.reward)],
-          [t("note").replace(/ \(.*\)$/, ""), claim.note || "—"],
+          [t("note_for_inspector"), claim.note || "—"],
         ]),
         photoPlace,
         field(t("reject_reason"), reason),
@@ -196,14 +196,33 @@ export async function queuePage(root) {
 
 function shopCard(m, action, label, done) {
   const msg = messages();
-  const button = h("button", { type: "button", class: action === "remove" ? "danger" : "primary" }, label);
-  button.addEventListener("click", () =>
-    busy(button, msg, async () => {
-      await post(`/merchants/${m.id}/${action}`);
-      button.remove();
-      msg.ok(done);
-    }),
-  );
+  const place = h("div", {});
+  const send = async () => {
+    await post(`/merchants/${m.id}/${action}`);
+    clear(place);
+    msg.ok(done);
+  };
+  function showButton() {
+    const button = h("button", { type: "button", class: action === "remove" ? "danger" : "primary" }, label);
+    if (action === "remove") {
+      // Taking a shop off the list stops its payments: asked first, with what it means.
+      button.addEventListener("click", () =>
+        askFirst(place, {
+          heading: t("remove_confirm_title", { shop: m.name }),
+          lines: [t("remove_confirm", { shop: m.name, code: m.code })],
+          yesLabel: t("remove_yes"),
+          danger: true,
+          msg,
+          no: showButton,
+          yes: send,
+        }),
+      );
+    } else {
+      button.addEventListener("click", () => busy(button, msg, send));
+    }
+    clear(place, button);
+  }
+  showButton();
   return h(
     "li",
     { class: "card", "data-merchant": m.id },
@@ -212,7 +231,7 @@ function shopCard(m, action, label, done) {
       [t("neighbourhood"), m.neighbourhood],
       [t("shop_code"), m.code],
     ]),
-    button,
+    place,
     msg.el,
   );
 }
@@ -247,18 +266,43 @@ function recoveryForm(resident, place) {
     wallet = h("input", { name: "new_wallet", maxlength: 42, autocomplete: "off", spellcheck: "false" });
     parts.push(field(t("new_wallet"), wallet));
   }
+  const ask = h("div", {});
+  function showForm() {
+    clear(ask, form(parts, t("next"), msg, async () => {
+      reason.removeAttribute("aria-invalid");
+      if (!reason.value.trim()) {
+        reason.setAttribute("aria-invalid", "true");
+        reason.focus();
+        throw { code: "recover_reason_needed" };
+      }
+      const body = { reason: reason.value.trim() };
+      if (wallet) body.new_wallet = wallet.value.trim();
+      // Moving a balance: asked first, with whose it is and where it goes.
+      askFirst(ask, {
+        heading: t("recover_confirm_title"),
+        lines: [
+          t(body.new_wallet ? "recover_confirm_own" : "recover_confirm", { who: resident.pseudonym, wallet: body.new_wallet || "" }),
+          t("recover_confirm_reason", { reason: body.reason }),
+        ],
+        yesLabel: t("recover_yes", { who: resident.pseudonym }),
+        danger: true,
+        msg,
+        no: showForm,
+        yes: async () => {
+          const done = await post(`/residents/${resident.id}/recover`, body);
+          clear(place, h("p", { class: "ok", role: "status" }, t("recovered", { who: done.pseudonym })));
+        },
+      });
+    }));
+  }
+  showForm();
   return h(
     "section",
     { class: "card" },
     h("h2", {}, t("recover_title")),
     h("p", {}, t("recover_intro")),
     msg.el,
-    form(parts, t("recover_do"), msg, async () => {
-      const body = { reason: reason.value.trim() };
-      if (wallet) body.new_wallet = wallet.value.trim();
-      const done = await post(`/residents/${resident.id}/recover`, body);
-      clear(place, h("p", { class: "ok", role: "status" }, t("recovered", { who: done.pseudonym })));
-    }),
+    ask,
   );
 }
 
@@ -414,7 +458,7 @@ export async function treasuryPage(root) {
       return h(
         "li",
         { class: "card", "data-redemption": r.id },
-        h("h3", {}, `#${r.id} · ${r.merchant}`),
+        h("h2", { class: "card-title" }, `#${r.id} · ${r.merchant}`),
         facts([
           [t("amount"), eur(r.amount)],
           [t("iban"), r.iban || "—"],
@@ -423,7 +467,7 @@ export async function treasuryPage(root) {
         form([field(t("bank_reference"), reference)], t("confirm_payout"), rowMsg, async () => {
           await post(`/redemptions/${r.id}/payout`, { bank_reference: reference.value.trim() });
           msg.ok(t("payout_done", { id: r.id }));
-          await Promise.all([open.reload(), all.reload()]);
+          await Promise.all([open.reload(), all.reload(), showTotal()]);
         }),
       );
     },
@@ -441,14 +485,27 @@ export async function treasuryPage(root) {
     tag: "ul",
     className: "rows",
   });
+  const total = h("p", { class: "big", id: "open-total" });
+  async function showTotal() {
+    let cents = 0n;
+    let count = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const page = await get(`/redemptions${qs({ open: true, offset, limit: 1000 })}`);
+      for (const r of page.items) cents += BigInt(r.amount.cents);
+      count += page.items.length;
+      if (offset + page.items.length >= page.total || !page.items.length) break;
+    }
+    total.textContent = t("treasury_total", { count, amount: eur(centsText(cents)) });
+  }
   root.append(
     title(t("treasury_title")),
     msg.el,
+    total,
     sepa,
     open.el,
     h("h2", {}, t("redemptions")),
     csvButton("/redemptions?format=csv"),
     all.el,
   );
-  await Promise.all([open.reload(), all.reload()]);
+  await Promise.all([open.reload(), all.reload(), showTotal().catch((error) => msg.problem(error))]);
 }

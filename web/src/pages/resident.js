@@ -1,9 +1,9 @@
 // The resident's pages: the account, jobs nearby, paying a shop, the history.
-import { api, get, post, qs } from "../api.js";
+import { api, get, post, qs, session } from "../api.js";
 import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
-import { busy, csvButton, facts, form, messages, pagedList, title } from "../ui.js";
+import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
 
 function newRequestId() {
   const bytes = new Uint8Array(16);
@@ -26,9 +26,44 @@ function claimCard(claim, reload) {
     ]),
     msg.el,
   );
+  if (claim.status === "claimed") {
+    // Not doing it after all: give the place back, asked first.
+    const place = h("div", {});
+    const showButton = () => {
+      const back = h("button", { type: "button", class: "secondary" }, t("withdraw"));
+      back.addEventListener("click", () =>
+        askFirst(place, {
+          heading: t("withdraw_confirm_title"),
+          lines: [t("withdraw_confirm", { title: claim.job_title })],
+          yesLabel: t("withdraw_yes"),
+          msg,
+          no: showButton,
+          yes: async () => {
+            await post(`/claims/${claim.id}/withdraw`);
+            await reload();
+            const again = document.querySelector(`[data-claim="${claim.id}"] .messages`);
+            if (again) again.append(h("p", { class: "ok", role: "status" }, t("withdrawn")));
+          },
+        }),
+      );
+      clear(place, back);
+    };
+    showButton();
+    card.append(place);
+  }
   if (claim.status === "claimed" || (claim.status === "done" && !claim.photo)) {
     const photo = h("input", { type: "file", accept: "image/jpeg,image/png", capture: "environment" });
-    const parts = [field(t("photo"), photo, t("photo_hint"))];
+    const preview = h("div", { class: "preview" });
+    photo.addEventListener("change", () => {
+      // The photo as it will be sent, before the resident reports the job done.
+      clear(preview);
+      if (!photo.files.length) return;
+      const url = URL.createObjectURL(photo.files[0]);
+      const img = h("img", { src: url, alt: t("photo_preview_alt"), class: "photo" });
+      img.addEventListener("load", () => URL.revokeObjectURL(url));
+      preview.append(img);
+    });
+    const parts = [field(t("photo"), photo, t("photo_hint")), preview];
     let note = null;
     if (claim.status === "claimed") {
       note = h("textarea", { rows: 3, maxlength: 2000 });
@@ -51,6 +86,31 @@ function claimCard(claim, reload) {
   return card;
 }
 
+const LAST = "heitje.last-balance"; // the last balance this phone saw, with its time
+
+function keepBalance(me) {
+  const user = session.get();
+  localStorage.setItem(LAST, JSON.stringify({ user: user && user.user, balance: me.balance, at: new Date().toISOString() }));
+}
+
+/** Offline: the last balance this phone saw, marked as such, with when it was seen. */
+function lastBalance() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(LAST) || "null");
+    const user = session.get();
+    if (!kept || !user || kept.user !== user.user) return null;
+    return h(
+      "section",
+      { class: "card offline", "aria-label": t("offline_title") },
+      h("h2", { class: "card-title" }, t("offline_title")),
+      h("p", { class: "balance" }, h("span", {}, t("offline_last_balance")), h("strong", { id: "last-balance" }, eur(kept.balance))),
+      h("p", { class: "hint" }, t("offline_seen_at", { when: when(kept.at, language()) })),
+    );
+  } catch {
+    return null;
+  }
+}
+
 export async function accountPage(root) {
   const msg = messages();
   const summary = h("div", { class: "summary" }, h("p", { class: "muted" }, t("loading")));
@@ -62,6 +122,7 @@ export async function accountPage(root) {
   root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el);
   try {
     const me = await get("/residents/me");
+    keepBalance(me);
     clear(
       summary,
       h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, eur(me.balance))),
@@ -73,14 +134,16 @@ export async function accountPage(root) {
       h("p", { class: "hint" }, t("room_hint")),
     );
   } catch (error) {
-    clear(summary);
+    clear(summary, error.code === "network" ? lastBalance() : null);
     msg.problem(error);
+    if (error.code === "network") return undefined; // nothing more to load without a network
   }
   await claims.reload();
   const timer = setInterval(async () => {
     // Rewards are paid on-chain a moment after approval: keep the balance current.
     try {
       const me = await get("/residents/me");
+      keepBalance(me);
       const el = document.getElementById("balance");
       if (el) el.textContent = eur(me.balance);
     } catch {
@@ -122,7 +185,8 @@ export async function jobsPage(root, { params }) {
       return h(
         "li",
         { class: "card", "data-job": job.id },
-        h("h3", {}, job.title),
+        h("h2", { class: "card-title" }, job.title),
+        job.places_left > 0 ? null : h("p", { class: "badge full" }, t("job_full_badge")),
         h("p", {}, job.description),
         facts([
           [t("where"), job.neighbourhood],
@@ -150,7 +214,21 @@ function plainAmount(text) {
 export async function payPage(root, { params }) {
   const msg = messages();
   const stage = h("div", {});
-  root.append(title(t("pay_title")), msg.el, stage);
+  const balanceLine = h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, t("loading")));
+  root.append(title(t("pay_title")), balanceLine, msg.el, stage);
+  let balanceCents = null; // what the resident has, as the chain said a moment ago
+  async function readBalance() {
+    const me = await get("/residents/me");
+    balanceCents = BigInt(me.balance.cents);
+    balanceLine.querySelector("strong").textContent = eur(me.balance);
+    return balanceCents;
+  }
+  try {
+    await readBalance();
+  } catch (error) {
+    balanceLine.querySelector("strong").textContent = "—";
+    msg.problem(error);
+  }
   let stopCamera = null;
   const stop = () => {
     if (stopCamera) stopCamera();
@@ -221,10 +299,21 @@ export async function payPage(root, { params }) {
             code.focus();
             throw { code: "no_merchant" };
           }
-          if (euros === null) {
+          if (euros === null || typedCents(euros) <= 0n) {
             amount.focus();
             throw { code: "InvalidAmount" };
           }
+          if (balanceCents !== null && typedCents(euros) > balanceCents) {
+            // More than there is: refused here, before anything is sent.
+            amount.setAttribute("aria-invalid", "true");
+            amount.focus();
+            clear(msg.el, h("p", { class: "error", role: "alert" }, t("more_than_balance", {
+              amount: eur(euros), balance: eur(centsText(balanceCents)),
+              short: eur(centsText(typedCents(euros) - balanceCents)),
+            })));
+            return;
+          }
+          amount.removeAttribute("aria-invalid");
           // The shop behind the code, to show whom the resident is about to pay.
           let shop;
           try {
@@ -252,12 +341,35 @@ export async function payPage(root, { params }) {
     back.addEventListener("click", () => enter({ code: shop.code, amount, receipt }));
     pay.addEventListener("click", () =>
       busy(pay, msg, async () => {
-        const done = await post("/payments", {
-          merchant_code: shop.code,
-          amount,
-          receipt: slip,
-          request_id: requestId,
-        });
+        let done;
+        try {
+          done = await post("/payments", {
+            merchant_code: shop.code,
+            amount,
+            receipt: slip,
+            request_id: requestId,
+          });
+        } catch (error) {
+          if (error.code !== "payment_refused") throw error;
+          // Refused: nothing was paid. Say so with the numbers, and what to do next.
+          let have = balanceCents;
+          try {
+            have = await readBalance();
+          } catch {
+            /* the last balance read stands */
+          }
+          clear(
+            stage,
+            h("p", { class: "error big", role: "alert", tabindex: "-1" }, t("pay_refused", {
+              amount: eur(amount), shop: shop.name,
+              balance: have === null ? "—" : eur(centsText(have)),
+            })),
+            h("p", {}, h("a", { href: "#/r/pay" }, t("pay_again")), " · ", h("a", { href: "#/r/history" }, t("nav_history"))),
+          );
+          stage.querySelector("p").focus();
+          return;
+        }
+        readBalance().catch(() => {});
         clear(
           stage,
           h("p", { class: "ok big", role: "status" }, t("paid", { amount: eur(done.amount), shop: done.merchant, receipt: done.receipt })),
@@ -271,6 +383,7 @@ export async function payPage(root, { params }) {
       stage,
       h("h2", { tabindex: "-1" }, t("confirm_title")),
       h("p", { class: "big" }, t("confirm_text", { amount: eur(amount), shop: shop.name })),
+      balanceCents !== null ? h("p", {}, t("balance_after", { balance: eur(centsText(balanceCents - typedCents(amount))) })) : null,
       h("p", {}, t("confirm_receipt", { receipt: slip }), " · ", t("shop_code"), " ", shop.code),
       h("div", { class: "actions" }, pay, back),
     );
@@ -281,29 +394,154 @@ export async function payPage(root, { params }) {
   return stop;
 }
 
+/** One line of the history. Only confirmed money (`paid`) is shown as an amount in or out;
+ *  a refused, failed or reversed attempt says in words that nothing moved, and one still
+ *  being sent says it is not confirmed yet. */
+function historyRow(item) {
+  const moved = item.status === "paid";
+  const amount = eur(item.amount.eur.replace("-", ""));
+  const what = h(
+    "span",
+    { class: "what" },
+    h("strong", {}, t(`kind_${item.kind}`)),
+    " ",
+    item.counterparty,
+    item.receipt ? h("span", { class: "receipt" }, ` · ${t("receipt_short", { receipt: item.receipt })}`) : null,
+  );
+  const parts = [h("span", { class: "when" }, when(item.at, language())), what];
+  if (moved) {
+    parts.push(h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)));
+    if (item.kind === "payment") {
+      parts.push(h("a", { class: "receipt-link", href: `#/r/receipt?tx=${encodeURIComponent(item.tx_hash || "")}&rc=${encodeURIComponent(item.receipt || "")}` }, t("show_receipt")));
+    }
+  } else {
+    const pending = item.status === "sending" || item.status === "pending";
+    const key = pending ? `unconfirmed_${item.kind}` : `not_moved_${item.kind}`;
+    parts.push(h("span", { class: pending ? "state pending" : "state not-moved" }, t(key, { amount })));
+  }
+  if (moved && item.tx_hash) parts.push(h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`));
+  return h("li", { class: `row ${item.kind} ${moved ? "moved" : `attempt ${item.status}`}`, "data-status": item.status }, parts);
+}
+
+/** Where Heitjes can be spent: the shops that accept them, grouped by neighbourhood (the
+ *  resident's own first), searchable by name or code. */
+export async function shopsPage(root) {
+  const msg = messages();
+  const q = h("input", { name: "q", type: "search", maxlength: 64, autocomplete: "off" });
+  const hood = h("select", { name: "neighbourhood" }, h("option", { value: "" }, t("all_hoods")));
+  const shown = h("div", { class: "shops", "aria-live": "polite" });
+  root.append(
+    title(t("shops_title")),
+    h("p", {}, t("shops_intro")),
+    msg.el,
+    form([field(t("shops_find"), q, t("shops_find_hint")), field(t("neighbourhood"), hood)], t("search"), msg, () => show(), { class: "narrow", role: "search" }),
+    shown,
+  );
+  let mine = "";
+  try {
+    const [me, hoods] = await Promise.all([get("/residents/me"), get("/neighbourhoods")]);
+    mine = me.resident.neighbourhood;
+    for (const name of hoods.names) hood.append(h("option", { value: name }, name));
+  } catch (error) {
+    msg.problem(error);
+  }
+  async function show() {
+    const all = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await get(`/merchants/accepting${qs({ q: q.value.trim(), neighbourhood: hood.value, offset, limit: 100 })}`);
+      all.push(...page.items);
+      if (offset + page.items.length >= page.total || !page.items.length) break;
+    }
+    if (!all.length) {
+      clear(shown, h("p", { class: "empty" }, t("shops_none")));
+      return;
+    }
+    const groups = new Map();
+    for (const shop of all) {
+      if (!groups.has(shop.neighbourhood)) groups.set(shop.neighbourhood, []);
+      groups.get(shop.neighbourhood).push(shop);
+    }
+    const names = [...groups.keys()].sort((a, b) => (a === mine ? -1 : b === mine ? 1 : a.localeCompare(b)));
+    clear(
+      shown,
+      h("p", { class: "muted" }, all.length === 1 ? t("shops_count_one") : t("shops_count", { count: all.length })),
+      names.map((name) =>
+        h(
+          "section",
+          { class: "hood", "data-hood": name },
+          h("h2", {}, name === mine ? t("shops_in_my_hood", { hood: name }) : name),
+          h(
+            "ul",
+            { class: "rows" },
+            groups.get(name).map((shop) =>
+              h(
+                "li",
+                { "data-shop": shop.code },
+                h("span", { class: "what" }, h("strong", {}, shop.name)),
+                h("span", { class: "code" }, shop.code),
+                h("a", { class: "receipt-link", href: `#/r/pay?m=${encodeURIComponent(shop.code)}` }, t("pay_here")),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  try {
+    await show();
+  } catch (error) {
+    msg.problem(error);
+  }
+}
+
 export async function historyPage(root) {
   const list = pagedList({
     fetchPage: (offset, limit) => get(`/residents/me/history${qs({ offset, limit })}`),
-    render: (item) =>
-      h(
-        "li",
-        { class: `row ${item.kind}` },
-        h("span", { class: "when" }, when(item.at, language())),
-        h(
-          "span",
-          { class: "what" },
-          h("strong", {}, t(`kind_${item.kind}`)),
-          " ",
-          item.counterparty,
-          item.receipt ? h("span", { class: "receipt" }, ` · ${t("receipt_short", { receipt: item.receipt })}`) : null,
-        ),
-        h("span", { class: `amount ${item.amount.cents < 0 ? "out" : "in"}` }, eur(item.amount)),
-        h("span", { class: "state" }, t(`state_${item.status}`)),
-        item.tx_hash ? h("span", { class: "proof", title: item.tx_hash }, `${t("proof")}: ${item.tx_hash.slice(0, 10)}…`) : null,
-      ),
+    render: historyRow,
     tag: "ul",
     className: "rows",
   });
-  root.append(title(t("history_title")), csvButton("/residents/me/history?format=csv"), list.el);
+  root.append(title(t("history_title")), h("p", { class: "hint" }, t("history_intro")), csvButton("/residents/me/history?format=csv"), list.el);
   await list.reload();
+}
+
+/** A payment's receipt, as the resident shows it at the till or keeps it: the shop, the
+ *  amount, when, the receipt number and the chain's reference. */
+export async function receiptPage(root, { params }) {
+  const msg = messages();
+  root.append(title(t("receipt_title")), msg.el);
+  const tx = params.get("tx") || "";
+  const receipt = params.get("rc") || "";
+  try {
+    let found = null;
+    for (let offset = 0; !found; offset += 100) {
+      const page = await get(`/payments${qs({ offset, limit: 100 })}`);
+      found = page.items.find((p) => (tx && p.tx_hash === tx) || (!tx && p.receipt === receipt)) || null;
+      if (offset + page.items.length >= page.total) break;
+    }
+    if (!found) {
+      clear(msg.el, h("p", { class: "error", role: "alert" }, t("receipt_missing")));
+      return;
+    }
+    const left = BigInt(found.amount.cents) - BigInt(found.refunded.cents);
+    root.append(
+      h(
+        "section",
+        { class: "card receipt-card", "aria-label": t("receipt_title") },
+        h("p", { class: "big" }, found.status === "paid" ? t("receipt_paid", { amount: eur(found.amount), shop: found.merchant }) : t(`not_moved_payment`, { amount: eur(found.amount) })),
+        facts([
+          [t("shop"), found.merchant],
+          [t("shop_code"), found.merchant_code],
+          [t("at"), when(found.created_at, language())],
+          [t("receipt_number"), found.receipt],
+          found.refunded.cents ? [t("refunds"), eur(found.refunded)] : null,
+          found.refunded.cents ? [t("receipt_net"), eur(centsText(left))] : null,
+          found.tx_hash ? [t("proof"), h("span", { class: "hash" }, found.tx_hash)] : null,
+        ]),
+      ),
+      h("p", {}, h("a", { href: "#/r/history" }, t("back_to_history"))),
+    );
+  } catch (error) {
+    msg.problem(error);
+  }
 }
