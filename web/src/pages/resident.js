@@ -370,6 +370,21 @@ export async function payPage(root, { params }) {
           return;
         }
         readBalance().catch(() => {});
+        if (done.status !== "paid") {
+          // Sent, but the chain has not confirmed it yet (or it did not go through): never
+          // shown as paid. Asking again with the same request id pays at most once.
+          const again = h("button", { type: "button", class: "secondary" }, t("pay_look_again"));
+          again.addEventListener("click", () => pay.click());
+          const sending = done.status === "sending";
+          clear(
+            stage,
+            h("p", { class: sending ? "big" : "error big", role: "status", tabindex: "-1" },
+              t(sending ? "pay_sending" : "pay_not_done", { amount: eur(done.amount), shop: done.merchant })),
+            h("div", { class: "actions" }, sending ? again : null, h("a", { href: "#/r/history" }, t("nav_history"))),
+          );
+          stage.querySelector("p").focus();
+          return;
+        }
         clear(
           stage,
           h("p", { class: "ok big", role: "status" }, t("paid", { amount: eur(done.amount), shop: done.merchant, receipt: done.receipt })),
