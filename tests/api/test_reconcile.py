@@ -46,6 +46,28 @@ def _state(s: Service) -> dict[str, Any]:
         }
 
 
+def _paid_and_redeemed(
+    s: Service, n: int
+) -> tuple[People, dict[str, str], dict[str, str], dict[str, Any], dict[str, Any]]:
+    """Staff, a resident who earned EUR 20 and paid a shop EUR 9, and the shop's EUR 5
+    redemption: the shop's and the treasurer's sign-ins, the payment and the redemption."""
+    p = setup_people(s)
+    earn(s, p, "20")
+    shop, merchant = open_shop(s, p)
+    treasurer = _treasurer(s, p)
+    pay = {
+        "merchant_code": shop["code"],
+        "amount": "9",
+        "receipt": f"BON-{n}",
+        "request_id": f"pay-000{n}",
+    }
+    paid = s.call("POST", "/payments", p.resident, 201, json=pay)
+    redeemed = s.call(
+        "POST", "/redemptions", merchant, 201, json={"amount": "5", "request_id": f"redeem-000{n}"}
+    )
+    return merchant, treasurer, paid, redeemed
+
+
 def test_the_chain_forgets_and_the_service_repairs_what_it_lost(service: Service) -> None:
     s = service
     p = setup_people(s)
@@ -132,20 +154,7 @@ def test_the_chain_forgets_and_the_service_repairs_what_it_lost(service: Service
 
 def test_a_lost_refund_is_reversed_and_a_lost_payout_sent_again(service: Service) -> None:
     s = service
-    p = setup_people(s)
-    earn(s, p, "20")
-    shop, merchant = open_shop(s, p)
-    treasurer = _treasurer(s, p)
-    pay = {
-        "merchant_code": shop["code"],
-        "amount": "9",
-        "receipt": "BON-2",
-        "request_id": "pay-0002",
-    }
-    paid = s.call("POST", "/payments", p.resident, 201, json=pay)
-    redeemed = s.call(
-        "POST", "/redemptions", merchant, 201, json={"amount": "5", "request_id": "redeem-0002"}
-    )
+    merchant, treasurer, paid, redeemed = _paid_and_redeemed(s, 2)
     reconciler = s.app.state.worker.reconciler
     reconciler.run()
     snapshot = s.client.rpc.call("evm_snapshot")
@@ -176,20 +185,7 @@ def test_a_lost_refund_is_reversed_and_a_lost_payout_sent_again(service: Service
 
 def test_the_same_payout_twice_in_a_row_is_recorded_once(service: Service) -> None:
     s = service
-    p = setup_people(s)
-    earn(s, p, "20")
-    shop, merchant = open_shop(s, p)
-    treasurer = _treasurer(s, p)
-    pay = {
-        "merchant_code": shop["code"],
-        "amount": "9",
-        "receipt": "BON-3",
-        "request_id": "pay-0003",
-    }
-    s.call("POST", "/payments", p.resident, 201, json=pay)
-    redeemed = s.call(
-        "POST", "/redemptions", merchant, 201, json={"amount": "5", "request_id": "redeem-0003"}
-    )
+    merchant, treasurer, _, redeemed = _paid_and_redeemed(s, 3)
     repeat = s.call(
         "POST", "/redemptions", merchant, 201, json={"amount": "5", "request_id": "redeem-0003"}
     )
