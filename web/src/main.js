@@ -144,8 +144,9 @@ async function render() {
   } else {
     let notice = "";
     if (route.open) {
+      // Kept until the next sign-in: two answers that find the session over can each send
+      // the app to the sign-in page, and every rendering of it must still say why.
       notice = sessionStorage.getItem(NOTICE) || "";
-      sessionStorage.removeItem(NOTICE);
     }
     const result = await route.page(root, { params, user, go, notice });
     if (typeof result === "function") cleanup = result;
@@ -157,6 +158,7 @@ async function render() {
 
 export function signedIn(data) {
   session.save(data);
+  sessionStorage.removeItem(NOTICE);
   const next = sessionStorage.getItem("heitje.next");
   sessionStorage.removeItem("heitje.next");
   const target = next && next.startsWith("#/") && next !== "#/login" ? next : `#${homeOf(data.role)}`;
@@ -165,7 +167,9 @@ export function signedIn(data) {
 
 whenSignedOut(() => {
   sessionStorage.setItem(NOTICE, t("signed_out_expired"));
-  go("/login");
+  // Several answers can find the session over; the first one sends the app to the sign-in
+  // page, the others must not render it again (a second rendering took the focus).
+  if (location.hash !== "#/login") go("/login");
 });
 // The skip link moves the focus to the page's content (its href is no route).
 document.querySelector(".skip").addEventListener("click", (event) => {
