@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             worker.stop()
-            db.engine.dispose()
+            db.dispose()
 
     app = FastAPI(
         title="Heitje",
