@@ -24,6 +24,7 @@ class ChainAccess:
         )
         self._client: HeitjeClient | None = None
         self._signers: dict[str, LocalSigner] = {}
+        self._token: tuple[str, str, str] | None = None  # contract address, name, symbol
         self._lock = threading.Lock()
 
     @property
@@ -33,6 +34,14 @@ class ChainAccess:
             if self._client is None:
                 self._client = connect(self.settings.chain)
             return self._client
+
+    def token_names(self) -> tuple[str, str]:
+        """The token's name and symbol, read from the contract once."""
+        client = self.client
+        known = self._token
+        if known is None or known[0] != client.address:
+            known = self._token = (client.address, client.name(), client.symbol())
+        return known[1], known[2]
 
     def role_signer(self, key: str) -> LocalSigner:
         """One of the municipality's role keys (job office, merchant manager, treasurer,
