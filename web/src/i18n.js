@@ -470,6 +470,12 @@ const nl = {
   wallet_sent: "Verstuurd vanuit uw portemonnee, maar nog niet bevestigd: {amount} aan {shop}. Kijk zo in uw overzicht; daar ziet u of het betaald is.",
   wallet_paid: "Betaald! {amount} aan {shop}, vanuit uw eigen portemonnee. Bon {receipt}.",
   wallet_refused: "Geweigerd: {amount} aan {shop} is niet betaald, er is niets afgeschreven. Kijk uw saldo na, of vraag de winkel of hij nog Heitjes aanneemt.",
+  login_wallet_title: "Met uw eigen portemonnee",
+  login_wallet_hint: "Heeft u zich aangemeld met uw eigen portemonnee-app? Dan logt u in door een tekst te ondertekenen. Dat kost niets en er gaat geen geld af.",
+  login_wallet: "Inloggen met mijn portemonnee",
+  wallet_login_stopped: "U heeft het in uw portemonnee-app gestopt. U bent niet ingelogd.",
+  wallet_login_pending: "Uw portemonnee-app vraagt al iets: kijk daar eerst.",
+  wallet_login_failed: "Uw portemonnee-app kon de tekst niet ondertekenen. Probeer het opnieuw.",
 };
 
 const en = {
@@ -918,6 +924,12 @@ const en = {
   wallet_sent: "Sent from your wallet, but not confirmed yet: {amount} to {shop}. Look at your history in a moment; it shows whether it was paid.",
   wallet_paid: "Paid! {amount} to {shop}, from your own wallet. Receipt {receipt}.",
   wallet_refused: "Refused: {amount} to {shop} was not paid, nothing was taken. Check your balance, or ask the shop whether it still accepts Heitjes.",
+  login_wallet_title: "With your own wallet",
+  login_wallet_hint: "Did you sign up with your own wallet app? Then you sign in by signing a text. It costs nothing and no money moves.",
+  login_wallet: "Sign in with my wallet",
+  wallet_login_stopped: "You stopped it in your wallet app. You are not signed in.",
+  wallet_login_pending: "Your wallet app is already asking something: look there first.",
+  wallet_login_failed: "Your wallet app could not sign the text. Please try again.",
 };
 
 const texts = { nl, en };

@@ -62,6 +62,13 @@ export async function connectWallet() {
   return String(accounts[0]).toLowerCase();
 }
 
+/** Have the wallet sign a text (EIP-191 `personal_sign`, as Sign-In with Ethereum asks). */
+export function signText(address, text) {
+  const bytes = new TextEncoder().encode(text);
+  const hex = `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return window.ethereum.request({ method: "personal_sign", params: [hex, address] });
+}
+
 /** Add the municipality's network to the wallet (EIP-3085). */
 export async function addNetwork(net) {
   await window.ethereum.request({

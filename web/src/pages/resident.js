@@ -542,12 +542,9 @@ async function walletTools(place, msg) {
     );
     buttons.push(chain);
   }
-  box.append(
-    h("p", { class: "hint" }, t("wallet_intro")),
-    h("div", { class: "actions" }, ...buttons),
-    net.rpc_url ? null : h("p", { class: "hint" }, t("wallet_no_rpc")),
-    said.el,
-  );
+  box.append(h("p", { class: "hint" }, t("wallet_intro")), h("div", { class: "actions" }, ...buttons));
+  if (!net.rpc_url) box.append(h("p", { class: "hint" }, t("wallet_no_rpc")));
+  box.append(said.el);
   clear(place, box);
 }
 
