@@ -422,13 +422,8 @@ export async function payPage(root, { params }) {
   async function confirmOwn({ shop, amount, receipt }) {
     const slip = receipt || `APP-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
     const cents = typedCents(amount);
-    let net;
-    try {
-      net = await walletNetwork();
-    } catch (error) {
-      msg.problem(error);
-      return;
-    }
+    const net = await networkFor(msg);
+    if (!net) return;
     const back = h("button", { type: "button", class: "secondary" }, t("cancel"));
     back.addEventListener("click", () => enter({ code: shop.code, amount, receipt }));
     const head = [
@@ -498,17 +493,39 @@ export async function payPage(root, { params }) {
   return stop;
 }
 
+/** The network and the token, or null with the problem said in `msg`. */
+async function networkFor(msg) {
+  try {
+    return await walletNetwork();
+  } catch (error) {
+    msg.problem(error);
+    return null;
+  }
+}
+
+/** A button that asks the wallet for something (`ask()` says whether it was done) and says
+ *  the outcome in `said`. */
+function walletButton(label, said, ask, done) {
+  const button = h("button", { type: "button", class: "secondary" }, label);
+  button.addEventListener("click", () =>
+    busy(button, said, async () => {
+      try {
+        const taken = (await ask()) !== false;
+        clear(said.el, h("p", { class: taken ? "ok" : "error", role: "status" }, taken ? done : t("wallet_tool_stopped")));
+      } catch (error) {
+        clear(said.el, h("p", { class: "error", role: "alert" }, t(`wallet_tool_${walletProblem(error)}`)));
+      }
+    }),
+  );
+  return button;
+}
+
 /** For a resident with their own wallet: add the Heitje token (EIP-747) and the
  *  municipality's network (EIP-3085) to the wallet in this browser, or say plainly that
  *  there is none. */
 async function walletTools(place, msg) {
-  let net;
-  try {
-    net = await walletNetwork();
-  } catch (error) {
-    msg.problem(error);
-    return;
-  }
+  const net = await networkFor(msg);
+  if (!net) return;
   const said = messages();
   const box = h("section", { class: "wallet-tools", "aria-labelledby": "wallet-tools-title" }, h("h2", { id: "wallet-tools-title" }, t("wallet_title")));
   if (!hasWallet()) {
@@ -516,31 +533,9 @@ async function walletTools(place, msg) {
     clear(place, box);
     return;
   }
-  const token = h("button", { type: "button", class: "secondary" }, t("wallet_add_token"));
-  token.addEventListener("click", () =>
-    busy(token, said, async () => {
-      try {
-        const taken = await watchToken(net);
-        clear(said.el, h("p", { class: taken ? "ok" : "error", role: "status" }, t(taken ? "wallet_token_added" : "wallet_tool_stopped")));
-      } catch (error) {
-        clear(said.el, h("p", { class: "error", role: "alert" }, t(`wallet_tool_${walletProblem(error)}`)));
-      }
-    }),
-  );
-  const buttons = [token];
+  const buttons = [walletButton(t("wallet_add_token"), said, () => watchToken(net), t("wallet_token_added"))];
   if (net.rpc_url) {
-    const chain = h("button", { type: "button", class: "secondary" }, t("wallet_add_network"));
-    chain.addEventListener("click", () =>
-      busy(chain, said, async () => {
-        try {
-          await addNetwork(net);
-          clear(said.el, h("p", { class: "ok", role: "status" }, t("wallet_network_added", { name: net.chain_name })));
-        } catch (error) {
-          clear(said.el, h("p", { class: "error", role: "alert" }, t(`wallet_tool_${walletProblem(error)}`)));
-        }
-      }),
-    );
-    buttons.push(chain);
+    buttons.push(walletButton(t("wallet_add_network"), said, () => addNetwork(net), t("wallet_network_added", { name: net.chain_name })));
   }
   box.append(h("p", { class: "hint" }, t("wallet_intro")), h("div", { class: "actions" }, ...buttons));
   if (!net.rpc_url) box.append(h("p", { class: "hint" }, t("wallet_no_rpc")));
