@@ -781,6 +781,8 @@ class ServiceStatus(BaseModel):
             "repaired": [],
             "sending": {"payments": 0, "refunds": 0, "redemptions": 0, "payouts": 0},
             "rewards_waiting": [example_of(WaitingReward)],
+            "wallet_payments_read_to": 1214,
+            "wallet_payments_unlisted": 0,
         }
     )
     chain_head: int | None = Field(description="the newest block of the chain (None: no answer)")
@@ -801,4 +803,12 @@ class ServiceStatus(BaseModel):
     rewards_waiting: list[WaitingReward] = Field(
         description="approved rewards the chain refused for now, with the reason (staff can "
         "lift it: a budget, the pause, a role); they are tried again by themselves"
+    )
+    wallet_payments_read_to: int | None = Field(
+        None, description="the last block read for payments made from own wallets (None: none)"
+    )
+    wallet_payments_unlisted: int = Field(
+        0,
+        description="payments to shops from wallets the service has no resident for, seen by "
+        "this process since it started (the audit counts them; the lists cannot)",
     )

@@ -193,6 +193,9 @@ def test_a_payment_from_an_unknown_wallet_is_counted_not_listed(service: Service
     index = _index(s)
     assert index.run() == 0 and index.unknown == 1
     assert s.call("GET", "/payments", merchant)["total"] == 0
+    status = s.call("GET", "/status", s.login("admin", "development-admin"))
+    assert status["wallet_payments_unlisted"] == 1
+    assert status["wallet_payments_read_to"] == s.client.rpc.block_number()
 
 
 def test_the_network_a_wallet_needs_is_public(service: Service) -> None:
