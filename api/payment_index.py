@@ -5,7 +5,9 @@ resident's history and the statistics read the `payments` table, so these are in
 it, marked `via` "wallet".
 
 Each round (the worker runs one every second or so) reads the blocks after the cursor
-(`chain_cursors`, with the hash of the last block read) up to the head with
+(`chain_cursors`, with the hash of the last block read) up to the head (less the
+`confirmations` setting on a chain without instant finality; production's QBFT and the
+embedded chain have it, so there a payment shows at once) with
 `heitje_chain.ledger.PaymentScanner`, which pairs a `pay()`'s `Transfer` with its `Payment`,
 so a `pay()` is one payment. Of those, it indexes every payment to a shop the service knows
 from a resident it knows (their wallet now, or a lost one), except the `pay()`s from wallets

@@ -72,34 +72,38 @@ def test_a_plain_transfer_is_listed_once_and_a_pay_is_not_doubled(service: Servi
     data = c.encode("transfer", shop["address"], 1_25) + b"TILL-7".hex()
     tagged = c.result(c.tx.send(wallet, c.address, data, gas=200_000))
     own_pay = c.pay(wallet, shop["address"], 3_00, "BON-OWN")
-    assert _index(s).run() == 3
+    spender = LocalSigner.create()  # e.g. a wallet's contract that spends an allowance
+    c.transact(wallet, "approve", spender.address, 50)
+    pulled = c.transact(spender, "transferFrom", wallet.address, shop["address"], 50)
+    assert _index(s).run() == 4
     assert _index(s).run() == 0  # nothing new: nothing added
     assert _rows(s) == [
         ("app", "paid", 4_00, "BON-1", kept["tx_hash"]),
         ("wallet", "paid", 2_50, "", plain.tx_hash),
         ("wallet", "paid", 1_25, "TILL-7", tagged.tx_hash),
         ("wallet", "paid", 3_00, "BON-OWN", own_pay.tx_hash),
+        ("wallet", "paid", 50, "", pulled.tx_hash),
     ]
     # The shop's list (and its CSV), newest first, each payment once.
     listed = s.call("GET", "/payments", merchant)
-    assert listed["total"] == 4
+    assert listed["total"] == 5
     assert [(i["amount"]["cents"], i["via"], i["resident"]) for i in listed["items"]] == [
-        (3_00, "wallet", "R-own"), (1_25, "wallet", "R-own"), (2_50, "wallet", "R-own"),
-        (4_00, "app", "R-0001"),
+        (50, "wallet", "R-own"), (3_00, "wallet", "R-own"), (1_25, "wallet", "R-own"),
+        (2_50, "wallet", "R-own"), (4_00, "app", "R-0001"),
     ]  # fmt: skip
     csv = s.http.get("/payments?format=csv", headers=merchant).text
     assert csv.count(plain.tx_hash) == 1 and csv.count(str(kept["tx_hash"])) == 1
-    # The own-wallet resident's history and list: their three, nothing of the other's.
+    # The own-wallet resident's history and list: their four, nothing of the other's.
     history = s.call("GET", "/residents/me/history", own)["items"]
     payments = [i for i in history if i["kind"] == "payment"]
-    assert sorted(i["amount"]["cents"] for i in payments) == [-3_00, -2_50, -1_25]
+    assert sorted(i["amount"]["cents"] for i in payments) == [-3_00, -2_50, -1_25, -50]
     assert any(i["description"].endswith("no receipt, from your own wallet") for i in payments)
-    assert s.call("GET", "/payments", own)["total"] == 3
+    assert s.call("GET", "/payments", own)["total"] == 4
     # What the shop received is what the lists say, each cent once.
     received = sum(i["amount"]["cents"] for i in listed["items"])
     assert c.balance(shop["address"]) == received
     # A wallet payment can be refunded like any other.
-    wallet_payment = listed["items"][2]
+    wallet_payment = listed["items"][3]
     before = c.balance(wallet.address)
     s.call("POST", f"/payments/{wallet_payment['id']}/refund", merchant, json={"amount": "1"})
     assert c.balance(wallet.address) == before + 1_00

@@ -259,6 +259,12 @@ def test_an_own_wallet_pays_from_the_tills_request_and_from_the_app(
         expect(till.locator("li.card", has_text=f"{amount} · ")).to_have_count(1)
     _checked(till)
     _shot(till, "shop-payments-with-wallet")
+    till.goto(f"{served.base}/app/#/m/day")  # the day overview (and its CSV) counts them too
+    rows = till.locator("main ul.rows li.row.payment")
+    expect(rows.filter(has_text="HRL-EIGEN · uit eigen portemonnee")).to_have_count(1)
+    expect(rows.filter(has_text="HRL-EIGEN · BON-EIGEN")).to_have_count(1)
+    _checked(till)
+    _shot(till, "shop-day-with-wallet")
     page.goto(f"{served.base}/app/#/r/history")
     expect(page.locator("li.payment")).to_have_count(2)
     expect(page.locator("li.payment", has_text="\N{MINUS SIGN}€ 3,40")).to_have_count(1)
