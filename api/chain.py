@@ -25,6 +25,7 @@ class ChainAccess:
         )
         self._client: HeitjeClient | None = None
         self._signers: dict[str, LocalSigner] = {}
+        self._token: tuple[str, str, str] | None = None  # contract address, name, symbol
         self._lock = threading.Lock()  # guards the two dicts and the client; held briefly
         self._opening: dict[str, threading.Lock] = {}  # one decryption per key at a time
         # A keystore opens with scrypt (256 MB of memory each, about a second of CPU) or
@@ -39,6 +40,14 @@ class ChainAccess:
             if self._client is None:
                 self._client = connect(self.settings.chain)
             return self._client
+
+    def token_names(self) -> tuple[str, str]:
+        """The token's name and symbol, read from the contract once."""
+        client = self.client
+        known = self._token
+        if known is None or known[0] != client.address:
+            known = self._token = (client.address, client.name(), client.symbol())
+        return known[1], known[2]
 
     def role_signer(self, key: str) -> LocalSigner:
         """One of the municipality's role keys (job office, merchant manager, treasurer,

@@ -40,6 +40,7 @@ from api.routes import (
     staff,
     stats,
     status,
+    wallet,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
@@ -108,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the refusals too, gets the headers.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
-    workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
+    workflow = (
+        auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places, wallet,
+    )  # fmt: skip
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)

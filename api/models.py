@@ -193,9 +193,24 @@ class Reward(OnChain, Base):
     claim: Mapped[Claim] = relationship(back_populates="reward")
 
 
+#: How a payment was made: through the service ("app"), or from the resident's own wallet
+#: ("wallet": a plain transfer or a pay() the service did not send, found on the chain by
+#: api.payment_index).
+PAYMENT_VIA = ("app", "wallet")
+
+
 class Payment(OnChain, Base):
+    """A payment to a shop. The service's own (`via` "app") are recorded before they are sent
+    (api.routes.payments); those made from a resident's own wallet (`via` "wallet") are
+    indexed from the chain once mined (api.payment_index), one row per `Transfer` log: its
+    transaction hash and `log_index` are unique (the service's own rows have log_index -1,
+    so they stay one row per transaction)."""
+
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("resident_id", "request_id"),)
+    __table_args__ = (
+        UniqueConstraint("resident_id", "request_id"),
+        Index("uq_payments_tx_log", "tx_hash", "log_index", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
@@ -204,7 +219,10 @@ class Payment(OnChain, Base):
     request_id: Mapped[str] = mapped_column(String(64))  # the client's idempotency key
     #: paid, refused, failed (nothing was paid) or reversed (the chain lost it: nothing paid)
     status: Mapped[str] = mapped_column(String(16), default="sending")
-    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), index=True)
+    #: the `Transfer` log's index in its transaction for an indexed payment; -1 otherwise
+    log_index: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    via: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
     reason: Mapped[str | None] = mapped_column(Text)
     #: refunds paid or still sending (never more than `cents`)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -265,6 +283,17 @@ class PayoutRecord(OnChain, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ChainCursor(Base):
+    """How far a reader that follows the chain got (api.payment_index): the last block it
+    read and that block's hash, so it can tell when the chain forgot it."""
+
+    __tablename__ = "chain_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class WalletRecovery(Base):

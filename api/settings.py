@@ -22,6 +22,16 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
   https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
   when another site shows them. Without it, the host the request was sent to is used.
 
+Own wallets (api/routes/wallet.py, api/payment_index.py):
+
+- HEITJE_API_PUBLIC_RPC_URL: the JSON-RPC address of the municipality's network that
+  residents' own wallets (MetaMask, Rainbow, ...) use, e.g. https://rpc.heitje.heerlen.nl;
+  the app offers to add the network to a wallet with it (EIP-3085). It must be reachable from
+  people's phones, so it is usually not the service's own node address. In development it
+  defaults to the chain the service uses; in production, unset, the app offers no "add the
+  network" button and says to ask the municipality.
+- HEITJE_API_CHAIN_NAME ("Heitje"): the network's name a wallet shows.
+
 Money and the chain (api/routes/payments.py, api/payouts.py, api/settle.py, api/reconcile.py):
 
 - HEITJE_API_RECEIPT_WAIT (10): seconds a payment, refund or exchange waits for the chain to
@@ -101,6 +111,10 @@ class Settings:
     password_memory_kib: int = 19456
     password_time_cost: int = 2
     public_url: str | None = None
+    #: the JSON-RPC address people's own wallets use for the municipality's network
+    public_rpc_url: str | None = None
+    #: the network's name a wallet shows
+    chain_name: str = "Heitje"
     #: the largest request body in bytes (a photo upload has its own, larger limit)
     max_body_bytes: int = 1024 * 1024
     #: reached over HTTPS only: send HSTS
@@ -232,4 +246,12 @@ def _account_settings(env: Mapping[str, str], development: bool) -> dict[str, An
     if public and not public.startswith(("https://", "http://")):
         raise ConfigError("HEITJE_API_PUBLIC_URL must start with https:// (or http://)")
     values["public_url"] = public or None
+    rpc = env.get("HEITJE_API_PUBLIC_RPC_URL", "").strip()
+    if rpc and not rpc.startswith(("https://", "http://")):
+        raise ConfigError("HEITJE_API_PUBLIC_RPC_URL must start with https:// (or http://)")
+    values["public_rpc_url"] = rpc or None
+    name = env.get("HEITJE_API_CHAIN_NAME", "Heitje").strip()
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise ConfigError("HEITJE_API_CHAIN_NAME must be 1 to 64 printable characters")
+    values["chain_name"] = name
     return values

@@ -53,6 +53,7 @@ def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> Pay
         status=payment.status,
         reason=payment.reason,
         tx_hash=payment.tx_hash,
+        via=payment.via,
         created_at=payment.created_at,
     )
 

@@ -195,7 +195,9 @@ def my_history(
             HistoryItem(
                 at=payment.created_at,
                 kind="payment",
-                description=f"{merchant.name}, receipt {payment.receipt}",
+                description=f"{merchant.name}, "
+                + (f"receipt {payment.receipt}" if payment.receipt else "no receipt")
+                + (", from your own wallet" if payment.via == "wallet" else ""),
                 counterparty=merchant.name,
                 receipt=payment.receipt,
                 amount=Money.of(-payment.cents),
