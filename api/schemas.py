@@ -592,6 +592,7 @@ class PaymentPublic(BaseModel):
             "reason": None,
             "tx_hash": TX_EXAMPLE,
             "created_at": "2026-11-23T10:15:00Z",
+            "card": False,
         }
     )
     id: int
@@ -609,6 +610,7 @@ class PaymentPublic(BaseModel):
     reason: str | None
     tx_hash: str | None
     created_at: datetime
+    card: bool = Field(False, description="paid with the resident's Heitje card at the till")
 
 
 class RedemptionCreate(Strict):

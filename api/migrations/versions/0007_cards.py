@@ -1,0 +1,55 @@
+"""cards
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02 00:45:00
+
+The residents' Heitje cards (`cards`: the card number's HMAC, its last four characters, the
+PIN's argon2id hash, its state and the wrong PINs counted), and on each payment the card it
+was paid with at the shop's till (`payments.card_id`, none for a payment from the app).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("number_hash", sa.String(length=64), nullable=False),
+        sa.Column("last4", sa.String(length=4), nullable=False),
+        sa.Column("pin_hash", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("wrong_pins", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["resident_id"], ["residents.id"]),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("number_hash"),
+    )
+    op.create_index(op.f("ix_cards_resident_id"), "cards", ["resident_id"])
+    with op.batch_alter_table("payments") as batch:
+        batch.add_column(sa.Column("card_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_payments_card_id_cards", "cards", ["card_id"], ["id"])
+        batch.create_index("ix_payments_card_id", ["card_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("payments") as batch:
+        batch.drop_index("ix_payments_card_id")
+        batch.drop_constraint("fk_payments_card_id_cards", type_="foreignkey")
+        batch.drop_column("card_id")
+    op.drop_index(op.f("ix_cards_resident_id"), table_name="cards")
+    op.drop_table("cards")
