@@ -40,15 +40,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("number_hash"),
     )
     op.create_index(op.f("ix_cards_resident_id"), "cards", ["resident_id"])
-    with op.batch_alter_table("payments") as batch:
-        batch.add_column(sa.Column("card_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_payments_card_id_cards", "cards", ["card_id"], ["id"])
-        batch.create_index("ix_payments_card_id", ["card_id"])
+    # SQLite: a plain ADD COLUMN with REFERENCES (a batch copy of `payments` would have to drop
+    # a table that `refunds` refers to); PostgreSQL: the column and its named foreign key.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE payments ADD COLUMN card_id INTEGER REFERENCES cards (id)")
+    else:
+        card = sa.ForeignKey("cards.id", name="fk_payments_card_id_cards")
+        op.add_column("payments", sa.Column("card_id", sa.Integer(), card, nullable=True))
+    op.create_index(op.f("ix_payments_card_id"), "payments", ["card_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_payments_card_id"), table_name="payments")
     with op.batch_alter_table("payments") as batch:
-        batch.drop_index("ix_payments_card_id")
         batch.drop_constraint("fk_payments_card_id_cards", type_="foreignkey")
         batch.drop_column("card_id")
     op.drop_index(op.f("ix_cards_resident_id"), table_name="cards")
