@@ -439,6 +439,81 @@ const nl = {
   csv_time: "Tijd",
   csv_kind: "Soort",
   csv_amount: "Bedrag (euro)",
+  // the Heitje card and the municipal desk
+  nav_desk: "Balie",
+  nav_card_till: "Pas",
+  desk_title: "Balie",
+  desk_intro: "Help een inwoner zonder smartphone die aan de balie staat: zoek de inwoner, maak of blokkeer een Heitje-pas, neem een klus aan of meld hem klaar, en druk een overzicht af.",
+  desk_find: "Schuilnaam",
+  desk_find_hint: "Een deel is genoeg, bijvoorbeeld 0111 voor HRL-0111.",
+  desk_none: "Geen inwoner gevonden met deze schuilnaam.",
+  desk_choose: "Help {who}",
+  desk_card_today: "Vandaag met de pas betaald",
+  desk_slip: "Overzicht maken om af te drukken",
+  desk_slip_print: "Overzicht afdrukken",
+  desk_slip_title: "Overzicht van uw Heitjes",
+  desk_slip_for: "Voor",
+  desk_slip_at: "Gemaakt op",
+  desk_slip_history: "De laatste {count} van {total} boekingen",
+  desk_jobs_mine: "Klussen van deze inwoner",
+  desk_jobs_mine_none: "Deze inwoner heeft nu geen klus.",
+  desk_jobs_open: "Open klussen",
+  desk_jobs_none: "Er zijn nu geen open klussen.",
+  desk_claim: "Aannemen voor {who}",
+  desk_claimed: "De klus '{job}' staat nu op naam van {who}.",
+  desk_has_job: "Deze inwoner doet deze klus al.",
+  desk_done: "Klaar melden",
+  desk_done_ok: "De klus '{job}' is klaar gemeld. De inspecteur keurt hem.",
+  desk_note_hint: "Wat de inwoner vertelt dat er gedaan is. De inspecteur leest dit.",
+  card_section: "Heitje-pas",
+  card_none: "Deze inwoner heeft nog geen pas.",
+  card_new: "Nieuwe pas maken",
+  card_new_replace: "Nieuwe pas maken (de oude pas werkt dan niet meer)",
+  card_new_intro: "Laat de inwoner zelf een pincode kiezen en intypen. U ziet de pincode niet en hij wordt nergens getoond.",
+  card_pin_choose: "Pincode (door de inwoner te kiezen)",
+  card_pin_rules: "4 tot 6 cijfers, niet 1234 of 1111.",
+  card_pin_again: "Pincode nog een keer",
+  card_make: "Pas maken",
+  card_made: "De pas eindigend op {last4} is gemaakt. Druk hem nu af: het pasnummer wordt alleen nu getoond.",
+  card_once: "Het pasnummer wordt alleen nu getoond. Kwijt? Blokkeer de pas en maak een nieuwe.",
+  card_print: "Pas afdrukken",
+  card_sheet_label: "Heitje-pas om af te drukken",
+  card_head: "Heitje-pas",
+  card_number: "Pasnummer",
+  card_how: "Betaal bij winkels met Heitjes: laat de pas scannen en typ uw pincode. Pas kwijt? Ga naar de balie van de gemeente.",
+  card_qr_label: "QR-code van de Heitje-pas van {who}",
+  card_ending: "Pas eindigend op {last4}",
+  card_state_active: "werkt",
+  card_state_locked: "geblokkeerd na 3 keer een verkeerde pincode",
+  card_state_blocked: "geblokkeerd (kwijt of vervangen); werkt nooit meer",
+  card_wrong_pins: "Verkeerde pincodes",
+  card_made_at: "Gemaakt op",
+  card_block: "Pas blokkeren (kwijt of gestolen)",
+  card_block_hint: "Bijvoorbeeld: kwijtgeraakt op de markt. Dit komt in het auditlog.",
+  card_blocked_done: "De pas eindigend op {last4} is geblokkeerd. Het saldo blijft van de inwoner; maak een nieuwe pas.",
+  card_unblock: "Pas deblokkeren",
+  card_unblock_reason: "inwoner aan de balie, pincode opnieuw uitgelegd",
+  card_unblocked_done: "De pas eindigend op {last4} werkt weer.",
+  card_till_title: "Betalen met de Heitje-pas",
+  card_till_intro: "Voor klanten zonder smartphone. Vul het bedrag in, scan de pas of typ het pasnummer, en geef het apparaat aan de klant voor de pincode.",
+  card_till_link: "Betalen met de Heitje-pas",
+  card_scan: "Scan de pas",
+  card_scan_hint: "Houd de QR-code van de pas voor de camera.",
+  card_scan_bad: "Dit is geen QR-code van een Heitje-pas. Probeer opnieuw of typ het pasnummer.",
+  card_scan_none: "Dit apparaat kan niet scannen. Typ het pasnummer van de pas.",
+  scan_denied_card: "De camera mag niet worden gebruikt. Typ het pasnummer van de pas.",
+  card_scanned: "Pas eindigend op {last4} gescand.",
+  card_number_hint: "16 letters en cijfers, bijvoorbeeld K7M2-QX9P-4TRW-8NHD. Streepjes en hoofdletters maken niet uit.",
+  card_pin_title: "Geef het apparaat aan de klant",
+  card_pin_what: "U betaalt {amount} aan {shop} met de pas eindigend op {last4}. Typ uw pincode en druk op Betaal.",
+  card_pin: "Pincode",
+  card_pin_hint: "Alleen de klant typt de pincode.",
+  card_pay: "Betaal {amount}",
+  card_paid: "Betaald! {amount} van {who} met de Heitje-pas.",
+  card_sending: "De betaling van {amount} is nog niet bevestigd. Wacht even en kijk bij Betalingen voor u opnieuw afrekent.",
+  card_nothing_paid: "Er is niets betaald.",
+  card_receipt: "Bon",
+  card_receipt_print: "Bon afdrukken",
 };
 
 const en = {
@@ -856,6 +931,81 @@ const en = {
   csv_time: "Time",
   csv_kind: "Kind",
   csv_amount: "Amount (euros)",
+  // the Heitje card and the municipal desk
+  nav_desk: "Desk",
+  nav_card_till: "Card",
+  desk_title: "Desk",
+  desk_intro: "Help a resident without a smartphone who is at the desk: find the resident, make or block a Heitje card, take a job or report it done for them, and print a statement.",
+  desk_find: "Pseudonym",
+  desk_find_hint: "Part of it is enough, for example 0111 for HRL-0111.",
+  desk_none: "No resident found with this pseudonym.",
+  desk_choose: "Help {who}",
+  desk_card_today: "Paid with the card today",
+  desk_slip: "Make a statement to print",
+  desk_slip_print: "Print the statement",
+  desk_slip_title: "Statement of your Heitjes",
+  desk_slip_for: "For",
+  desk_slip_at: "Made on",
+  desk_slip_history: "The newest {count} of {total} entries",
+  desk_jobs_mine: "This resident's jobs",
+  desk_jobs_mine_none: "This resident has no job now.",
+  desk_jobs_open: "Open jobs",
+  desk_jobs_none: "There are no open jobs now.",
+  desk_claim: "Take it for {who}",
+  desk_claimed: "The job '{job}' is now in the name of {who}.",
+  desk_has_job: "This resident is doing this job already.",
+  desk_done: "Report done",
+  desk_done_ok: "The job '{job}' is reported done. The inspector checks it.",
+  desk_note_hint: "What the resident says was done. The inspector reads this.",
+  card_section: "Heitje card",
+  card_none: "This resident has no card yet.",
+  card_new: "Make a new card",
+  card_new_replace: "Make a new card (the old card then stops working)",
+  card_new_intro: "Let the resident choose and type a PIN themselves. You do not see the PIN and it is never shown.",
+  card_pin_choose: "PIN (chosen by the resident)",
+  card_pin_rules: "4 to 6 digits, not 1234 or 1111.",
+  card_pin_again: "PIN once more",
+  card_make: "Make the card",
+  card_made: "The card ending in {last4} is made. Print it now: the card number is shown only now.",
+  card_once: "The card number is shown only now. Lost? Block the card and make a new one.",
+  card_print: "Print the card",
+  card_sheet_label: "Heitje card to print",
+  card_head: "Heitje card",
+  card_number: "Card number",
+  card_how: "Pay at shops with Heitjes: let them scan the card and type your PIN. Lost the card? Go to the municipality's desk.",
+  card_qr_label: "QR code of {who}'s Heitje card",
+  card_ending: "Card ending in {last4}",
+  card_state_active: "works",
+  card_state_locked: "locked after 3 wrong PINs",
+  card_state_blocked: "blocked (lost or replaced); never works again",
+  card_wrong_pins: "Wrong PINs",
+  card_made_at: "Made on",
+  card_block: "Block the card (lost or stolen)",
+  card_block_hint: "For example: lost at the market. This goes into the audit log.",
+  card_blocked_done: "The card ending in {last4} is blocked. The balance stays the resident's; make a new card.",
+  card_unblock: "Unlock the card",
+  card_unblock_reason: "resident at the desk, PIN explained again",
+  card_unblocked_done: "The card ending in {last4} works again.",
+  card_till_title: "Pay with the Heitje card",
+  card_till_intro: "For customers without a smartphone. Enter the amount, scan the card or type its number, and hand the device to the customer for the PIN.",
+  card_till_link: "Pay with the Heitje card",
+  card_scan: "Scan the card",
+  card_scan_hint: "Hold the card's QR code in front of the camera.",
+  card_scan_bad: "This is not a Heitje card's QR code. Try again or type the card number.",
+  card_scan_none: "This device cannot scan. Type the card's number.",
+  scan_denied_card: "The camera may not be used. Type the card's number.",
+  card_scanned: "Card ending in {last4} scanned.",
+  card_number_hint: "16 letters and digits, for example K7M2-QX9P-4TRW-8NHD. Dashes and capitals do not matter.",
+  card_pin_title: "Hand the device to the customer",
+  card_pin_what: "You pay {amount} to {shop} with the card ending in {last4}. Type your PIN and press Pay.",
+  card_pin: "PIN",
+  card_pin_hint: "Only the customer types the PIN.",
+  card_pay: "Pay {amount}",
+  card_paid: "Paid! {amount} from {who} with the Heitje card.",
+  card_sending: "The payment of {amount} is not confirmed yet. Wait a moment and look at Payments before you charge again.",
+  card_nothing_paid: "Nothing was paid.",
+  card_receipt: "Receipt",
+  card_receipt_print: "Print the receipt",
 };
 
 const texts = { nl, en };
@@ -964,6 +1114,18 @@ const errorsNl = {
   own_account: "Dit kan niet voor uw eigen account.",
   already_disabled: "Dit account staat al uit.",
   already_enabled: "Dit account staat al aan.",
+  other_shop: "Met deze kassa kunt u alleen voor uw eigen winkel afrekenen. Log in met het account van deze winkel.",
+  no_card: "Deze Heitje-pas is niet bekend. Kijk het pasnummer na of scan de pas opnieuw.",
+  card_locked: "Deze pas is geblokkeerd na 3 keer een verkeerde pincode. Er is niets betaald. De klant kan de pas aan de balie van de gemeente laten deblokkeren.",
+  card_blocked: "Deze pas is geblokkeerd (kwijt of vervangen) en betaalt niets. De klant kan aan de balie van de gemeente een nieuwe pas krijgen.",
+  card_daily_limit: "Met de pas kan vandaag niet meer betaald worden: het daglimiet is bereikt.",
+  card_active: "Deze pas is niet geblokkeerd.",
+  request_id_used: "Deze betaling hoort bij een andere verkoop. Begin een nieuwe betaling.",
+  weak_pin: "Kies een andere pincode: 4 tot 6 cijfers, niet allemaal hetzelfde cijfer en geen reeks zoals 1234.",
+  pin_mismatch: "De twee pincodes zijn niet gelijk. Typ ze nog een keer.",
+  pin_form: "Een pincode is 4 tot 6 cijfers.",
+  card_number_bad: "Dit pasnummer klopt niet: het heeft 16 letters en cijfers, bijvoorbeeld K7M2-QX9P-4TRW-8NHD.",
+  wrong_pin: "De pincode klopt niet.",
 };
 
 const errorsEn = {
@@ -1042,6 +1204,18 @@ const errorsEn = {
   own_account: "This is not possible for your own account.",
   already_disabled: "This account is switched off already.",
   already_enabled: "This account is switched on already.",
+  other_shop: "This till charges only for its own shop. Sign in with this shop's account.",
+  no_card: "This Heitje card is not known. Check the card number or scan the card again.",
+  card_locked: "This card is locked after 3 wrong PINs. Nothing was paid. The customer can have it unlocked at the municipality's desk.",
+  card_blocked: "This card is blocked (lost or replaced) and pays nothing. The customer can get a new card at the municipality's desk.",
+  card_daily_limit: "The card cannot pay more today: the daily limit is reached.",
+  card_active: "This card is not locked.",
+  request_id_used: "This payment belongs to another sale. Start a new payment.",
+  weak_pin: "Choose another PIN: 4 to 6 digits, not all the same digit and not a run such as 1234.",
+  pin_mismatch: "The two PINs are not the same. Type them again.",
+  pin_form: "A PIN is 4 to 6 digits.",
+  card_number_bad: "This card number is not right: it has 16 letters and digits, for example K7M2-QX9P-4TRW-8NHD.",
+  wrong_pin: "The PIN is not right.",
 };
 
 /** The plain sentence for an ApiProblem (or any error): what happened and what to do. */
@@ -1062,6 +1236,21 @@ export function errorText(problem) {
     return lang === "en"
       ? `That is too much: at most ${most} of this payment can be refunded. Enter a smaller amount.`
       : `Zoveel kan niet terug: van deze betaling kan hooguit ${most} terug. Vul een lager bedrag in.`;
+  }
+  if (code === "wrong_pin" && details.tries_left !== undefined) {
+    const left = Number(details.tries_left);
+    if (left <= 0) {
+      return lang === "en"
+        ? "The PIN was wrong 3 times: the card is locked now and nothing was paid. The customer can have it unlocked at the municipality's desk."
+        : "De pincode was 3 keer verkeerd: de pas is nu geblokkeerd en er is niets betaald. De klant kan de pas aan de balie van de gemeente laten deblokkeren.";
+    }
+    if (lang === "en") return `The PIN is not right. ${left === 1 ? "1 more try" : `${left} more tries`}, then the card is locked. Type the PIN again.`;
+    return `De pincode klopt niet. Nog ${left} ${left === 1 ? "poging" : "pogingen"}, daarna wordt de pas geblokkeerd. Typ de pincode opnieuw.`;
+  }
+  if (code === "card_daily_limit" && details.left !== undefined && details.limit !== undefined) {
+    return lang === "en"
+      ? `With the card at most ${euros(details.limit)} can be paid per day; ${euros(details.left)} is left today. Nothing was paid: choose an amount of at most ${euros(details.left)}.`
+      : `Met de pas kan per dag hooguit ${euros(details.limit)} betaald worden; vandaag is nog ${euros(details.left)} over. Er is niets betaald: kies een bedrag van hooguit ${euros(details.left)}.`;
   }
   if (code && table[code]) return table[code];
   if (problem && problem.status >= 500) return table.http_500;
@@ -1099,6 +1288,9 @@ const actionsNl = {
   "redemption.payout": "uitbetaling vastgelegd", "redemptions.export": "SEPA-bestand gemaakt",
   "resident.recover": "portemonnee hersteld", "staff.bootstrap": "eerste beheerder", "staff.create": "medewerker aangemaakt",
   "claim.withdraw": "klus teruggegeven",
+  "card.issue": "Heitje-pas gemaakt", "card.block": "Heitje-pas geblokkeerd", "card.unblock": "Heitje-pas gedeblokkeerd",
+  "card.pay": "betaald met de Heitje-pas", "card.wrong_pin": "verkeerde pincode", "card.locked": "pas geblokkeerd na verkeerde pincodes",
+  "desk.claim": "klus aangenomen aan de balie", "desk.done": "klus klaar gemeld aan de balie", "desk.slip": "overzicht afgedrukt aan de balie",
 };
 const actionsEn = {
   "account.disable": "account switched off", "account.enable": "account switched on",
@@ -1110,6 +1302,9 @@ const actionsEn = {
   "redemption.payout": "payout recorded", "redemptions.export": "SEPA file made",
   "resident.recover": "wallet recovered", "staff.bootstrap": "first administrator", "staff.create": "staff member created",
   "claim.withdraw": "job given back",
+  "card.issue": "Heitje card made", "card.block": "Heitje card blocked", "card.unblock": "Heitje card unlocked",
+  "card.pay": "paid with the Heitje card", "card.wrong_pin": "wrong PIN", "card.locked": "card locked after wrong PINs",
+  "desk.claim": "job taken at the desk", "desk.done": "job reported done at the desk", "desk.slip": "statement printed at the desk",
 };
 const detailsNl = {
   amount: "bedrag", cents: "bedrag", moved_cents: "verplaatst", allowance: "budget", cap: "maximum", reason: "reden",
@@ -1118,6 +1313,8 @@ const detailsNl = {
   jobId: "klusnummer", receipt: "bon", id: "nummer", paymentReference: "referentie", year: "jaar",
   account: "account", claims_cancelled: "aanmeldingen vervallen", bank_reference: "bankreferentie", role: "rol",
   username: "gebruikersnaam", key_name: "sleutel", issuer: "klusaanbieder", block: "blok", count: "aantal",
+  last4: "pas eindigend op", replaced: "vervangen passen", tries_left: "pogingen over", wrong_pins: "verkeerde pincodes",
+  request_id: "verzoeknummer", balance: "saldo", expires_at: "geldig tot", code: "code",
 };
 
 export function eventName(name) {
