@@ -193,6 +193,7 @@ def test_a_resident_with_only_a_card_earns_and_pays(
     expect(slip.locator("li.payment")).to_contain_text("Bakkerij Op de Kamp")
     expect(slip.locator("li.payment .amount")).to_have_text("\N{MINUS SIGN}€ 3,40")
     expect(slip.locator("li.reward .amount")).to_have_text("€ 12,50")
+    expect(desk.locator("#desk-balance")).to_have_text("€ 9,10")  # the page follows the slip
     reads_right(desk)
     shot(desk, "desk-slip")
     history = served.call("GET", "/residents/me/history", resident_api)["items"]
@@ -220,4 +221,12 @@ def test_a_resident_with_only_a_card_earns_and_pays(
     reads_right(till)
     shot(till, "till-card-blocked")
     assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 9_10
+
+    # The desk's page in English reads right too.
+    desk.get_by_role("button", name="Switch to English").click()
+    expect(desk.locator("h1")).to_have_text("Desk")
+    expect(desk.locator("[data-card-id]").first).to_contain_text("blocked (lost or replaced)")
+    assert problems(desk, "en") == []
+    shot(desk, "desk-resident-en")
+    desk.evaluate("() => localStorage.setItem('heitje.lang', 'nl')")
     assert desk_errors == [] and till_errors == []

@@ -455,8 +455,8 @@ const nl = {
   desk_slip_for: "Voor",
   desk_slip_at: "Gemaakt op",
   desk_slip_history: "De laatste {count} van {total} boekingen",
-  desk_jobs_mine: "Klussen van deze inwoner",
-  desk_jobs_mine_none: "Deze inwoner heeft nu geen klus.",
+  desk_jobs_mine: "Lopende klussen van deze inwoner",
+  desk_jobs_mine_none: "Deze inwoner heeft nu geen klus die nog loopt.",
   desk_jobs_open: "Open klussen",
   desk_jobs_none: "Er zijn nu geen open klussen.",
   desk_claim: "Aannemen voor {who}",
@@ -514,6 +514,7 @@ const nl = {
   card_nothing_paid: "Er is niets betaald.",
   card_receipt: "Bon",
   card_receipt_print: "Bon afdrukken",
+  card_receipt_amount: "Bedrag",
 };
 
 const en = {
@@ -947,8 +948,8 @@ const en = {
   desk_slip_for: "For",
   desk_slip_at: "Made on",
   desk_slip_history: "The newest {count} of {total} entries",
-  desk_jobs_mine: "This resident's jobs",
-  desk_jobs_mine_none: "This resident has no job now.",
+  desk_jobs_mine: "This resident's current jobs",
+  desk_jobs_mine_none: "This resident has no job under way now.",
   desk_jobs_open: "Open jobs",
   desk_jobs_none: "There are no open jobs now.",
   desk_claim: "Take it for {who}",
@@ -1006,6 +1007,7 @@ const en = {
   card_nothing_paid: "Nothing was paid.",
   card_receipt: "Receipt",
   card_receipt_print: "Print the receipt",
+  card_receipt_amount: "Amount",
 };
 
 const texts = { nl, en };

@@ -191,7 +191,7 @@ export async function cardTillPage(root) {
         h("h2", {}, t("card_receipt")),
         facts([
           [t("shop"), done.merchant],
-          [t("amount"), h("strong", {}, eur(done.amount))],
+          [t("card_receipt_amount"), h("strong", {}, eur(done.amount))],
           [t("resident"), done.resident],
           [t("card_number"), `•••• ${sale.card.slice(-4)}`],
           [t("receipt_number"), done.receipt],

@@ -249,6 +249,9 @@ async function residentAt(place, id, msg) {
   slipButton.addEventListener("click", () =>
     busy(slipButton, slipMsg, async () => {
       const slip = await post(`/desk/residents/${id}/slip`);
+      data = slip; // read just now: the page shows the same as the slip
+      drawSummary();
+      drawCards();
       cleanup(); // the slip prints on a plain page, not the card's
       const print = h("button", { type: "button", class: "primary no-print" }, t("desk_slip_print"));
       print.addEventListener("click", () => window.print());
