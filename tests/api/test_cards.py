@@ -8,6 +8,7 @@ audit entry."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from support.service import (
     post_job,
     setup_people,
 )
+
+from api.limits import Limit
 
 PIN = "4071"
 
@@ -217,6 +220,14 @@ def test_daily_limit_unknown_cards_and_another_shops_code(service: Service) -> N
         "merchant_code": shop["code"], "card": card["number"], "pin": PIN, "amount": "1.00",
         "receipt": "R", "request_id": "resident-tries"})  # fmt: skip
     assert resident_tries.status_code == 403  # only a shop's till charges a card
+    assert balance(s, p) == 19_00
+
+    # Tries that found no card (or another shop's code) count against the till; right PINs
+    # do not. Two so far; at three the till waits.
+    s.app.state.settings = replace(s.app.state.settings, limit_card_till=Limit(3, 900))
+    assert charge(s, till, shop, "AAAA-BBBB-CCCC-EEEE", "1.00", "guess-1").status_code == 404
+    throttled = charge(s, till, shop, "AAAA-BBBB-CCCC-FFFF", "1.00", "guess-2")
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
     assert balance(s, p) == 19_00
 
 

@@ -184,6 +184,9 @@ def test_a_resident_with_only_a_card_earns_and_pays(
     expect(receipt).to_contain_text(f"•••• {number[-4:]}")
     reads_right(till)
     shot(till, "till-card-paid")
+    till.emulate_media(media="print")
+    till.screenshot(path=str(SCREENSHOTS / "till-card-receipt-print.png"), full_page=True)
+    till.emulate_media(media="screen")
     assert served.call("GET", "/residents/me", resident_api)["balance"]["cents"] == 9_10
 
     # The resident's side: the desk's slip has the payment, and the balance.
@@ -196,6 +199,9 @@ def test_a_resident_with_only_a_card_earns_and_pays(
     expect(desk.locator("#desk-balance")).to_have_text("€ 9,10")  # the page follows the slip
     reads_right(desk)
     shot(desk, "desk-slip")
+    desk.emulate_media(media="print")
+    desk.screenshot(path=str(SCREENSHOTS / "desk-slip-print.png"), full_page=True)
+    desk.emulate_media(media="screen")
     history = served.call("GET", "/residents/me/history", resident_api)["items"]
     assert [(i["kind"], i["amount"]["cents"]) for i in history] == [("payment", -340),
                                                                     ("reward", 1250)]  # fmt: skip

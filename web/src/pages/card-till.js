@@ -183,7 +183,7 @@ export async function cardTillPage(root) {
     const ok = done.status === "paid";
     clear(
       stage,
-      h("p", { class: ok ? "ok big" : "state pending", role: "status" },
+      h("p", { class: ok ? "ok big no-print" : "state pending no-print", role: "status" },
         ok ? t("card_paid", { amount: eur(done.amount), who: done.resident }) : t("card_sending", { amount: eur(done.amount) })),
       h(
         "section",
