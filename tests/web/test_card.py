@@ -76,7 +76,7 @@ def test_a_resident_with_only_a_card_earns_and_pays(
 ) -> None:  # fmt: skip
     admin = served.login("admin", "development-admin")
     served.call("POST", "/staff", admin, 201, json={
-        "username": "balie", "password": PASSWORD, "role": "desk"})  # fmt: skip
+        "username": "balie-pas", "password": PASSWORD, "role": "desk"})  # fmt: skip
     resident_api = served.resident("HRL-PAS1", "Schandelen")
     office, inspector = served.login("wijkzaken"), served.login("inspecteur")
     job = served.call("POST", "/jobs", office, 201, json={
@@ -85,7 +85,7 @@ def test_a_resident_with_only_a_card_earns_and_pays(
 
     # The desk: find the resident, take the job for them, report it done.
     desk, desk_errors = open_tab(browser, contexts, DESK)
-    sign_in(desk, served.base, "balie")
+    sign_in(desk, served.base, "balie-pas")
     expect(desk.locator("h1")).to_have_text("Balie")
     desk.get_by_label("Schuilnaam").fill("pas1")
     desk.get_by_role("button", name="Zoek").click()
