@@ -52,8 +52,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_payments_card_id"), table_name="payments")
-    with op.batch_alter_table("payments") as batch:
-        batch.drop_constraint("fk_payments_card_id_cards", type_="foreignkey")
-        batch.drop_column("card_id")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE payments DROP COLUMN card_id")  # SQLite 3.35 and newer
+    else:
+        op.drop_constraint("fk_payments_card_id_cards", "payments", type_="foreignkey")
+        op.drop_column("payments", "card_id")
     op.drop_index(op.f("ix_cards_resident_id"), table_name="cards")
     op.drop_table("cards")
