@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api.audit import record
 from api.db import Database
-from api.deps import ChainDep, DatabaseDep, SessionDep, require
+from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing
 from api.models import Card, Claim, Resident, User
 from api.routes.cards import CardPublic, card_out, spent_today
 from api.routes.jobs import claim_for, claim_out, expire_claims, expire_due, report_done
-from api.routes.residents import account_of, history_of
+from api.routes.residents import account_of, history_of, register
 from api.schemas import (
     ClaimDone,
     ClaimPublic,
@@ -31,6 +31,7 @@ from api.schemas import (
     RefId,
     ResidentAccount,
     ResidentPublic,
+    ResidentRegister,
     Strict,
     example,
     example_of,
@@ -83,6 +84,24 @@ def find_residents(
         session, query.order_by(Resident.pseudonym), ResidentPublic.model_validate,
         name="residents", offset=offset, limit=limit, format=format,
     )  # fmt: skip
+
+
+@router.post("/residents", response_model=ResidentPublic, status_code=201)
+def register_at_desk(
+    body: ResidentRegister,
+    desk: Desk,
+    request: Request,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+    limits: LimiterDep,
+) -> Resident:
+    """Register a resident who is at the desk (a pseudonym, the neighbourhood and a password
+    they choose), with a wallet the municipality keeps: the same sign-up as their own
+    (POST /residents), written to the audit log under the desk worker's name."""
+    resident = register(body, request, session, chain, settings, limits)
+    record(session, desk, "desk.register", f"resident:{resident.id}", pseudonym=resident.pseudonym)
+    return resident
 
 
 def _overview(db: Database, chain: ChainDep, resident_id: int) -> DeskResident:

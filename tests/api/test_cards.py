@@ -71,6 +71,12 @@ def test_desk_earns_for_a_resident_issues_a_card_and_the_till_charges_it(service
     desk = desk_login(s, p)
     found = s.call("GET", "/desk/residents?q=r-00", desk)["items"]
     assert [r["pseudonym"] for r in found] == ["R-0001"]
+    body = {"pseudonym": "R-DESK", "neighbourhood": "Palemig", "password": PASSWORD}
+    there = s.call("POST", "/desk/residents", desk, 201, json=body)
+    assert there["custodial"] is True and s.login("R-DESK", PASSWORD)
+    again = s.http.post("/desk/residents", headers=desk, json=body)
+    assert again.status_code == 409 and again.json()["error"] == "pseudonym_taken"
+    assert s.http.post("/desk/residents", headers=p.issuer, json=body).status_code == 403
     assert s.http.get("/desk/residents?q=r", headers=p.resident).status_code == 403
     earn_at_desk(s, p, desk, "30.00")
     assert balance(s, p) == 30_00
@@ -111,7 +117,8 @@ def test_desk_earns_for_a_resident_issues_a_card_and_the_till_charges_it(service
 
     log = s.call("GET", "/audit?limit=200", p.admin)["items"]
     actions = [e["action"] for e in log]
-    for action in ("desk.claim", "desk.done", "card.issue", "card.pay", "desk.slip"):
+    done = ("desk.register", "desk.claim", "desk.done", "card.issue", "card.pay", "desk.slip")
+    for action in done:
         assert action in actions, action
     assert all(e["actor"] == "balie" for e in log if e["action"].startswith(("desk.", "card.i")))
     assert PIN not in json.dumps(log) and number not in json.dumps(log)

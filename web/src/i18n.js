@@ -448,6 +448,9 @@ const nl = {
   desk_find_hint: "Een deel is genoeg, bijvoorbeeld 0111 voor HRL-0111.",
   desk_none: "Geen inwoner gevonden met deze schuilnaam.",
   desk_choose: "Help {who}",
+  desk_register: "Nieuwe inwoner inschrijven",
+  desk_register_intro: "Staat de inwoner nog niet in Heitje? Schrijf hem hier in. De inwoner kiest zelf een schuilnaam en een wachtwoord; de gemeente bewaart de portemonnee. Maak daarna een Heitje-pas.",
+  desk_register_do: "Inschrijven",
   desk_card_today: "Vandaag met de pas betaald",
   desk_slip: "Overzicht maken om af te drukken",
   desk_slip_print: "Overzicht afdrukken",
@@ -941,6 +944,9 @@ const en = {
   desk_find_hint: "Part of it is enough, for example 0111 for HRL-0111.",
   desk_none: "No resident found with this pseudonym.",
   desk_choose: "Help {who}",
+  desk_register: "Register a new resident",
+  desk_register_intro: "Is the resident not in Heitje yet? Register them here. The resident chooses a pseudonym and a password; the municipality keeps the wallet. Then make a Heitje card.",
+  desk_register_do: "Register",
   desk_card_today: "Paid with the card today",
   desk_slip: "Make a statement to print",
   desk_slip_print: "Print the statement",
@@ -1292,7 +1298,7 @@ const actionsNl = {
   "claim.withdraw": "klus teruggegeven",
   "card.issue": "Heitje-pas gemaakt", "card.block": "Heitje-pas geblokkeerd", "card.unblock": "Heitje-pas gedeblokkeerd",
   "card.pay": "betaald met de Heitje-pas", "card.wrong_pin": "verkeerde pincode", "card.locked": "pas geblokkeerd na verkeerde pincodes",
-  "desk.claim": "klus aangenomen aan de balie", "desk.done": "klus klaar gemeld aan de balie", "desk.slip": "overzicht afgedrukt aan de balie",
+  "desk.register": "inwoner ingeschreven aan de balie", "desk.claim": "klus aangenomen aan de balie", "desk.done": "klus klaar gemeld aan de balie", "desk.slip": "overzicht afgedrukt aan de balie",
 };
 const actionsEn = {
   "account.disable": "account switched off", "account.enable": "account switched on",
@@ -1306,7 +1312,7 @@ const actionsEn = {
   "claim.withdraw": "job given back",
   "card.issue": "Heitje card made", "card.block": "Heitje card blocked", "card.unblock": "Heitje card unlocked",
   "card.pay": "paid with the Heitje card", "card.wrong_pin": "wrong PIN", "card.locked": "card locked after wrong PINs",
-  "desk.claim": "job taken at the desk", "desk.done": "job reported done at the desk", "desk.slip": "statement printed at the desk",
+  "desk.register": "resident registered at the desk", "desk.claim": "job taken at the desk", "desk.done": "job reported done at the desk", "desk.slip": "statement printed at the desk",
 };
 const detailsNl = {
   amount: "bedrag", cents: "bedrag", moved_cents: "verplaatst", allowance: "budget", cap: "maximum", reason: "reden",

@@ -6,6 +6,7 @@ import { get, post, qs } from "../api.js";
 import { clear, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { busy, facts, form, messages, pagedList, title } from "../ui.js";
+import { residentForm } from "./signup.js";
 
 /** A print sheet linked while what it prints is shown (like the sticker's; see build.mjs). */
 function printSheet(meta) {
@@ -34,6 +35,15 @@ export async function deskPage(root, { params, go }) {
   );
   if (id) return residentAt(found, id, msg);
   const text = q.value.trim();
+  const registerMsg = messages();
+  root.append(
+    h("section", { class: "no-print" },
+      h("h2", {}, t("desk_register")),
+      h("p", {}, t("desk_register_intro")),
+      registerMsg.el,
+      residentForm(registerMsg, "/desk/residents", t("desk_register_do"), (created) => go(`/d?r=${created.id}`)),
+    ),
+  );
   if (!text) return undefined;
   const list = pagedList({
     fetchPage: (offset, limit) => get(`/desk/residents${qs({ q: text, offset, limit })}`),
