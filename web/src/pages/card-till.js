@@ -6,6 +6,7 @@ import { get, post } from "../api.js";
 import { clear, field, h, when } from "../dom.js";
 import { errorText, eur, language, t } from "../i18n.js";
 import { canScan, readCardNumber } from "../paycode.js";
+import { scanner } from "../scanner.js";
 import { busy, facts, form, messages, title, typedCents, centsText } from "../ui.js";
 import { newRequestId, receiptNumber } from "./merchant.js";
 
@@ -26,10 +27,10 @@ export async function cardTillPage(root) {
   }
   const stage = h("div", { class: "till card-till" });
   root.append(h("p", { class: "no-print" }, t("card_till_intro")), stage);
-  let stopCamera = null;
+  let camera = null;
   const stop = () => {
-    if (stopCamera) stopCamera();
-    stopCamera = null;
+    if (camera) camera.stop();
+    camera = null;
   };
 
   /** Step 1: the amount and the card. */
@@ -41,47 +42,27 @@ export async function cardTillPage(root) {
       name: "card", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", maxlength: 40,
       value: prefill.number || "",
     });
-    const video = h("video", { class: "camera", muted: true, playsinline: true, hidden: true, "aria-label": t("card_scan_hint") });
-    const scanMsg = messages();
-    const scanButton = h("button", { type: "button", class: "secondary" }, t("card_scan"));
-    scanButton.addEventListener("click", async () => {
-      if (stopCamera) {
-        stop();
-        video.hidden = true;
-        scanButton.textContent = t("card_scan");
-        return;
-      }
-      scanMsg.clear();
-      try {
-        const { startScanner } = await import("../scan.js");
-        video.hidden = false;
-        scanButton.textContent = t("scan_stop");
-        scanMsg.ok(t("card_scan_hint"));
-        stopCamera = await startScanner(video, (text) => {
-          stopCamera = null;
-          video.hidden = true;
-          scanButton.textContent = t("card_scan");
-          const found = readCardNumber(text);
-          if (!found) {
-            clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("card_scan_bad")));
-            return;
-          }
-          number.value = found;
-          scanMsg.ok(t("card_scanned", { last4: found.slice(-4) }));
-          (amount.value ? number.form.querySelector("button[type=submit]") : amount).focus();
-        });
-      } catch {
-        video.hidden = true;
-        scanButton.textContent = t("card_scan");
-        clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_denied_card")));
-      }
+    camera = scanner({
+      label: t("card_scan"),
+      hint: t("card_scan_hint"),
+      denied: t("scan_denied_card"),
+      found: (text, scanMsg) => {
+        const found = readCardNumber(text);
+        if (!found) {
+          clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("card_scan_bad")));
+          return;
+        }
+        number.value = found;
+        scanMsg.ok(t("card_scanned", { last4: found.slice(-4) }));
+        (amount.value ? number.form.querySelector("button[type=submit]") : amount).focus();
+      },
     });
     clear(
       stage,
       form(
         [
           field(t("amount"), amount, t("amount_hint")),
-          canScan() ? h("div", { class: "scan" }, scanButton, video, scanMsg.el) : h("p", { class: "hint" }, t("card_scan_none")),
+          canScan() ? camera.el : h("p", { class: "hint" }, t("card_scan_none")),
           field(t("card_number"), number, t("card_number_hint")),
         ],
         t("next"),
