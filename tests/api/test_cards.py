@@ -8,7 +8,7 @@ audit entry."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -63,6 +63,26 @@ def charge(
 
 def balance(s: Service, p: People) -> int:
     return int(s.call("GET", "/residents/me", p.resident)["balance"]["cents"])
+
+
+@dataclass
+class Holder:
+    """A resident who earned at the desk and holds a card, and a shop with its till."""
+
+    p: People
+    desk: dict[str, str]
+    card: dict[str, Any]
+    shop: dict[str, Any]
+    till: dict[str, str]
+
+
+def card_holder(s: Service, reward: str) -> Holder:
+    p = setup_people(s)
+    desk = desk_login(s, p)
+    earn_at_desk(s, p, desk, reward)
+    card = s.call("POST", f"/residents/{p.resident_id}/cards", desk, 201, json={"pin": PIN})
+    shop, till = open_shop(s, p)
+    return Holder(p, desk, card, shop, till)
 
 
 def test_desk_earns_for_a_resident_issues_a_card_and_the_till_charges_it(service: Service) -> None:
@@ -128,12 +148,9 @@ def test_wrong_pins_lock_the_card_ten_at_once_still_three_and_the_desk_unlocks(
     service: Service,
 ) -> None:
     s = service
-    p = setup_people(s)
-    desk = desk_login(s, p)
-    earn_at_desk(s, p, desk, "15.00")
-    issued = s.call("POST", f"/residents/{p.resident_id}/cards", desk, 201, json={"pin": PIN})
+    h = card_holder(s, "15.00")
+    p, desk, issued, shop, till = h.p, h.desk, h.card, h.shop, h.till
     number, card_id = issued["number"], issued["id"]
-    shop, till = open_shop(s, p)
 
     first = charge(s, till, shop, number, "1.00", "wrong-1", pin="9999")
     assert first.status_code == 403 and first.json()["details"] == {"tries_left": 2}
@@ -169,11 +186,8 @@ def test_wrong_pins_lock_the_card_ten_at_once_still_three_and_the_desk_unlocks(
 
 def test_a_lost_card_is_blocked_and_replaced_the_balance_stays(service: Service) -> None:
     s = service
-    p = setup_people(s)
-    desk = desk_login(s, p)
-    earn_at_desk(s, p, desk, "12.00")
-    old = s.call("POST", f"/residents/{p.resident_id}/cards", desk, 201, json={"pin": PIN})
-    shop, till = open_shop(s, p)
+    h = card_holder(s, "12.00")
+    p, desk, old, shop, till = h.p, h.desk, h.card, h.shop, h.till
     assert charge(s, till, shop, old["number"], "2.00", "before-loss").status_code == 201
     blocked = s.call("POST", f"/cards/{old['id']}/block", desk, json={"reason": "lost at market"})
     assert blocked["status"] == "blocked" and blocked["reason"] == "lost at market"
@@ -202,11 +216,8 @@ def test_a_lost_card_is_blocked_and_replaced_the_balance_stays(service: Service)
 
 def test_daily_limit_unknown_cards_and_another_shops_code(service: Service) -> None:
     s = service
-    p = setup_people(s)
-    desk = desk_login(s, p)
-    earn_at_desk(s, p, desk, "40.00")
-    card = s.call("POST", f"/residents/{p.resident_id}/cards", desk, 201, json={"pin": PIN})
-    shop, till = open_shop(s, p)
+    h = card_holder(s, "40.00")
+    p, card, shop, till = h.p, h.card, h.shop, h.till
     assert charge(s, till, shop, card["number"], "15.00", "limit-1").status_code == 201
     over = charge(s, till, shop, card["number"], "6.00", "limit-2")
     assert over.status_code == 409 and over.json()["error"] == "card_daily_limit"
@@ -240,11 +251,8 @@ def test_daily_limit_unknown_cards_and_another_shops_code(service: Service) -> N
 
 def test_a_card_payment_is_made_once_also_from_many_threads(service: Service) -> None:
     s = service
-    p = setup_people(s)
-    desk = desk_login(s, p)
-    earn_at_desk(s, p, desk, "10.00")
-    card = s.call("POST", f"/residents/{p.resident_id}/cards", desk, 201, json={"pin": PIN})
-    shop, till = open_shop(s, p)
+    h = card_holder(s, "10.00")
+    p, card, shop, till = h.p, h.card, h.shop, h.till
     first = charge(s, till, shop, card["number"], "2.50", "once-only-1")
     second = charge(s, till, shop, card["number"], "2.50", "once-only-1")
     assert first.status_code == second.status_code == 201
