@@ -53,7 +53,7 @@ export async function deskPage(root, { params, go }) {
         { class: "card", "data-resident": r.id },
         h("h2", { class: "card-title" }, r.pseudonym),
         facts([[t("neighbourhood"), r.neighbourhood]]),
-        h("a", { class: "button primary", href: `#/d?r=${r.id}` }, t("desk_choose", { who: r.pseudonym })),
+        h("a", { href: `#/d?r=${r.id}` }, t("desk_choose", { who: r.pseudonym })),
       ),
     empty: t("desk_none"),
   });
