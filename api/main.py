@@ -30,6 +30,8 @@ from api.routes import (
     audit,
     auth,
     budgets,
+    cards,
+    desk,
     jobs,
     ledger,
     merchants,
@@ -112,8 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     workflow = (
         auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places, wallet,
     )  # fmt: skip
+    by_hand = (cards, desk)  # the Heitje card and the municipal desk
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
-    for module in (*workflow, *reports):
+    for module in (*workflow, *by_hand, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/
     web.install_docs(app)  # Swagger UI at /docs, ReDoc at /redoc

@@ -217,6 +217,8 @@ class Payment(OnChain, Base):
     cents: Mapped[int] = mapped_column(BigInteger)
     receipt: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(64))  # the client's idempotency key
+    #: the Heitje card it was paid with at the shop's till (None: the resident's app)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)
     #: paid, refused, failed (nothing was paid) or reversed (the chain lost it: nothing paid)
     status: Mapped[str] = mapped_column(String(16), default="sending")
     tx_hash: Mapped[str | None] = mapped_column(String(66), index=True)
@@ -228,6 +230,30 @@ class Payment(OnChain, Base):
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=now)
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
+
+
+CARD_STATES = ("active", "locked", "blocked")
+
+
+class Card(Base):
+    """A resident's Heitje card (api.routes.cards): a printed card whose QR code and number
+    carry a random card number only. Only the number's HMAC is kept (`number_hash`) and its
+    last four characters to name it; the PIN is an argon2id hash. `active`; `locked` after
+    too many wrong PINs (the desk unlocks it); `blocked` for good (lost, or replaced by a new
+    card). `wrong_pins` is counted before each PIN is checked, by a guarded update."""
+
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last4: Mapped[str] = mapped_column(String(4))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    wrong_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was blocked
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    blocked_at: Mapped[datetime | None] = mapped_column()
 
 
 class Refund(OnChain, Base):

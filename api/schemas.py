@@ -622,6 +622,7 @@ class PaymentPublic(BaseModel):
             "tx_hash": TX_EXAMPLE,
             "via": "app",
             "created_at": "2026-11-23T10:15:00Z",
+            "card": False,
         }
     )
     id: int
@@ -645,6 +646,7 @@ class PaymentPublic(BaseModel):
         "unless the wallet added one)",
     )
     created_at: datetime
+    card: bool = Field(False, description="paid with the resident's Heitje card at the till")
 
 
 class RedemptionCreate(Strict):

@@ -15,14 +15,14 @@ function plainAmount(text) {
   return trimmed.replace(",", ".");
 }
 
-function receiptNumber() {
+export function receiptNumber() {
   const bytes = new Uint8Array(3);
   crypto.getRandomValues(bytes);
   const stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 12);
   return `T${stamp}-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`;
 }
 
-function newRequestId() {
+export function newRequestId() {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -94,7 +94,7 @@ export async function tillPage(root) {
       [t("balance"), h("span", { id: "balance" }, eur(me.balance))],
     ]),
     shop.status === "approved"
-      ? h("p", { class: "actions" }, h("a", { href: "#/m/sticker" }, t("sticker_link")), h("a", { href: "#/m/day" }, t("day_link")))
+      ? h("p", { class: "actions" }, h("a", { href: "#/m/card" }, t("card_till_link")), h("a", { href: "#/m/sticker" }, t("sticker_link")), h("a", { href: "#/m/day" }, t("day_link")))
       : null,
     stage,
     live,

@@ -3,6 +3,7 @@ import { api, get, post, qs, session } from "../api.js";
 import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
+import { scanner } from "../scanner.js";
 import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
 import {
   addNetwork, connectWallet, hasWallet, outcome, paymentRequest, sendPayment, walletNetwork, walletProblem, watchToken,
@@ -236,10 +237,10 @@ export async function payPage(root, { params }) {
     msg.problem(error);
   }
   if (resident && !resident.custodial) await walletTools(tools, msg);
-  let stopCamera = null;
+  let camera = null;
   const stop = () => {
-    if (stopCamera) stopCamera();
-    stopCamera = null;
+    if (camera) camera.stop();
+    camera = null;
   };
 
   function enter(prefill) {
@@ -250,46 +251,26 @@ export async function payPage(root, { params }) {
     });
     const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", value: prefill.amount || "" });
     const receipt = h("input", { name: "receipt", maxlength: 32, autocomplete: "off", value: prefill.receipt || "" });
-    const video = h("video", { class: "camera", muted: true, playsinline: true, hidden: true, "aria-label": t("scan_hint") });
-    const scanMsg = messages();
-    const scanButton = h("button", { type: "button", class: "secondary" }, t("scan"));
-    scanButton.addEventListener("click", async () => {
-      if (stopCamera) {
-        stop();
-        video.hidden = true;
-        scanButton.textContent = t("scan");
-        return;
-      }
-      scanMsg.clear();
-      try {
-        const { startScanner } = await import("../scan.js");
-        video.hidden = false;
-        scanButton.textContent = t("scan_stop");
-        scanMsg.ok(t("scan_hint"));
-        stopCamera = await startScanner(video, (text) => {
-          stopCamera = null;
-          video.hidden = true;
-          scanButton.textContent = t("scan");
-          const found = readPayCode(text);
-          if (!found) {
-            clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_bad")));
-            return;
-          }
-          code.value = found.code;
-          if (found.amount) amount.value = found.amount;
-          if (found.receipt) receipt.value = found.receipt;
-          scanMsg.clear();
-          (found.amount ? code.form.querySelector("button[type=submit]") : amount).focus();
-        });
-      } catch {
-        video.hidden = true;
-        scanButton.textContent = t("scan");
-        clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_denied")));
-      }
+    camera = scanner({
+      label: t("scan"),
+      hint: t("scan_hint"),
+      denied: t("scan_denied"),
+      found: (text, scanMsg) => {
+        const found = readPayCode(text);
+        if (!found) {
+          clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_bad")));
+          return;
+        }
+        code.value = found.code;
+        if (found.amount) amount.value = found.amount;
+        if (found.receipt) receipt.value = found.receipt;
+        scanMsg.clear();
+        (found.amount ? code.form.querySelector("button[type=submit]") : amount).focus();
+      },
     });
     clear(
       stage,
-      canScan() ? h("div", { class: "scan" }, scanButton, video, scanMsg.el) : h("p", { class: "hint" }, t("scan_none")),
+      canScan() ? camera.el : h("p", { class: "hint" }, t("scan_none")),
       h("h2", {}, t("or_type")),
       form(
         [
