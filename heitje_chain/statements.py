@@ -556,7 +556,19 @@ def render(statement: dict[str, Any], lang: str = "nl") -> str:
 
 
 def read_statement(path: Path) -> dict[str, Any]:
-    """A statement from its page (.html, its data block) or its JSON."""
+    """A statement from its page (.html, its data block), its PDF (the attached JSON) or its
+    JSON."""
+    if path.suffix.lower() == ".pdf":
+        from heitje_chain.statement_pdf import read_pdf_statement
+
+        data = path.read_bytes()
+        try:
+            found = read_pdf_statement(data)
+        except Exception:  # a damaged or foreign PDF: pypdf raises many kinds
+            found = None
+        if found is None or found.get("heitje_statement") != STATEMENT_FORMAT:
+            raise ValueError(f"{path} holds no Heitje statement")
+        return found
     text = path.read_text(encoding="utf-8")
     if _DATA_OPEN in text:
         start = text.index(_DATA_OPEN) + len(_DATA_OPEN)
@@ -571,18 +583,28 @@ def read_statement(path: Path) -> dict[str, Any]:
 
 
 def write_statements(
-    statements: dict[str, dict[str, Any]], folder: Path, lang: str = "nl"
+    statements: dict[str, dict[str, Any]],
+    folder: Path,
+    lang: str = "nl",
+    site: str | None = None,
 ) -> list[Path]:
-    """One page per resident (<address>.html) and summary.csv (one row each)."""
+    """Per resident a page (<address>.html) and a PDF (<address>.pdf, with a QR code to the
+    verification page under `site`, e.g. https://heitje.heerlen.nl, when given), and
+    summary.csv (one row each, with the verification address)."""
     import csv
 
     from heitje_chain.amounts import cents_to_decimal
+    from heitje_chain.statement_pdf import render_pdf, verify_url
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for statement in statements.values():
         path = folder / f"{statement['address']}.html"
         path.write_text(render(statement, lang), encoding="utf-8")
+        written.append(path)
+        url = verify_url(site, statement) if site else None
+        path = folder / f"{statement['address']}.pdf"
+        path.write_bytes(render_pdf(statement, lang, url))
         written.append(path)
     path = folder / "summary.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -602,6 +624,8 @@ def write_statements(
                 "block",
                 "block_hash",
                 "digest",
+                "pdf",
+                "verify_url",
             ]
         )
         for s in statements.values():
@@ -620,6 +644,8 @@ def write_statements(
                     s["block"],
                     s["block_hash"],
                     s["digest"],
+                    f"{s['address']}.pdf",
+                    verify_url(site, s) if site else "",
                 ]
             )
     written.append(path)
