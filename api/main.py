@@ -25,6 +25,7 @@ from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.middleware import AnswerHeaders, BodyLimit
 from api.models import User
+from api.public import PublicLedger
 from api.routes import (
     accounts,
     audit,
@@ -35,15 +36,18 @@ from api.routes import (
     merchants,
     payments,
     places,
+    public,
     redemptions,
     residents,
     staff,
+    statements,
     stats,
     status,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
 from api.settings import Settings, load_settings
+from api.statements import StatementStore
 from api.worker import RewardWorker
 
 log = logging.getLogger(__name__)
@@ -100,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.chain = chain
     app.state.worker = worker
+    app.state.public_ledger = PublicLedger(settings.public_cache_seconds)
+    app.state.statements = StatementStore()
     errors.install(app)
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
@@ -109,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
     workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
-    reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
+    # the audit log, statistics, chain reads, statements; the public pages (no sign-in)
+    reports = (audit, stats, ledger, budgets, status, statements, public)
     for module in (*workflow, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/

@@ -33,6 +33,12 @@ Money and the chain (api/routes/payments.py, api/payouts.py, api/settle.py, api/
 - HEITJE_API_RECONCILE_INTERVAL (15): seconds between two checks of the paid records
   against the chain (whether it lost blocks the service has seen).
 
+The public pages (api/public.py, api/routes/public.py):
+
+- HEITJE_API_PUBLIC_CACHE_SECONDS (60): the public ledger page's figures are computed (an
+  audit of the whole chain) at most once per this many seconds, and after that only when the
+  chain has a new final block.
+
 Also read here:
 
 - HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
@@ -105,6 +111,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: reached over HTTPS only: send HSTS
     behind_tls: bool = False
+    #: seconds the public ledger page's figures are kept before the chain is asked again
+    public_cache_seconds: float = 60.0
 
     @property
     def development(self) -> bool:
@@ -183,6 +191,7 @@ def load_settings(
         settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
         reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
         receipt_wait=seconds("HEITJE_API_RECEIPT_WAIT", 10.0),
+        public_cache_seconds=seconds("HEITJE_API_PUBLIC_CACHE_SECONDS", 60.0),
         **accounts,
         max_body_bytes=max_body,
         behind_tls=tls in ("yes", "on", "1", "true"),
