@@ -31,7 +31,28 @@ Lang = Annotated[Literal["nl", "en"], Query(description="nl (default) or en")]
 
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"application/pdf": {}, "text/html": {}, "application/json": {}},
+        "content": {
+            "application/pdf": {},
+            "text/html": {},
+            "application/json": {
+                "example": {
+                    "heitje_statement": 1,
+                    "year": 2026,
+                    "address": "0x52908400098527886E0F7030069857D2E4169EE7",
+                    "block": 48211,
+                    "block_hash": "0x" + "5a" * 32,
+                    "earned": 42000,
+                    "cap": 150000,
+                    "cap_left": 108000,
+                    "spent": 31050,
+                    "refunded": 250,
+                    "net_spent": 30800,
+                    "rewards": [],
+                    "digest": "3f" * 32,
+                    "verify_url": "https://heitje.heerlen.nl/app/#/openbaar/verifieer?j=2026",
+                }
+            },
+        },
         "description": "the statement: a PDF, a printable page, or its JSON",
     }
 }

@@ -38,7 +38,7 @@ def decode_qr(image: bytes) -> str | None:
             "pixels": base64.b64encode(picture.tobytes()).decode(),
         }
     )
-    done = subprocess.run(  # noqa: S603 - our own script, our own node_modules
+    done = subprocess.run(
         [node, "-e", _SCRIPT, str(ROOT / "node_modules" / "jsqr" / "dist" / "jsQR.js")],
         input=payload,
         capture_output=True,
