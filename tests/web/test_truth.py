@@ -29,16 +29,16 @@ ENGLISH = (
 )  # fmt: skip
 
 PAGES = {
-    None: ["/login", "/signup", "/apply", "/reset"],
+    None: ["/login", "/signup", "/apply", "/reset", "/openbaar", "/openbaar/verifieer"],
     "resident": ["/r", "/r/jobs", "/r/jobs?all=1", "/r/pay", "/r/shops", "/r/history",
                  "/password"],
     "merchant": ["/m", "/m/payments", "/m/day", "/m/redeem", "/m/sticker", "/password"],
-    "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/a/budgets",
-              "/a/accounts", "/password"],
+    "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/signals",
+              "/a/budgets", "/a/accounts", "/password"],
     "issuer": ["/a/jobs", "/a/budgets", "/password"],
     "inspector": ["/i", "/password"],
     "treasurer": ["/t", "/password"],
-    "auditor": ["/audit", "/ledger", "/a/budgets", "/password"],
+    "auditor": ["/audit", "/ledger", "/signals", "/a/budgets", "/password"],
 }  # fmt: skip
 
 

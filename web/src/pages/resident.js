@@ -4,6 +4,7 @@ import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
 import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
+import { statementBox } from "../statement.js";
 
 function newRequestId() {
   const bytes = new Uint8Array(16);
@@ -119,7 +120,8 @@ export async function accountPage(root) {
     render: (c) => claimCard(c, () => claims.reload()),
     empty: t("no_claims"),
   });
-  root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el);
+  const statement = statementBox((year, format, lang) => `/residents/me/statement${qs({ year, format, lang })}`);
+  root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el, statement);
   try {
     const me = await get("/residents/me");
     keepBalance(me);
