@@ -7,7 +7,7 @@ import { language, t } from "./i18n.js";
 import { busy, messages } from "./ui.js";
 
 /** `pathOf(year, format, lang)` is the API's address of the statement. */
-export function statementBox(pathOf, { heading = true } = {}) {
+export function statementBox(pathOf, { heading = true, hint = t("statement_hint") } = {}) {
   const msg = messages();
   const now = new Date().getUTCFullYear();
   const year = h(
@@ -31,7 +31,7 @@ export function statementBox(pathOf, { heading = true } = {}) {
     "section",
     { class: "statement" },
     heading ? h("h2", {}, t("statement_title")) : null,
-    h("p", { class: "hint" }, t("statement_hint")),
+    h("p", { class: "hint" }, hint),
     h("div", { class: "field" }, h("label", { for: year.id }, t("statement_year")), year),
     h("p", { class: "actions" }, button("pdf", t("statement_pdf")), " ", button("html", t("statement_html"))),
     msg.el,

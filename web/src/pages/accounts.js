@@ -155,7 +155,7 @@ function accountCard(account, user, slip, reload) {
   }
   if (account.role === "resident") {
     const path = (year, format, lang) => `/accounts/${account.id}/statement${qs({ year, format, lang })}`;
-    actions.append(h("details", { class: "statement-print" }, h("summary", {}, t("statement_print")), statementBox(path, { heading: false })));
+    actions.append(h("details", { class: "statement-print" }, h("summary", {}, t("statement_print")), statementBox(path, { heading: false, hint: t("statement_hint_desk") })));
   }
   if (user.role === "admin") {
     const reason = h("input", { name: "reason", maxlength: 2000, autocomplete: "off" });

@@ -3,7 +3,7 @@
 import { download, get, qs } from "../api.js";
 import { clear, field, h, saveBlob, when } from "../dom.js";
 import { actionCodes, actionName, detailName, eur, eventName, language, t } from "../i18n.js";
-import { busy, centsText, csvButton, form, messages, pagedList, scrollBox, title } from "../ui.js";
+import { busy, centsText, csvButton, facts, form, messages, pagedList, scrollBox, title } from "../ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -203,7 +203,7 @@ function signalSection(s) {
   const status = t(`signal_status_${s.status}`);
   const parts = [
     h("h2", { id: `signal-${s.name}` }, `${s.title}: `, h("span", { class: `signal-${s.status}` }, status)),
-    h("p", {}, `${s.looks_for}.`),
+    h("p", {}, `${s.looks_for.charAt(0).toUpperCase()}${s.looks_for.slice(1)}.`),
     facts([
       [t("signal_threshold"), h("span", { "data-threshold": s.name }, s.threshold)],
       [t("signal_shown"), String(s.shown)],

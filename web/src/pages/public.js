@@ -11,7 +11,7 @@ function table(label, headers, rows) {
     label,
     h(
       "table",
-      { class: "log" },
+      { class: "figures-table" },
       h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: i ? "num" : null }, x)))),
       h("tbody", {}, rows),
     ),
@@ -28,6 +28,13 @@ function pinned(block, hash, at) {
     " ",
     h("code", { class: "hash" }, hash),
   );
+}
+
+/** Figures beside their labels, the numbers right-aligned. */
+function figureList(pairs) {
+  const list = facts(pairs);
+  list.classList.add("figures");
+  return list;
 }
 
 function checkName(name) {
@@ -61,7 +68,7 @@ export async function publicLedgerPage(root) {
     body,
     pinned(f.block, f.block_hash, f.block_time),
     h("h2", {}, t("public_money")),
-    facts([
+    figureList([
       [t("public_circulating"), h("strong", { "data-figure": "circulating" }, eur(f.circulating))],
       [t("public_liability"), h("span", { "data-figure": "liability" }, eur(f.liability.total))],
       [t("public_unpaid"), eur(f.liability.unpaid_redemptions)],
@@ -69,12 +76,11 @@ export async function publicLedgerPage(root) {
       [t("public_redeemed_total"), eur(f.redemptions_total)],
       [t("public_shops"), h("span", { "data-figure": "shops" }, String(f.shops))],
       [t("public_residents"), String(f.residents_rewarded)],
-      [t("public_paid"), t("public_count_amount", { count: String(red.paid), amount: eur(red.paid_amount) })],
-      [
-        t("public_waiting"),
-        t("public_count_amount", { count: String(red.waiting), amount: eur(red.waiting_amount) }) +
-          (red.oldest_waiting_days === null ? "" : ` ${t("public_oldest", { days: String(red.oldest_waiting_days) })}`),
-      ],
+      [t("public_paid"), String(red.paid)],
+      [t("public_paid_amount"), eur(red.paid_amount)],
+      [t("public_waiting"), h("span", { "data-figure": "waiting" }, String(red.waiting))],
+      [t("public_waiting_amount"), eur(red.waiting_amount)],
+      red.oldest_waiting_days === null ? null : [t("public_oldest"), t("public_days", { days: String(red.oldest_waiting_days) })],
     ]),
     h("p", { class: "hint" }, t("public_liability_hint")),
     h("h2", {}, t("public_audit")),
@@ -179,14 +185,14 @@ function verdict(result) {
       [t("stmt_year"), String(result.year)],
       [t("stmt_address"), h("code", { class: "hash" }, result.address)],
       [t("public_block"), String(result.block)],
-      result.block_hash ? [t("public_block_hash"), h("code", { class: "hash" }, result.block_hash)] : null,
+      result.block_hash ? [t("stmt_block_hash"), h("code", { class: "hash" }, result.block_hash)] : null,
       result.digest ? [t("stmt_digest"), h("code", { class: "hash" }, result.digest)] : null,
     ]),
     c
       ? [
           h("h2", {}, t("verify_chain_says")),
           h("p", { class: "hint" }, t("verify_compare")),
-          facts([
+          figureList([
             [t("stmt_earned"), h("strong", { "data-figure": "earned" }, eur(c.earned))],
             [t("stmt_cap"), eur(c.cap)],
             [t("stmt_spent"), eur(c.spent)],
@@ -208,6 +214,7 @@ export async function verifyPage(root, { params }) {
   upload.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(check, msg, async () => {
+      clear(result); // an earlier verdict is not this file's
       if (!file.files || !file.files.length) {
         msg.problem({ code: "verify_no_file" });
         return;
