@@ -190,24 +190,33 @@ def test_verification_finds_a_tampered_statement(town: Town, tmp_path: Path) -> 
     assert not verify(at, read_statement(page)).matches
 
 
-def test_heitje_statements_writes_pages_and_a_summary_and_verifies(
+@pytest.fixture
+def heitje(
     town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Callable[..., tuple[int, str]]:
+    """`heitje(*argv)`: the `heitje` command against the town's chain (its exit code and
+    output), after a year of rewards."""
     from heitje_chain.cli import main
 
-    t = town
-    year_of_rewards(t)
+    year_of_rewards(town)
     home = tmp_path / "home"
-    write_deployment(home / "deployment.json", t.deployment)
+    write_deployment(home / "deployment.json", town.deployment)
     monkeypatch.setenv("HEITJE_HOME", str(home))
-    monkeypatch.setenv("HEITJE_RPC_URL", t.client.rpc.url)
-    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID"):
+    monkeypatch.setenv("HEITJE_RPC_URL", town.client.rpc.url)
+    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID", "HEITJE_API_PUBLIC_URL"):
         monkeypatch.delenv(var, raising=False)
 
     def run(*argv: str) -> tuple[int, str]:
         out = io.StringIO()
         return main(list(argv), out=out), out.getvalue()
 
+    return run
+
+
+def test_heitje_statements_writes_pages_and_a_summary_and_verifies(
+    town: Town, tmp_path: Path, heitje: Callable[..., tuple[int, str]]
+) -> None:
+    t, run = town, heitje
     out = tmp_path / "2032"
     code, text = run("statements", "--year", "2032", "--out", str(out))
     assert code == 0, text
@@ -287,7 +296,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_the_pdfs_carry_the_figures_a_qr_code_and_their_statement(
-    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    town: Town, tmp_path: Path, heitje: Callable[..., tuple[int, str]]
 ) -> None:
     """`heitje statements --out` writes a PDF per resident: the totals as the JSON has them,
     the block, its hash, the wallet and the digest, a QR code that decodes to the public
@@ -295,21 +304,9 @@ def test_the_pdfs_carry_the_figures_a_qr_code_and_their_statement(
     from pypdf import PdfReader
     from support.qr import decode_qr
 
-    from heitje_chain.cli import main
     from heitje_chain.statement_pdf import render_pdf, verify_url
 
-    t = town
-    year_of_rewards(t)
-    home = tmp_path / "home"
-    write_deployment(home / "deployment.json", t.deployment)
-    monkeypatch.setenv("HEITJE_HOME", str(home))
-    monkeypatch.setenv("HEITJE_RPC_URL", t.client.rpc.url)
-    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID", "HEITJE_API_PUBLIC_URL"):
-        monkeypatch.delenv(var, raising=False)
-
-    def run(*argv: str) -> tuple[int, str]:
-        out = io.StringIO()
-        return main(list(argv), out=out), out.getvalue()
+    t, run = town, heitje
 
     out = tmp_path / "2032"
     site = "https://heitje.heerlen.nl"
