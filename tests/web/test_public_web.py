@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from support.web import ROOT, Served
 from test_truth import problems, settled, sign_in
@@ -23,32 +21,7 @@ from api.demo import PASSWORD
 from heitje_chain.statement_pdf import render_pdf
 
 SHOTS = ROOT / "reports" / "screenshots" / "public"
-PHONE = {"width": 390, "height": 844}
 YEAR = datetime.now(UTC).year
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    def make(width: int = PHONE["width"], lang: str = "nl") -> Page:
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, locale="nl-NL", bypass_csp=True,
-            accept_downloads=True,
-        )  # fmt: skip
-        context.set_default_timeout(30_000)
-        if lang == "en":
-            context.add_init_script("localStorage.setItem('heitje.lang', 'en')")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], "the page raised errors"
 
 
 def shot(page: Page, name: str) -> None:

@@ -7,11 +7,10 @@ both sides, and nothing moves before the person said yes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from support.web import ROOT, Served
 
 from api.demo import PASSWORD, demo_iban
@@ -58,27 +57,6 @@ def people(served: Served) -> dict[str | None, tuple[str, str]]:
         "treasurer": ("penningmeester", PASSWORD),
         "auditor": ("accountant", PASSWORD),
     }
-
-
-@pytest.fixture
-def tab(browser: Browser, served: Served) -> Iterator[Any]:
-    """`tab()`: a phone-sized tab whose page axe-core can be injected into (bypass_csp: the
-    app's own policy allows no inline script, and axe is the test's, not the app's)."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    def make() -> Page:
-        context = browser.new_context(viewport=PHONE, locale="nl-NL", bypass_csp=True)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], "the page raised errors"
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:
