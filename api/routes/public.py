@@ -344,7 +344,7 @@ def verify_short(
 
 
 #: The largest statement file the public page accepts.
-MAX_FILE = 2 * 1024 * 1024
+MAX_FILE = 1024 * 1024
 
 
 @router.post("/verify", response_model=VerifyResult)
@@ -360,7 +360,7 @@ async def verify_file(
 
     data = await file.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
-        raise ApiError(413, "file_too_large", "a statement file is at most 2 MB")
+        raise ApiError(413, "file_too_large", "a statement file is at most 1 MB")
     try:
         given = parse_statement(data, "the file")
         year, address, block = int(given["year"]), str(given["address"]), int(given["block"])

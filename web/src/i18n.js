@@ -1220,7 +1220,7 @@ const errorsNl = {
   block_not_on_chain: "Het blok op de opgave staat (nog) niet op deze blockchain. Kijk de code na, of probeer het later opnieuw.",
   bad_address: "Het adres van de portemonnee klopt niet. Scan de code opnieuw.",
   busy: "Er worden nu veel opgaven berekend. Probeer het over een minuut opnieuw.",
-  file_too_large: "Dit bestand is te groot voor een jaaropgave (hooguit 2 MB).",
+  file_too_large: "Dit bestand is te groot voor een jaaropgave (hooguit 1 MB).",
   bad_audit_settings: "De drempels van de signalen zijn verkeerd ingesteld. Vraag de beheerder van de dienst.",
 };
 
@@ -1308,7 +1308,7 @@ const errorsEn = {
   block_not_on_chain: "The statement's block is not (yet) on this blockchain. Check the code, or try again later.",
   bad_address: "The wallet's address is not right. Scan the code again.",
   busy: "Many statements are being computed now. Try again in a minute.",
-  file_too_large: "This file is too large for an annual statement (2 MB at most).",
+  file_too_large: "This file is too large for an annual statement (1 MB at most).",
   bad_audit_settings: "The signals' thresholds are set wrongly. Ask the service's administrator.",
 };
 
