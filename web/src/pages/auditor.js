@@ -227,7 +227,7 @@ function signalSection(s) {
 
 export async function signalsPage(root) {
   const msg = messages();
-  const body = h("div", {}, h("p", { class: "muted" }, t("signals_busy")));
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")), h("p", { class: "hint" }, t("signals_busy")));
   root.append(title(t("signals_title")), h("p", {}, t("signals_intro")), msg.el, body);
   try {
     const report = await get(`/ledger/signals${qs({ lang: language() })}`);

@@ -235,7 +235,7 @@ export async function verifyPage(root, { params }) {
   );
   const [year, address, block, digest] = ["j", "a", "b", "d"].map((k) => params.get(k) || "");
   if (!year && !address && !block && !digest) return;
-  clear(result, h("p", { class: "muted" }, t("verify_busy")));
+  clear(result, h("p", { class: "muted" }, t("loading")), h("p", { class: "hint" }, t("verify_busy")));
   try {
     clear(result, verdict(await get(`/public/verify${qs({ year, address, block, digest })}`)));
   } catch (error) {
