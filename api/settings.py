@@ -14,6 +14,8 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
 - HEITJE_API_LIMIT_SIGNUPS (30/3600): sign-ups (residents and shop applications) per client
   address. The demo raises it; a desk that registers many people from one address may too.
 - HEITJE_API_LIMIT_RESETS (10/900): attempts to use a reset code per client address.
+- HEITJE_API_LIMIT_VERIFY (120/600): checks of annual statements on the public page per
+  client address (each may compute a statement from the chain).
 - HEITJE_API_RESET_CODE_HOURS (72) and HEITJE_API_RESET_CODE_TRIES (5): how long a desk's
   reset code is valid, and how many wrong tries void it.
 - HEITJE_API_PASSWORD_MEMORY_KIB (19456) and HEITJE_API_PASSWORD_TIME_COST (2): argon2id's
@@ -73,6 +75,7 @@ LOGIN_ADDRESS = Limit(30, 900)
 CHALLENGES = Limit(30, 600)
 SIGNUPS = Limit(30, 3600)
 RESETS = Limit(10, 900)
+VERIFY = Limit(120, 600)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Settings:
     limit_challenges: Limit = CHALLENGES
     limit_signups: Limit = SIGNUPS
     limit_resets: Limit = RESETS
+    limit_verify: Limit = VERIFY
     reset_code_hours: int = 72
     reset_code_tries: int = 5
     password_memory_kib: int = 19456
@@ -204,6 +208,7 @@ _LIMITS = {
     "limit_challenges": ("HEITJE_API_LIMIT_CHALLENGES", CHALLENGES),
     "limit_signups": ("HEITJE_API_LIMIT_SIGNUPS", SIGNUPS),
     "limit_resets": ("HEITJE_API_LIMIT_RESETS", RESETS),
+    "limit_verify": ("HEITJE_API_LIMIT_VERIFY", VERIFY),
 }
 
 

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import ChainDep, DatabaseDep, SettingsDep
 from api.errors import ApiError
+from api.limits import Limiter, client_address
 from api.public import PublicLedger, compute_figures
+from api.routes.auth import THROTTLED
 from api.schemas import Money, example, example_of, money
 from api.statements import StatementStore, check_year
 from heitje_chain.keys import check_address
@@ -289,6 +291,15 @@ class VerifyResult(BaseModel):
     differences: list[Difference]
 
 
+def _count_check(request: Request, db: DatabaseDep, settings: SettingsDep) -> None:
+    """Each check may compute a statement from the chain: counted per client address."""
+    Limiter(db.engine).check(
+        f"verify:{client_address(request)}",
+        settings.limit_verify,
+        "statement checks from this address",
+    )
+
+
 def _figures(s: dict[str, Any]) -> Figures:
     return Figures(
         **{k: Money.of(s[k]) for k in ("earned", "cap", "spent", "refunded", "net_spent")},
@@ -296,10 +307,11 @@ def _figures(s: dict[str, Any]) -> Figures:
     )
 
 
-@router.get("/verify", response_model=VerifyResult)
+@router.get("/verify", response_model=VerifyResult, responses=THROTTLED)
 def verify_short(
     request: Request,
     chain: ChainDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     year: Annotated[int, Query(ge=1970, le=9999, description="the statement's year")],
     address: Annotated[str, Query(max_length=42, description="the resident's wallet")],
@@ -316,6 +328,7 @@ def verify_short(
         wallet = check_address(address, "address")
     except ValueError as exc:
         raise ApiError(422, "bad_address", str(exc), {"address": address}) from None
+    _count_check(request, db, settings)
     store: StatementStore = request.app.state.statements
     found = store.get(chain, settings, year, wallet, block)
     if found is None:
@@ -347,10 +360,11 @@ def verify_short(
 MAX_FILE = 1024 * 1024
 
 
-@router.post("/verify", response_model=VerifyResult)
+@router.post("/verify", response_model=VerifyResult, responses=THROTTLED)
 async def verify_file(
     request: Request,
     chain: ChainDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="the statement: its PDF, page or JSON")],
 ) -> VerifyResult:
@@ -371,6 +385,7 @@ async def verify_file(
             "this file holds no Heitje statement: choose the PDF, the page (.html) or the "
             "JSON file of the annual statement",
         ) from None
+    await anyio.to_thread.run_sync(_count_check, request, db, settings)
     store: StatementStore = request.app.state.statements
     result = await anyio.to_thread.run_sync(store.verify, chain, settings, given)
     found = result.recomputed

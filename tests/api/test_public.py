@@ -11,6 +11,7 @@ import io
 import json
 import secrets
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,7 @@ from pypdf import PdfReader
 from support.qr import decode_qr
 from support.service import PASSWORD, People, Service, earn, open_shop, setup_people
 
+from api.limits import Limit
 from api.models import Claim, Job, Merchant, Resident, Reward
 from api.public import figures_of
 from api.service_exports import service_exports
@@ -358,3 +360,25 @@ def test_the_auditor_sees_the_signals_in_dutch(service: Service) -> None:
         "Approved within minutes of the claim"
     )
     assert s.http.get("/ledger/signals", headers=p.resident).status_code == 403
+
+
+def test_statement_checks_are_limited_per_address(service: Service) -> None:
+    s = service
+    p = setup_people(s)
+    earn(s, p, "4.00")
+    statement = s.call("GET", f"/residents/me/statement?year={YEAR}&format=json", p.resident)
+    s.app.state.settings = replace(s.app.state.settings, limit_verify=Limit(2, 600))
+    params = {
+        "year": YEAR,
+        "address": statement["address"],
+        "block": statement["block"],
+        "digest": statement["digest"],
+    }
+    for _ in range(2):
+        assert s.call("GET", "/public/verify", {}, params=params)["matches"] is True
+    third = s.http.get("/public/verify", params=params)
+    assert third.status_code == 429 and third.json()["error"] == "too_many_attempts"
+    assert int(third.headers["Retry-After"]) > 0
+    pdf = s.http.get(f"/residents/me/statement?year={YEAR}", headers=p.resident).content
+    refused = s.http.post("/public/verify", files={"file": ("opgave.pdf", pdf)})
+    assert refused.status_code == 429
