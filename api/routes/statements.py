@@ -4,6 +4,7 @@ final block by heitje_chain.statements; a PDF (default), a printable page or JSO
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -58,16 +59,31 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Asked:
+    """Which statement, in which form: the query of both routes."""
+
+    year: int
+    format: StatementFormat
+    lang: str
+
+
+def asked(year: Year, format: FormatQ = "pdf", lang: Lang = "nl") -> Asked:
+    return Asked(check_year(year), format, lang)
+
+
+AskedDep = Annotated[Asked, Depends(asked)]
+
+
 def _answer(
     request: Request,
     chain: ChainDep,
     db: DatabaseDep,
     settings: SettingsDep,
     resident: Resident,
-    year: int,
-    format: StatementFormat,
-    lang: str,
+    ask: Asked,
 ) -> Response:
+    year = ask.year
     store: StatementStore = request.app.state.statements
     statement = store.get(chain, settings, year, resident.address, None)
     if statement is None:
@@ -79,7 +95,7 @@ def _answer(
         )
     with db.session() as session:
         names = labels(session, chain, statement)
-    return statement_answer(statement, format, lang, site_of(settings, request), names)
+    return statement_answer(statement, ask.format, ask.lang, site_of(settings, request), names)
 
 
 @router.get("/residents/me/statement", response_class=Response, responses=ANSWERS)
@@ -89,19 +105,16 @@ def my_statement(
     chain: ChainDep,
     db: DatabaseDep,
     settings: SettingsDep,
-    year: Year,
-    format: FormatQ = "pdf",
-    lang: Lang = "nl",
+    ask: AskedDep,
 ) -> Response:
     """The signed-in resident's annual statement of `year`: every reward (date, job, issuer,
     amount), the total against the yearly cap, what was spent, and how to verify it (block,
     hash, wallet, digest, a QR code to the public verification page)."""
-    check_year(year)
     with db.session() as session:
         resident = session.get(Resident, user.resident_id)
     if resident is None:
         raise ApiError(404, "no_resident", "this account has no resident record")
-    return _answer(request, chain, db, settings, resident, year, format, lang)
+    return _answer(request, chain, db, settings, resident, ask)
 
 
 @router.get("/accounts/{account_id}/statement", response_class=Response, responses=ANSWERS)
@@ -112,13 +125,10 @@ def resident_statement(
     chain: ChainDep,
     db: DatabaseDep,
     settings: SettingsDep,
-    year: Year,
-    format: FormatQ = "pdf",
-    lang: Lang = "nl",
+    ask: AskedDep,
 ) -> Response:
     """A resident's annual statement, for the desk or an admin to print (account id of the
     resident's account). Written to the audit log."""
-    check_year(year)
     with db.session() as session:
         account = session.get(User, account_id)
         resident = (
@@ -130,15 +140,15 @@ def resident_statement(
         raise ApiError(
             404, "no_resident", f"account {account_id} is not a resident's", {"account": account_id}
         )
-    answer = _answer(request, chain, db, settings, resident, year, format, lang)
+    answer = _answer(request, chain, db, settings, resident, ask)
     with db.session(write=True) as session:
         record(
             session,
             staff,
             "statement.print",
             f"resident:{resident.id}",
-            year=year,
-            format=format,
+            year=ask.year,
+            format=ask.format,
             account=account_id,
         )
     return answer
