@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         print(f"\nThe web app: http://127.0.0.1:{args.port}/app/")
+        print(f"The public figures (no sign-in): http://127.0.0.1:{args.port}/app/#/openbaar")
         print(f"The API:     http://127.0.0.1:{args.port}/docs  (Ctrl-C stops the demo)\n")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port)
     return 0

@@ -25,6 +25,7 @@ from api.chain import ChainAccess
 from api.db import Database, migrate
 from api.middleware import AnswerHeaders, BodyLimit
 from api.models import User
+from api.public import PublicLedger
 from api.routes import (
     accounts,
     audit,
@@ -37,9 +38,11 @@ from api.routes import (
     merchants,
     payments,
     places,
+    public,
     redemptions,
     residents,
     staff,
+    statements,
     stats,
     status,
     wallet,
@@ -47,6 +50,7 @@ from api.routes import (
 from api.schemas import ERRORS
 from api.security import hash_password
 from api.settings import Settings, load_settings
+from api.statements import StatementStore
 from api.worker import RewardWorker
 
 log = logging.getLogger(__name__)
@@ -103,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.chain = chain
     app.state.worker = worker
+    app.state.public_ledger = PublicLedger(settings.public_cache_seconds)
+    app.state.statements = StatementStore()
     errors.install(app)
     # Cheap phones on slow connections: compress answers (JSON, CSV, the app's files).
     app.add_middleware(GZipMiddleware, minimum_size=1000)
@@ -115,7 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places, wallet,
     )  # fmt: skip
     by_hand = (cards, desk)  # the Heitje card and the municipal desk
-    reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
+    # the audit log, statistics, chain reads, statements; the public pages (no sign-in)
+    reports = (audit, stats, ledger, budgets, status, statements, public)
     for module in (*workflow, *by_hand, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app)  # the web app at /app/

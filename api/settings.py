@@ -14,6 +14,8 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
 - HEITJE_API_LIMIT_SIGNUPS (30/3600): sign-ups (residents and shop applications) per client
   address. The demo raises it; a desk that registers many people from one address may too.
 - HEITJE_API_LIMIT_RESETS (10/900): attempts to use a reset code per client address.
+- HEITJE_API_LIMIT_VERIFY (120/600): checks of annual statements on the public page per
+  client address (each may compute a statement from the chain).
 - HEITJE_API_RESET_CODE_HOURS (72) and HEITJE_API_RESET_CODE_TRIES (5): how long a desk's
   reset code is valid, and how many wrong tries void it.
 - HEITJE_API_PASSWORD_MEMORY_KIB (19456) and HEITJE_API_PASSWORD_TIME_COST (2): argon2id's
@@ -51,6 +53,12 @@ Money and the chain (api/routes/payments.py, api/payouts.py, api/settle.py, api/
 - HEITJE_API_RECONCILE_INTERVAL (15): seconds between two checks of the paid records
   against the chain (whether it lost blocks the service has seen).
 
+The public pages (api/public.py, api/routes/public.py):
+
+- HEITJE_API_PUBLIC_CACHE_SECONDS (60): the public ledger page's figures are computed (an
+  audit of the whole chain) at most once per this many seconds, and after that only when the
+  chain has a new final block.
+
 Also read here:
 
 - HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
@@ -87,6 +95,7 @@ CHALLENGES = Limit(30, 600)
 SIGNUPS = Limit(30, 3600)
 RESETS = Limit(10, 900)
 CARD_TILL = Limit(20, 900)
+VERIFY = Limit(120, 600)
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,7 @@ class Settings:
     limit_challenges: Limit = CHALLENGES
     limit_signups: Limit = SIGNUPS
     limit_resets: Limit = RESETS
+    limit_verify: Limit = VERIFY
     reset_code_hours: int = 72
     reset_code_tries: int = 5
     password_memory_kib: int = 19456
@@ -134,6 +144,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: reached over HTTPS only: send HSTS
     behind_tls: bool = False
+    #: seconds the public ledger page's figures are kept before the chain is asked again
+    public_cache_seconds: float = 60.0
 
     @property
     def development(self) -> bool:
@@ -212,6 +224,7 @@ def load_settings(
         settle_after=seconds("HEITJE_API_SETTLE_AFTER", 120.0),
         reconcile_interval=seconds("HEITJE_API_RECONCILE_INTERVAL", 15.0),
         receipt_wait=seconds("HEITJE_API_RECEIPT_WAIT", 10.0),
+        public_cache_seconds=seconds("HEITJE_API_PUBLIC_CACHE_SECONDS", 60.0),
         **accounts,
         max_body_bytes=max_body,
         behind_tls=tls in ("yes", "on", "1", "true"),
@@ -225,6 +238,7 @@ _LIMITS = {
     "limit_signups": ("HEITJE_API_LIMIT_SIGNUPS", SIGNUPS),
     "limit_resets": ("HEITJE_API_LIMIT_RESETS", RESETS),
     "limit_card_till": ("HEITJE_API_LIMIT_CARD_TILL", CARD_TILL),
+    "limit_verify": ("HEITJE_API_LIMIT_VERIFY", VERIFY),
 }
 
 

@@ -292,9 +292,16 @@ def compute(
 
 @dataclass
 class Verification:
+    """Whether a statement matches the chain: `differences` in words (English, for the CLI),
+    `details` the same as data (for a page that says them in its own language): each a dict
+    with `kind` (block, block_hash, contract, missing, rows, value), `field` (the statement's
+    key), `row` (1-based, for a row that differs), `key` (the row's key), and the values
+    `statement` and `chain`."""
+
     matches: bool
     differences: list[str]
     recomputed: dict[str, Any] | None
+    details: list[dict[str, Any]] = field(default_factory=list)
 
     def text(self) -> str:
         if self.matches:
@@ -319,30 +326,59 @@ def verify(source: LogSource, given: dict[str, Any]) -> Verification:
     """Recompute the statement `given` from `source` (which must be at the statement's block)
     and name every difference."""
     differences: list[str] = []
+    details: list[dict[str, Any]] = []
+
+    def differ(text: str, kind: str, **detail: Any) -> None:
+        differences.append(text)
+        details.append({"kind": kind, **detail})
+
     try:
         year, address, block = int(given["year"]), str(given["address"]), int(given["block"])
     except (KeyError, TypeError, ValueError):
-        return Verification(False, ["this is not a Heitje statement (year, address, block)"], None)
+        return Verification(
+            False,
+            ["this is not a Heitje statement (year, address, block)"],
+            None,
+            [{"kind": "not_a_statement"}],
+        )
     head = source.head
     if head.block != block:
         return Verification(
-            False, [f"the chain was read at block {head.block}, the statement is of {block}"], None
+            False,
+            [f"the chain was read at block {head.block}, the statement is of {block}"],
+            None,
+            [{"kind": "block", "statement": block, "chain": head.block}],
         )
     if given.get("block_hash") != head.block_hash:
-        differences.append(
+        differ(
             f"block {block} has hash {head.block_hash} on this chain, the statement says "
-            f"{given.get('block_hash')}: another chain, or a reorganised one"
+            f"{given.get('block_hash')}: another chain, or a reorganised one",
+            "block_hash",
+            field="block_hash",
+            statement=given.get("block_hash"),
+            chain=head.block_hash,
         )
     if (
         str(given.get("contract", "")).lower() != head.contract
         or given.get("chain_id") != head.chain_id
     ):
-        differences.append("the statement is of another contract or chain")
+        differ(
+            "the statement is of another contract or chain",
+            "contract",
+            field="contract",
+            statement=given.get("contract"),
+            chain=checksum(head.contract),
+        )
     found = compute(source, year, [address]).get(address.lower())
     if found is None:
-        return Verification(
-            False, [*differences, f"the chain has no rewards for {address} in {year}"], None
+        differ(
+            f"the chain has no rewards for {address} in {year}",
+            "missing",
+            field="address",
+            statement=address,
+            chain=None,
         )
+        return Verification(False, differences, None, details)
     for key in sorted(set(found) | set(given)):
         if key in VOLATILE or key in ("block_hash", "contract", "chain_id"):
             continue
@@ -351,25 +387,56 @@ def verify(source: LogSource, given: dict[str, Any]) -> Verification:
             continue
         if isinstance(mine, list) and isinstance(theirs, list):
             if len(mine) != len(theirs):
-                differences.append(
-                    f"{key}: {len(theirs)} rows on the statement, {len(mine)} on the chain"
+                differ(
+                    f"{key}: {len(theirs)} rows on the statement, {len(mine)} on the chain",
+                    "rows",
+                    field=key,
+                    statement=len(theirs),
+                    chain=len(mine),
                 )
             for i, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-                if a != b:
-                    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-                    differences.append(
-                        f"{key}, row {i + 1}: "
-                        + "; ".join(
-                            f"{k} is {_show(k, b.get(k))} on the statement, "
-                            f"{_show(k, a.get(k))} on the chain"
-                            for k in keys
-                        )
+                if a == b:
+                    continue
+                if not isinstance(a, dict) or not isinstance(b, dict):
+                    differ(
+                        f"{key}, row {i + 1}: {_show(key, b)} on the statement, "
+                        f"{_show(key, a)} on the chain",
+                        "value",
+                        field=key,
+                        row=i + 1,
+                        statement=b,
+                        chain=a,
                     )
+                    continue
+                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                differences.append(
+                    f"{key}, row {i + 1}: "
+                    + "; ".join(
+                        f"{k} is {_show(k, b.get(k))} on the statement, "
+                        f"{_show(k, a.get(k))} on the chain"
+                        for k in keys
+                    )
+                )
+                details.extend(
+                    {
+                        "kind": "value",
+                        "field": key,
+                        "row": i + 1,
+                        "key": k,
+                        "statement": b.get(k),
+                        "chain": a.get(k),
+                    }
+                    for k in keys
+                )
         else:
-            differences.append(
-                f"{key}: {_show(key, theirs)} on the statement, {_show(key, mine)} on the chain"
+            differ(
+                f"{key}: {_show(key, theirs)} on the statement, {_show(key, mine)} on the chain",
+                "value",
+                field=key,
+                statement=theirs,
+                chain=mine,
             )
-    return Verification(not differences, differences, found)
+    return Verification(not differences, differences, found, details)
 
 
 # ------------------------------------------------------------------ the printable page
@@ -379,8 +446,8 @@ _DATA_OPEN = '<script type="application/json" id="heitje-statement">'
 _WORDS = {
     "nl": {
         "title": "Jaaropgave Heitjes",
-        "resident": "Wallet van de inwoner",
-        "wallets": "Ook eerdere wallets (hersteld)",
+        "resident": "Portemonnee van de inwoner",
+        "wallets": "Ook eerdere portemonnees (hersteld)",
         "earned": "Verdiend in het jaar",
         "cap": "Jaarplafond",
         "cap_left": "Nog ruimte onder het plafond",
@@ -390,16 +457,16 @@ _WORDS = {
         "rewards": "Beloningen",
         "payments": "Betalingen",
         "refunds": "Terugbetalingen",
-        "recoveries": "Herstel van de wallet",
+        "recoveries": "Herstel van de portemonnee",
         "time": "datum en tijd (UTC)",
         "job_id": "klus (id on-chain)",
         "minter": "uitgever",
         "amount": "bedrag",
-        "wallet": "wallet",
+        "wallet": "portemonnee",
         "merchant": "winkel",
         "receipt": "bon",
-        "lost": "verloren wallet",
-        "replacement": "nieuwe wallet",
+        "lost": "verloren portemonnee",
+        "replacement": "nieuwe portemonnee",
         "carried": "meegenomen verdiensten",
         "none": "geen",
         "verification": "Controle",
@@ -556,33 +623,59 @@ def render(statement: dict[str, Any], lang: str = "nl") -> str:
 
 
 def read_statement(path: Path) -> dict[str, Any]:
-    """A statement from its page (.html, its data block) or its JSON."""
-    text = path.read_text(encoding="utf-8")
-    if _DATA_OPEN in text:
-        start = text.index(_DATA_OPEN) + len(_DATA_OPEN)
-        text = text[start : text.index("</script>", start)]
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ValueError(f"{path} holds no Heitje statement") from None
-    if not isinstance(data, dict) or data.get("heitje_statement") != STATEMENT_FORMAT:
-        raise ValueError(f"{path} holds no Heitje statement")
-    return data
+    """A statement from its page (.html, its data block), its PDF (the attached JSON) or its
+    JSON."""
+    return parse_statement(path.read_bytes(), str(path))
+
+
+def parse_statement(data: bytes, name: str = "the file") -> dict[str, Any]:
+    """A statement from the bytes of its page, its PDF or its JSON (ValueError: none)."""
+    found: Any = None
+    if data.startswith(b"%PDF"):
+        from heitje_chain.statement_pdf import read_pdf_statement
+
+        try:
+            found = read_pdf_statement(data)
+        except Exception:  # a damaged or foreign PDF: pypdf raises many kinds
+            found = None
+    else:
+        text = data.decode("utf-8", "replace").lstrip("\ufeff")
+        if _DATA_OPEN in text:
+            start = text.index(_DATA_OPEN) + len(_DATA_OPEN)
+            end = text.find("</script>", start)
+            text = text[start : end if end >= 0 else len(text)]
+        try:
+            found = json.loads(text)
+        except ValueError:
+            found = None
+    if not isinstance(found, dict) or found.get("heitje_statement") != STATEMENT_FORMAT:
+        raise ValueError(f"{name} holds no Heitje statement")
+    return found
 
 
 def write_statements(
-    statements: dict[str, dict[str, Any]], folder: Path, lang: str = "nl"
+    statements: dict[str, dict[str, Any]],
+    folder: Path,
+    lang: str = "nl",
+    site: str | None = None,
 ) -> list[Path]:
-    """One page per resident (<address>.html) and summary.csv (one row each)."""
+    """Per resident a page (<address>.html) and a PDF (<address>.pdf, with a QR code to the
+    verification page under `site`, e.g. https://heitje.heerlen.nl, when given), and
+    summary.csv (one row each, with the verification address)."""
     import csv
 
     from heitje_chain.amounts import cents_to_decimal
+    from heitje_chain.statement_pdf import render_pdf, verify_url
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for statement in statements.values():
         path = folder / f"{statement['address']}.html"
         path.write_text(render(statement, lang), encoding="utf-8")
+        written.append(path)
+        url = verify_url(site, statement) if site else None
+        path = folder / f"{statement['address']}.pdf"
+        path.write_bytes(render_pdf(statement, lang, url))
         written.append(path)
     path = folder / "summary.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -602,6 +695,8 @@ def write_statements(
                 "block",
                 "block_hash",
                 "digest",
+                "pdf",
+                "verify_url",
             ]
         )
         for s in statements.values():
@@ -620,6 +715,8 @@ def write_statements(
                     s["block"],
                     s["block_hash"],
                     s["digest"],
+                    f"{s['address']}.pdf",
+                    verify_url(site, s) if site else "",
                 ]
             )
     written.append(path)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ChainDep, require
+from api.deps import ChainDep, DatabaseDep, SettingsDep, require
+from api.errors import ApiError
 from api.export import Format, Limit, Offset, listing_of
 from api.models import User
 from api.schemas import TX_EXAMPLE, Money, Page, example, example_of, money
-from heitje_chain.audit import audit, rpc_source
-from heitje_chain.audit.html import render
+from api.service_exports import service_exports
+from heitje_chain.audit import SignalSettings, audit, rpc_source
+from heitje_chain.audit.html import localized_signals, render
 from heitje_chain.client import HeitjeClient, text_of
 from heitje_chain.events import Event
 
@@ -222,4 +224,80 @@ def report(_: Reader, chain: ChainDep) -> Response:
             "Content-Disposition": f'attachment; filename="heitje-audit-{block}.html"',
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+class SignalColumn(BaseModel):
+    model_config = example({"key": "earned", "label": "verdiend", "amount": True})
+    key: str
+    label: str = Field(description="the column's heading in the language asked for")
+    amount: bool = Field(description="the values are amounts in cents")
+
+
+class SignalOut(BaseModel):
+    model_config = example(
+        {
+            "name": "quick_approval",
+            "status": "look",
+            "title": "Goedgekeurd binnen minuten na de claim",
+            "looks_for": "een klus met een beloning voor uren werk, goedgekeurd binnen minuten",
+            "threshold": "goedgekeurd binnen 30 minuten na de claim, voor klussen met een "
+            "beloning van EUR 10.00 of meer (quick_minutes, quick_min_reward)",
+            "skipped": "",
+            "shown": 1,
+            "columns": [example_of(SignalColumn)],
+            "records": [{"claim": 41, "job": 12, "minutes": 3, "reward": 1250}],
+        }
+    )
+    name: str
+    status: str = Field(description="look (records to look at), quiet or skipped")
+    title: str
+    looks_for: str
+    threshold: str
+    skipped: str = Field(description="why it was skipped, or empty")
+    shown: int = Field(description="how many records show it (the first 1000 are listed)")
+    columns: list[SignalColumn]
+    records: list[dict[str, Any]]
+
+
+class SignalsReport(BaseModel):
+    model_config = example(
+        {
+            "block": 48211,
+            "block_hash": "0x" + "5a" * 32,
+            "signal_settings": {"cap_days": 60, "loop_count": 3},
+            "signals": [example_of(SignalOut)],
+        }
+    )
+    block: int
+    block_hash: str
+    signal_settings: dict[str, Any]
+    signals: list[SignalOut]
+
+
+@router.get("/signals", response_model=SignalsReport)
+def signals(
+    _: Reader,
+    chain: ChainDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    lang: Annotated[Literal["nl", "en"], Query(description="nl (default) or en")] = "nl",
+) -> SignalsReport:
+    """The audit's fraud signals (the same as `heitje audit`: from the chain and the
+    service's claims and jobs), each with its threshold and the records behind it, in Dutch
+    or English. The thresholds are the `[audit]` settings of the config file."""
+    config = settings.chain
+    with db.session() as session:
+        exports = service_exports(session)
+    try:
+        thresholds = SignalSettings.from_mapping(dict(config.audit), "[audit]: ")
+    except ValueError as exc:
+        raise ApiError(503, "bad_audit_settings", str(exc)) from None
+    source = rpc_source(chain.client, max_range=config.log_range, confirmations=config.final_depth)
+    report = audit(source, exports=exports, settings=thresholds, balances=False)
+    return SignalsReport(
+        block=report["block"],
+        block_hash=report["block_hash"],
+        signal_settings=report["signal_settings"],
+        signals=[SignalOut(**s) for s in localized_signals(report, lang)],
     )

@@ -31,13 +31,11 @@ from api.deps import SessionDep, require
 from api.export import Format, csv_response
 from api.models import Claim, Job, Payment, Resident, Reward, User
 from api.schemas import example
+from api.suppression import MIN_RESIDENTS, too_few
 from heitje_chain.amounts import cents_to_decimal
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 Reader = Annotated[User, Depends(require("admin", "auditor"))]
-
-#: Cells with fewer residents than this (and more than none) are suppressed.
-MIN_RESIDENTS = 5
 
 
 class ParticipationRow(BaseModel):
@@ -62,7 +60,9 @@ class ParticipationRow(BaseModel):
     residents: int | None
     earned: str | None = Field(description="euros, two decimals")
     spent: str | None = Field(description="euros, two decimals")
-    suppressed: bool = Field(description="fewer than 5 residents: resident figures left out")
+    suppressed: bool = Field(
+        description=f"fewer than {MIN_RESIDENTS} residents: resident figures left out"
+    )
 
 
 class _Cell:
@@ -134,7 +134,7 @@ def participation_rows(session: Session) -> list[ParticipationRow]:
     rows = []
     for (place, month), c in sorted(cells.items()):
         people = len(c.residents)
-        hidden = 0 < people < MIN_RESIDENTS
+        hidden = too_few(people)
         rows.append(
             ParticipationRow(
                 neighbourhood=place,

@@ -618,3 +618,41 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     )
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def localized_signals(report: dict[str, Any], lang: str = "nl") -> list[dict[str, Any]]:
+    """The report's fraud signals as a page shows them in `lang`: each with its title, what
+    it looks for and its threshold in words, why it was skipped, and its records with their
+    columns named (`label`; `amount`: the values are cents). The records' English
+    descriptions (`problem`) are left out: the title says what they are."""
+    from heitje_chain.audit.report import AMOUNT_KEYS
+
+    w = Words(lang)
+    words = (
+        _nl_thresholds(SignalSettings(**report["signal_settings"]))
+        if lang == "nl" and "signal_settings" in report
+        else {}
+    )
+    out = []
+    for sig in report.get("signals", []):
+        title, looks = w.named(sig["name"], sig["title"], sig["looks_for"])
+        records = [{k: v for k, v in r.items() if k != "problem"} for r in sig["records"]]
+        keys: list[str] = []
+        for record in records:
+            keys.extend(k for k in record if k not in keys)
+        out.append(
+            {
+                "name": sig["name"],
+                "status": sig["status"],
+                "title": title,
+                "looks_for": looks,
+                "threshold": words.get(sig["name"], sig["threshold"]),
+                "skipped": w(sig["skipped"]) if sig["skipped"] else "",
+                "shown": sig["shown"],
+                "columns": [
+                    {"key": k, "label": w.key(k), "amount": k in AMOUNT_KEYS} for k in keys
+                ],
+                "records": records,
+            }
+        )
+    return out

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from heitje_chain.amounts import cents_to_decimal, eur
-from heitje_chain.audit.checks import RECORD_LIMIT, Auditor, Check
+from heitje_chain.audit.checks import MERCHANT, RECORD_LIMIT, Auditor, Check
 from heitje_chain.audit.exports import ClaimRow, PayoutRow
 from heitje_chain.audit.signals import (
     SignalSettings,
@@ -316,13 +316,14 @@ def build_report(
     checks = [red if c.name == "redemptions" else c for c in checks]
     supply = a.minted - a.burned
     unpaid = redemption_figures["unpaid_cents"]
-    neighbourhoods = _by_neighbourhood(a, exports)
+    neighbourhoods, residents_by_place = _by_neighbourhood(a, exports)
     figures: dict[str, Any] = {
         "supply": supply,
         "rewards": a.rewards,
         "redemptions": a.redeemed,
         "holders": sum(1 for b in a.balances.values() if b > 0),
         "residents_rewarded": len(a.earned),
+        "merchants": sum(1 for status in a.status.values() if status == MERCHANT),
         "job_ids_rewarded": len(a.jobs),
         "liability": {
             "circulating": supply,
@@ -348,6 +349,7 @@ def build_report(
         ],
         "rewards_by_month": dict(sorted(a.rewards_by_month.items())),
         "rewards_by_neighbourhood": neighbourhoods,
+        "residents_by_neighbourhood": residents_by_place,
         "payments_by_merchant": [
             {"merchant": _address(m), "count": v[0], "amount": v[1]}
             for m, v in sorted(a.payments_by_merchant.items(), key=lambda kv: -kv[1][1])
@@ -494,20 +496,29 @@ def _role_history(a: Auditor) -> list[dict[str, Any]]:
     return rows
 
 
-def _by_neighbourhood(a: Auditor, exports: Exports) -> dict[str, int] | None:
+def _by_neighbourhood(
+    a: Auditor, exports: Exports
+) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """The rewards per neighbourhood (of the job), and how many residents received them
+    there (None when the claims export does not name its residents)."""
     claims = exports.claims
     if claims is None or (
         exports.jobs is None and not any(r.neighbourhood for r in claims.values())
     ):
-        return None
+        return None, None
     jobs = exports.jobs or {}
     totals: dict[str, int] = {}
+    people: dict[str, set[str]] = {}
+    named = True
     for jid, row in claims.items():
         paid = a.jobs.get(jid)
         if paid is not None:
             place = row.neighbourhood or jobs.get(row.job, "(neighbourhood not exported)")
             totals[place] = totals.get(place, 0) + paid
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+            people.setdefault(place, set()).add(row.resident)
+            named = named and bool(row.resident)
+    ordered = dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+    return ordered, {k: len(people[k]) for k in ordered} if named else None
 
 
 # ------------------------------------------------------------------ output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from heitje_chain.amounts import eur
@@ -24,9 +25,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--at", type=int, metavar="BLOCK", help="compute at this block (default: head)")
     p.add_argument("--ledger", metavar="FILE", help="compute from a ledger export, no node")
     p.add_argument(
-        "--verify", metavar="FILE", help="recompute this statement (.html or .json) and compare"
+        "--verify",
+        metavar="FILE",
+        help="recompute this statement (.html, .pdf or .json) and compare",
     )
     p.add_argument("--lang", choices=["nl", "en"], default="nl", help="the pages' language")
+    p.add_argument(
+        "--site",
+        metavar="URL",
+        help="the web app's public address (e.g. https://heitje.heerlen.nl): each PDF's QR "
+        "code opens its verification page there (default: HEITJE_API_PUBLIC_URL; without "
+        "either, the PDFs have no QR code)",
+    )
 
 
 def cmd_statements(ctx: Context, args: argparse.Namespace) -> int:
@@ -68,7 +78,10 @@ def cmd_statements(ctx: Context, args: argparse.Namespace) -> int:
         statements = compute(source, year, addresses)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    written = write_statements(statements, Path(args.out), args.lang) if args.out else []
+    site = args.site or os.environ.get("HEITJE_API_PUBLIC_URL", "").strip() or None
+    if site is not None and not site.startswith(("https://", "http://")):
+        raise UsageError(f"--site {site}: the address starts with https:// (or http://)")
+    written = write_statements(statements, Path(args.out), args.lang, site) if args.out else []
     if ctx.json:
         print(json.dumps(list(statements.values()), indent=1, default=str), file=ctx.out)
         return 0
@@ -86,7 +99,8 @@ def cmd_statements(ctx: Context, args: argparse.Namespace) -> int:
         )
     if written:
         print(
-            f"Wrote {len(written) - 1} statement pages and summary.csv to {args.out}.",
+            f"Wrote {len(statements)} statement pages, {len(statements)} PDFs and summary.csv "
+            f"to {args.out}.",
             file=ctx.out,
         )
     return 0

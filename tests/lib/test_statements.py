@@ -190,24 +190,33 @@ def test_verification_finds_a_tampered_statement(town: Town, tmp_path: Path) -> 
     assert not verify(at, read_statement(page)).matches
 
 
-def test_heitje_statements_writes_pages_and_a_summary_and_verifies(
+@pytest.fixture
+def heitje(
     town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Callable[..., tuple[int, str]]:
+    """`heitje(*argv)`: the `heitje` command against the town's chain (its exit code and
+    output), after a year of rewards."""
     from heitje_chain.cli import main
 
-    t = town
-    year_of_rewards(t)
+    year_of_rewards(town)
     home = tmp_path / "home"
-    write_deployment(home / "deployment.json", t.deployment)
+    write_deployment(home / "deployment.json", town.deployment)
     monkeypatch.setenv("HEITJE_HOME", str(home))
-    monkeypatch.setenv("HEITJE_RPC_URL", t.client.rpc.url)
-    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID"):
+    monkeypatch.setenv("HEITJE_RPC_URL", town.client.rpc.url)
+    for var in ("HEITJE_CONFIG", "HEITJE_CONTRACT", "HEITJE_CHAIN_ID", "HEITJE_API_PUBLIC_URL"):
         monkeypatch.delenv(var, raising=False)
 
     def run(*argv: str) -> tuple[int, str]:
         out = io.StringIO()
         return main(list(argv), out=out), out.getvalue()
 
+    return run
+
+
+def test_heitje_statements_writes_pages_and_a_summary_and_verifies(
+    town: Town, tmp_path: Path, heitje: Callable[..., tuple[int, str]]
+) -> None:
+    t, run = town, heitje
     out = tmp_path / "2032"
     code, text = run("statements", "--year", "2032", "--out", str(out))
     assert code == 0, text
@@ -278,3 +287,78 @@ def test_a_page_holds_its_statement_whatever_the_receipts_say(tmp_path: Path) ->
     (tmp_path / "other.html").write_text("<html>no statement</html>")
     with pytest.raises(ValueError, match="holds no Heitje statement"):
         read_statement(tmp_path / "other.html")
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_pdfs_carry_the_figures_a_qr_code_and_their_statement(
+    town: Town, tmp_path: Path, heitje: Callable[..., tuple[int, str]]
+) -> None:
+    """`heitje statements --out` writes a PDF per resident: the totals as the JSON has them,
+    the block, its hash, the wallet and the digest, a QR code that decodes to the public
+    verification page, and the statement itself attached (so --verify reads the PDF)."""
+    from pypdf import PdfReader
+    from support.qr import decode_qr
+
+    from heitje_chain.statement_pdf import render_pdf, verify_url
+
+    t, run = town, heitje
+
+    out = tmp_path / "2032"
+    site = "https://heitje.heerlen.nl"
+    code, text = run("statements", "--year", "2032", "--out", str(out), "--site", site)
+    assert code == 0 and "2 PDFs" in text, text
+    assert sorted(p.name for p in out.glob("*.pdf")) == sorted(
+        [f"{t.anna_new.address}.pdf", f"{t.bob.address}.pdf"]
+    )
+    anna = read_statement(out / f"{t.anna_new.address}.html")
+    pdf = (out / f"{t.anna_new.address}.pdf").read_bytes()
+    words = pdf_text(pdf)
+    # Dutch by default; the totals as the JSON has them (42.00 earned, 11.50 spent net).
+    for line in (
+        "Jaaropgave Heitjes 2032",
+        "Verdiend in het jaar EUR 42,00",
+        "Jaarplafond EUR 1.500,00",
+        "Nog ruimte onder het plafond EUR 1.458,00",
+        "Uitgegeven bij winkels EUR 14,00",
+        "Terugbetaald door winkels EUR 2,50",
+        "Per saldo uitgegeven EUR 11,50",
+        anna["block_hash"],
+        anna["digest"],
+        anna["address"],
+        str(anna["block"]),
+    ):
+        assert line in words, line
+    assert words.count("EUR 20,00") >= 1 and "EUR 15,00" in words and "EUR 7,00" in words
+    assert "2032-01-01" in words  # the first reward's date
+    (image,) = PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert decode_qr(image.data) == verify_url(site, anna)
+    assert verify_url(site, anna) == (
+        f"{site}/app/#/openbaar/verifieer?j=2032&a={anna['address']}&b={anna['block']}"
+        f"&d={anna['digest']}"
+    )
+    with (out / "summary.csv").open() as handle:
+        rows = {r["address"]: r for r in csv.DictReader(handle)}
+    assert rows[anna["address"]]["verify_url"] == verify_url(site, anna)
+    assert rows[anna["address"]]["pdf"] == f"{anna['address']}.pdf"
+    # --verify reads the PDF's attached statement; a PDF made of a changed statement fails.
+    code, text = run("statements", "--verify", str(out / f"{anna['address']}.pdf"))
+    assert code == 0 and "matches the chain" in text
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(render_pdf(anna | {"earned": 142_00}, "nl", verify_url(site, anna)))
+    code, text = run("statements", "--verify", str(forged))
+    assert code == 3 and "earned: EUR 142.00 on the statement, EUR 42.00 on the chain" in text
+    assert "Verdiend in het jaar EUR 142,00" in pdf_text(forged.read_bytes())
+    # English on request; no QR code without a site.
+    code, text = run("statements", "--year", "2032", "--lang", "en", "--out", str(tmp_path / "en"))
+    english = (tmp_path / "en" / f"{t.bob.address}.pdf").read_bytes()
+    assert "Annual statement of Heitjes 2032" in pdf_text(english)
+    assert "Earned in the year EUR 12.50" in pdf_text(english)
+    assert len(PdfReader(io.BytesIO(english)).pages[0].images) == 0
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 nothing here")
+    code, text = run("statements", "--verify", str(tmp_path / "broken.pdf"))
+    assert code != 0

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from support.web import ROOT, Served
 
 from api.demo import NEIGHBOURHOODS, PASSWORD, demo_iban, ensure_deployed
@@ -182,6 +182,33 @@ class App:
     def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def tab(browser: Browser, served: Served) -> Iterator[Any]:
+    """`tab(width=390, lang="nl")`: a tab (phone-sized by default) whose page axe-core can be
+    injected into (bypass_csp: the app's own policy allows no inline script, and axe is the
+    test's, not the app's), in Dutch or English from its first page, taking downloads."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def make(width: int = PHONE["width"], lang: str = "nl") -> Page:
+        viewport = PHONE if width == PHONE["width"] else {"width": width, "height": 900}
+        context = browser.new_context(
+            viewport=viewport, locale="nl-NL", bypass_csp=True, accept_downloads=True
+        )
+        context.set_default_timeout(20_000)
+        if lang == "en":
+            context.add_init_script("localStorage.setItem('heitje.lang', 'en')")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == [], "the page raised errors"
 
 
 @pytest.fixture

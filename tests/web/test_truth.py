@@ -7,11 +7,10 @@ both sides, and nothing moves before the person said yes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from support.web import ROOT, Served
 
 from api.demo import PASSWORD, demo_iban
@@ -29,17 +28,17 @@ ENGLISH = (
 )  # fmt: skip
 
 PAGES = {
-    None: ["/login", "/signup", "/apply", "/reset"],
+    None: ["/login", "/signup", "/apply", "/reset", "/openbaar", "/openbaar/verifieer"],
     "resident": ["/r", "/r/jobs", "/r/jobs?all=1", "/r/pay", "/r/shops", "/r/history",
                  "/password"],
     "merchant": ["/m", "/m/card", "/m/payments", "/m/day", "/m/redeem", "/m/sticker",
                  "/password"],
-    "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/a/budgets",
-              "/a/accounts", "/password"],
+    "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/signals",
+              "/a/budgets", "/a/accounts", "/password"],
     "issuer": ["/a/jobs", "/a/budgets", "/password"],
     "inspector": ["/i", "/password"],
     "treasurer": ["/t", "/password"],
-    "auditor": ["/audit", "/ledger", "/a/budgets", "/password"],
+    "auditor": ["/audit", "/ledger", "/signals", "/a/budgets", "/password"],
     "desk": ["/d", "/d?q=ZICHT", "/a/accounts", "/password"],
 }  # fmt: skip
 
@@ -64,27 +63,6 @@ def people(served: Served) -> dict[str | None, tuple[str, str]]:
         "auditor": ("accountant", PASSWORD),
         "desk": ("loket", PASSWORD),
     }
-
-
-@pytest.fixture
-def tab(browser: Browser, served: Served) -> Iterator[Any]:
-    """`tab()`: a phone-sized tab whose page axe-core can be injected into (bypass_csp: the
-    app's own policy allows no inline script, and axe is the test's, not the app's)."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    def make() -> Page:
-        context = browser.new_context(viewport=PHONE, locale="nl-NL", bypass_csp=True)
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], "the page raised errors"
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:

@@ -16,9 +16,10 @@ import {
   residentsPage,
   treasuryPage,
 } from "./pages/municipality.js";
-import { auditPage, ledgerPage } from "./pages/auditor.js";
+import { auditPage, ledgerPage, signalsPage } from "./pages/auditor.js";
 import { cardTillPage } from "./pages/card-till.js";
 import { deskPage } from "./pages/desk.js";
+import { publicLedgerPage, verifyPage } from "./pages/public.js";
 import { title } from "./ui.js";
 
 const EVERYONE = ["resident", "merchant", "admin", "issuer", "inspector", "treasurer", "auditor", "desk"];
@@ -27,6 +28,8 @@ const ROUTES = {
   "/signup": { page: signupPage, open: true },
   "/apply": { page: applyPage, open: true },
   "/reset": { page: resetPage, open: true },
+  "/openbaar": { page: publicLedgerPage, open: true },
+  "/openbaar/verifieer": { page: verifyPage, open: true },
   "/r": { page: accountPage, roles: ["resident"], nav: "nav_account" },
   "/r/jobs": { page: jobsPage, roles: ["resident"], nav: "nav_jobs" },
   "/r/pay": { page: payPage, roles: ["resident"], nav: "nav_pay" },
@@ -46,6 +49,7 @@ const ROUTES = {
   "/t": { page: treasuryPage, roles: ["treasurer"], nav: "nav_treasury" },
   "/audit": { page: auditPage, roles: ["admin", "auditor"], nav: "nav_audit" },
   "/ledger": { page: ledgerPage, roles: ["admin", "auditor"], nav: "nav_ledger" },
+  "/signals": { page: signalsPage, roles: ["admin", "auditor"], nav: "nav_signals" },
   "/a/budgets": { page: budgetsPage, roles: ["admin", "issuer", "auditor"], nav: "nav_budgets" },
   "/d": { page: deskPage, roles: ["desk", "admin"], nav: "nav_desk" },
   "/a/accounts": { page: accountsPage, roles: ["admin", "desk"], nav: "nav_accounts" },

@@ -6,6 +6,7 @@ import { clear, field, h, when } from "../dom.js";
 import { language, t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { busy, facts, form, messages, pagedList, title } from "../ui.js";
+import { statementBox } from "../statement.js";
 
 function passwordInput(name, autocomplete) {
   return h("input", { name, type: "password", autocomplete, required: true, maxlength: 200 });
@@ -151,6 +152,10 @@ function accountCard(account, user, slip, reload) {
       }),
     );
     actions.append(make);
+  }
+  if (account.role === "resident") {
+    const path = (year, format, lang) => `/accounts/${account.id}/statement${qs({ year, format, lang })}`;
+    actions.append(h("details", { class: "statement-print" }, h("summary", {}, t("statement_print")), statementBox(path, { heading: false, hint: t("statement_hint_desk") })));
   }
   if (user.role === "admin") {
     const reason = h("input", { name: "reason", maxlength: 2000, autocomplete: "off" });

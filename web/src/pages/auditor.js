@@ -3,7 +3,7 @@
 import { download, get, qs } from "../api.js";
 import { clear, field, h, saveBlob, when } from "../dom.js";
 import { actionCodes, actionName, detailName, eur, eventName, language, t } from "../i18n.js";
-import { busy, centsText, csvButton, form, messages, pagedList, scrollBox, title } from "../ui.js";
+import { busy, centsText, csvButton, facts, form, messages, pagedList, scrollBox, title } from "../ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -188,4 +188,73 @@ export async function ledgerPage(root) {
     msg.problem(error);
   }
   await list.reload();
+}
+
+/** A signal record's value as a person reads it. */
+function signalValue(column, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (column.amount && /^-?\d+$/.test(String(value))) return eur(centsText(String(value)));
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function signalSection(s) {
+  const status = t(`signal_status_${s.status}`);
+  const parts = [
+    h("h2", { id: `signal-${s.name}` }, `${s.title}: `, h("span", { class: `signal-${s.status}` }, status)),
+    h("p", {}, `${s.looks_for.charAt(0).toUpperCase()}${s.looks_for.slice(1)}.`),
+    facts([
+      [t("signal_threshold"), h("span", { "data-threshold": s.name }, s.threshold)],
+      [t("signal_shown"), String(s.shown)],
+      s.skipped ? [t("signal_skipped"), s.skipped] : null,
+    ]),
+  ];
+  if (s.records.length) {
+    parts.push(
+      scrollBox(
+        s.title,
+        table(
+          s.columns.map((c) => c.label),
+          s.records.map((r) => h("tr", {}, s.columns.map((c) => h("td", { class: c.amount ? "num" : null }, signalValue(c, r[c.key]))))),
+        ),
+      ),
+    );
+    if (s.shown > s.records.length) parts.push(h("p", { class: "hint" }, t("signal_more", { count: String(s.shown - s.records.length) })));
+  }
+  return h("section", { class: "signal", "data-signal": s.name, "data-status": s.status }, parts);
+}
+
+export async function signalsPage(root) {
+  const msg = messages();
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")), h("p", { class: "hint" }, t("signals_busy")));
+  root.append(title(t("signals_title")), h("p", {}, t("signals_intro")), msg.el, body);
+  try {
+    const report = await get(`/ledger/signals${qs({ lang: language() })}`);
+    const look = report.signals.filter((s) => s.status === "look");
+    clear(
+      body,
+      h("p", { class: "pinned" }, t("public_pinned_block", { block: String(report.block) }), " ", h("code", { class: "hash" }, report.block_hash)),
+      h("p", { class: look.length ? "error" : "ok" }, look.length ? t("signals_look", { count: String(look.length) }) : t("signals_quiet")),
+      h(
+        "ul",
+        { class: "checks" },
+        report.signals.map((s) => h("li", {}, h("a", { href: `#/signals`, "data-jump": s.name }, s.title), `: ${t(`signal_status_${s.status}`)}`)),
+      ),
+      report.signals.map(signalSection),
+    );
+    for (const link of body.querySelectorAll("a[data-jump]")) {
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        const target = document.getElementById(`signal-${link.dataset.jump}`);
+        if (target) {
+          target.setAttribute("tabindex", "-1");
+          target.focus();
+        }
+      });
+    }
+  } catch (error) {
+    clear(body);
+    msg.problem(error);
+  }
 }

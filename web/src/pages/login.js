@@ -72,6 +72,7 @@ export function loginPage(root, { notice }) {
         h("li", {}, h("a", { href: "#/signup" }, t("signup_link"))),
         h("li", {}, h("a", { href: "#/apply" }, t("apply_link"))),
         h("li", {}, h("a", { href: "#/reset" }, t("reset_link"))),
+        h("li", {}, h("a", { href: "#/openbaar" }, t("public_link"))),
       ),
     ),
   );

@@ -8,6 +8,7 @@ import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList,
 import {
   addNetwork, connectWallet, hasWallet, outcome, paymentRequest, sendPayment, walletNetwork, walletProblem, watchToken,
 } from "../wallet.js";
+import { statementBox } from "../statement.js";
 
 function newRequestId() {
   const bytes = new Uint8Array(16);
@@ -123,7 +124,8 @@ export async function accountPage(root) {
     render: (c) => claimCard(c, () => claims.reload()),
     empty: t("no_claims"),
   });
-  root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el);
+  const statement = statementBox((year, format, lang) => `/residents/me/statement${qs({ year, format, lang })}`);
+  root.append(title(t("account_title")), msg.el, summary, h("h2", {}, t("my_claims")), claims.el, statement);
   try {
     const me = await get("/residents/me");
     keepBalance(me);
