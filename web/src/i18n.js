@@ -1641,7 +1641,7 @@ const actionsNl = {
   "card.issue": "Heitje-pas gemaakt", "card.block": "Heitje-pas geblokkeerd", "card.unblock": "Heitje-pas gedeblokkeerd",
   "card.pay": "betaald met de Heitje-pas", "card.wrong_pin": "verkeerde pincode", "card.locked": "pas geblokkeerd na verkeerde pincodes",
   "desk.register": "inwoner ingeschreven aan de balie", "desk.claim": "klus aangenomen aan de balie", "desk.done": "klus klaar gemeld aan de balie", "desk.slip": "overzicht afgedrukt aan de balie",
-  "claim.withdraw": "klus teruggegeven", "statement.print": "jaaropgave afgedrukt",
+  "statement.print": "jaaropgave afgedrukt",
 };
 const actionsEn = {
   "account.disable": "account switched off", "account.enable": "account switched on",
@@ -1656,7 +1656,7 @@ const actionsEn = {
   "card.issue": "Heitje card made", "card.block": "Heitje card blocked", "card.unblock": "Heitje card unlocked",
   "card.pay": "paid with the Heitje card", "card.wrong_pin": "wrong PIN", "card.locked": "card locked after wrong PINs",
   "desk.register": "resident registered at the desk", "desk.claim": "job taken at the desk", "desk.done": "job reported done at the desk", "desk.slip": "statement printed at the desk",
-  "claim.withdraw": "job given back", "statement.print": "annual statement printed",
+  "statement.print": "annual statement printed",
 };
 const detailsNl = {
   amount: "bedrag", cents: "bedrag", moved_cents: "verplaatst", allowance: "budget", cap: "maximum", reason: "reden",

@@ -107,7 +107,12 @@ function renderShell(user) {
   );
 }
 
+// Each rendering's number: a page that was left while it still waited for the service (its
+// answers found the session over, say) must not take the focus from the page shown since.
+let rendering = 0;
+
 async function render() {
+  const mine = ++rendering;
   if (cleanup) {
     try {
       cleanup();
@@ -157,6 +162,10 @@ async function render() {
       notice = sessionStorage.getItem(NOTICE) || "";
     }
     const result = await route.page(root, { params, user, go, notice });
+    if (mine !== rendering) {
+      if (typeof result === "function") result(); // left already: its clean-up at once
+      return;
+    }
     if (typeof result === "function") cleanup = result;
   }
   const heading = main.querySelector("h1");
