@@ -30,9 +30,11 @@ from api.routes import (
     audit,
     auth,
     budgets,
+    config,
     jobs,
     ledger,
     merchants,
+    notices,
     payments,
     places,
     redemptions,
@@ -109,9 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
     workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
+    app_parts = (notices, config)  # what the web app shows beside the workflow
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
-    for module in (*workflow, *reports):
+    for module in (*workflow, *app_parts, *reports):
         app.include_router(module.router, responses=ERRORS)
-    web.install(app)  # the web app at /app/
+    web.install(app, brand=settings.brand)  # the web app at /app/
     web.install_docs(app)  # Swagger UI at /docs, ReDoc at /redoc
     return app

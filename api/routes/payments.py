@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.models import Merchant, Payment, Refund, Resident, User, now
 from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate, RefundPublic
 from api.settle import fail_refund, settle_after, settle_payment, settle_refund
@@ -176,6 +176,7 @@ def list_payments(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[PaymentPublic] | Response:
     """A resident sees their payments, a merchant the payments it received, admins and
     auditors all of them."""
@@ -190,7 +191,7 @@ def list_payments(
             raise ApiError(403, "wrong_role", "payments are for residents, merchants and staff")
         return listing(
             session, query.order_by(Payment.id.desc()), payment_out,
-            name="payments", offset=offset, limit=limit, format=format,
+            name="payments", offset=offset, limit=limit, format=format, lang=lang,
         )  # fmt: skip
 
 
