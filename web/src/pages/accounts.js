@@ -6,6 +6,7 @@ import { clear, field, h, when } from "../dom.js";
 import { language, t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { busy, facts, form, messages, pagedList, title } from "../ui.js";
+import { devicesSection } from "./devices.js";
 
 function passwordInput(name, autocomplete) {
   return h("input", { name, type: "password", autocomplete, required: true, maxlength: 200 });
@@ -45,6 +46,7 @@ export function passwordPage(root) {
       },
       { class: "narrow" },
     ),
+    devicesSection(),
   );
 }
 
