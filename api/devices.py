@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -58,7 +57,7 @@ _SYSTEMS = (
 def device_name(user_agent: str | None) -> str:
     """A short name for the device a browser says it runs on, e.g. "Chrome, Android"."""
     agent = user_agent or ""
-    browser = next((name for key, name in _BROWSERS if re.search(rf"\b{key}\b", agent)), "")
+    browser = next((name for key, name in _BROWSERS if f"{key}/" in agent), "")
     system = next((name for key, name in _SYSTEMS if key in agent), "")
     return ", ".join(part for part in (browser, system) if part) or "browser"
 

@@ -33,7 +33,7 @@ def test_the_brand_comes_from_the_settings(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("light", ["#ffbf47", "#7fb3e0", "#ffffff", "#777777"])
 def test_a_colour_with_too_little_contrast_is_refused(tmp_path: Path, light: str) -> None:
-    with pytest.raises(ConfigError, match="HEITJE_API_BRAND_COLOUR.*contrast.*4.5:1") as caught:
+    with pytest.raises(ConfigError, match=r"HEITJE_API_BRAND_COLOUR.*contrast.*4\.5:1") as caught:
         load_settings({"HEITJE_HOME": str(tmp_path), "HEITJE_API_BRAND_COLOUR": light})
     suggested = str(caught.value).split("such as ")[1].split(" ")[0]
     assert contrast(suggested, "#ffffff") >= 4.5  # the darker shade it names would do
@@ -42,7 +42,7 @@ def test_a_colour_with_too_little_contrast_is_refused(tmp_path: Path, light: str
 
 @pytest.mark.parametrize("bad", ["blue", "#12345", "#gggggg", "rgb(0,0,0)"])
 def test_a_colour_that_is_no_colour_is_refused(tmp_path: Path, bad: str) -> None:
-    with pytest.raises(ConfigError, match="HEITJE_API_BRAND_COLOUR.*not a colour"):
+    with pytest.raises(ConfigError, match=r"HEITJE_API_BRAND_COLOUR.*not a colour"):
         load_settings({"HEITJE_HOME": str(tmp_path), "HEITJE_API_BRAND_COLOUR": bad})
 
 

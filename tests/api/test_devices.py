@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from support.service import PASSWORD, Service, open_shop, setup_people
 
+from api.devices import device_name
 from api.models import AuditEntry, DeviceSession, now
 
 PHONE = (
@@ -29,6 +30,17 @@ def remember(s: Service, name: str = "R-0001", agent: str = PHONE) -> dict[str, 
     body: dict[str, Any] = answer.json()
     assert body["device_token"].startswith("hd1.")
     return body
+
+
+def test_device_names_are_short_and_plain() -> None:
+    assert device_name(PHONE) == "Chrome, Android"
+    headless = "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36"
+    assert device_name(headless) == "Chrome, Linux"
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1) Version/17.1 Mobile/15E148 Safari/604.1"
+    assert device_name(iphone) == "Safari, iPhone"
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
+    assert device_name(firefox) == "Firefox, Windows"
+    assert device_name(None) == device_name("") == "browser"
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -30,8 +30,8 @@ def test_an_approval_shows_once_paid_on_chain_and_only_once(service: Service) ->
     assert notice["amount"] == {"cents": 12_50, "eur": "12.50"}
     # Staff have none; another resident does not see it.
     assert s.call("GET", "/notices", p.inspector) == []
-    s.call("POST", "/residents", {}, 201,
-           json={"pseudonym": "R-0002", "neighbourhood": "Grasbroek", "password": PASSWORD})  # fmt: skip
+    body = {"pseudonym": "R-0002", "neighbourhood": "Grasbroek", "password": PASSWORD}
+    s.call("POST", "/residents", {}, 201, json=body)
     other = s.login("R-0002", PASSWORD)
     assert s.call("GET", "/notices", other) == []
     # Another's notice cannot be marked seen by them: it stays for its owner.

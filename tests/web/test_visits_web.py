@@ -184,10 +184,30 @@ def test_signing_out_ends_staying_signed_in(context: Any, served: Served) -> Non
 
 
 def test_a_shop_signs_in_with_its_code_and_sees_its_payout(context: Any, served: Served) -> None:
+    resident = served.resident("HRL-KLANT")
+    served.fund(resident, "9.00")
+    served.pay(resident, "6.00", "KASSA-UIT")
+    shop = served.login(f"merchant-{served.shop_code.lower()}")
+    made = served.call("POST", "/redemptions", shop, 201,
+                       json={"amount": "6.00", "request_id": "web-payout-0001"})  # fmt: skip
+    treasurer = served.login("penningmeester")
+    served.call("POST", f"/redemptions/{made['id']}/payout", treasurer,
+                json={"bank_reference": "SEPA-WEB-1"})  # fmt: skip
     page = context().new_page()
-    sign_in(page, served.base, served.shop_code.lower())
+    sign_in(page, served.base, served.shop_code.lower())  # the code, in small letters
     expect(page.locator("main h1")).to_have_text("Kassa")
+    expect(page.locator("#notices [data-kind=payout_paid]")).to_contain_text(
+        f"Inwisseling nr. {made['id']} van € 6,00 is uitbetaald op uw bankrekening "
+        "(bankreferentie SEPA-WEB-1)."
+    )
     clean(page)
+    shot(page, "phone-shop-payout-notice-nl")
+    page.get_by_role("navigation").get_by_role("link", name="Inwisselen").click()
+    row = page.locator("li", has_text=f"#{made['id']}").first
+    expect(row).to_contain_text("aangevraagd")
+    expect(row).to_contain_text("uitbetaald")
+    clean(page)
+    shot(page, "phone-shop-exchanges-dates-nl")
 
 
 def test_the_municipalitys_name_and_colour_come_from_config(context: Any, served: Served) -> None:

@@ -60,6 +60,7 @@ export function devicesSection() {
                 "div",
                 {},
                 h("span", { class: "device-name" }, d.name, d.current ? ` (${t("device_this")})` : ""),
+                h("span", { class: "hint" }, t("device_since", { when: when(d.created_at, language()) })),
                 h("span", { class: "hint" }, t("device_last_used", { when: when(d.last_used_at, language()) })),
                 h("span", { class: "hint" }, t("device_until", { when: when(d.expires_at, language()) })),
               ),
