@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from support.service import PASSWORD, Service, open_shop, setup_people
 
 from api.devices import device_name
 from api.models import AuditEntry, DeviceSession, now
+from api.settings import load_settings
+from heitje_chain.errors import ConfigError
 
 PHONE = (
     "Mozilla/5.0 (Linux; Android 13; SM-A146B) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -154,3 +158,13 @@ def test_a_shop_signs_in_with_its_code(service: Service) -> None:
         assert answer.status_code == 200 and answer.json()["role"] == "merchant", typed
     wrong = s.http.post("/auth/login", json={"username": shop["code"], "password": "x" * 12})
     assert wrong.status_code == 401 and wrong.json()["error"] == "wrong_login"
+
+
+def test_the_device_days_setting(tmp_path: Path) -> None:
+    env = {"HEITJE_HOME": str(tmp_path)}
+    assert load_settings(env).device_session_days == 90
+    assert load_settings(env | {"HEITJE_API_DEVICE_SESSION_DAYS": "30"}).device_session_days == 30
+    assert load_settings(env | {"HEITJE_API_DEVICE_SESSION_DAYS": "0"}).device_session_days == 0
+    for bad in ("-1", "ninety", "4000", "1.5"):
+        with pytest.raises(ConfigError, match="HEITJE_API_DEVICE_SESSION_DAYS"):
+            load_settings(env | {"HEITJE_API_DEVICE_SESSION_DAYS": bad})

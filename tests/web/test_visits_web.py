@@ -251,3 +251,18 @@ def test_csv_downloads_have_headers_in_the_apps_language(
     assert header[0] == first
     assert ("handeling" in header) == (lang == "nl") and ("action" in header) == (lang == "en")
     assert len(list(csv.reader(io.StringIO(text)))) > 2  # the audit log's rows
+
+
+def test_a_full_job_reads_vol_for_its_issuer(context: Any, served: Served) -> None:
+    office = served.login("wijkzaken")
+    job = served.call("POST", "/jobs", office, 201, json={
+        "title": "Stoep vegen", "description": "Voor het buurthuis.", "neighbourhood": "Palemig",
+        "reward": "4.00", "deadline": "2099-12-31", "places": 1})  # fmt: skip
+    resident = served.resident("HRL-VOL")
+    served.call("POST", f"/jobs/{job['id']}/claim", resident, 201)
+    page = context(phone=False).new_page()
+    sign_in(page, served.base, "wijkzaken")
+    page.goto(f"{served.base}/app/#/a/jobs")
+    card = page.locator(f"[data-job='{job['id']}']")
+    expect(card.locator(".job-status")).to_have_text("vol (alle plaatsen zijn bezet)")
+    clean(page)

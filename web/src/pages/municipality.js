@@ -84,7 +84,7 @@ function jobCard(job, reload) {
       [t("deadline"), day(job.deadline, language())],
       [t("places_left"), `${job.places_left} / ${job.places}`],
       [t("by"), job.issuer],
-      ["Status", h("span", { class: "job-status" }, t(`job_status_${job.status}`))],
+      ["Status", h("span", { class: "job-status" }, job.status === "open" && job.places_left === 0 ? t("job_status_full") : t(`job_status_${job.status}`))],
     ]),
     msg.el,
   );
