@@ -162,6 +162,9 @@ def test_staying_signed_in_on_ones_phone_until_signed_out_there(
     expect(page.locator("#devices li")).to_have_count(1)
     laptop.goto(f"{served.base}/app/#/r/history")
     expect(laptop.locator("main h1")).to_have_text("Inloggen bij Heitje")
+    expect(laptop.get_by_role("status")).to_contain_text(
+        "U bent op dit apparaat niet langer ingelogd"
+    )
     assert laptop.evaluate("() => localStorage.getItem('heitje.device')") is None
     # And this phone itself.
     page.get_by_role("button", name="Afmelden op dit apparaat").click()

@@ -104,7 +104,7 @@ async function send(method, path, body, accept, retried = false) {
       return send(method, path, body, accept, true);
     }
     session.clear();
-    onSignedOut(code);
+    onSignedOut(current.device && !device.get() ? "device_signed_out" : code);
   }
   throw new ApiProblem(response.status, code, problem.message, problem.details);
 }

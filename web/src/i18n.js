@@ -40,6 +40,7 @@ const nl = {
   remember_device: "Ingelogd blijven op dit apparaat",
   remember_hint: "Alleen op uw eigen telefoon of computer: dan hoeft u {days} dagen niet opnieuw in te loggen. Niet aanvinken op een computer van de bibliotheek of het buurthuis.",
   device_signed_out_here: "U bent afgemeld op dit apparaat.",
+  device_ended: "U bent op dit apparaat niet langer ingelogd (afgemeld, of lang niet gebruikt). Log opnieuw in met uw wachtwoord.",
   devices_title: "Apparaten waarop u ingelogd blijft",
   devices_intro: "Op deze apparaten blijft u ingelogd zonder wachtwoord. Kwijt, verkocht of niet van u? Meld het apparaat hier af: dat werkt meteen.",
   devices_none: "U blijft op geen enkel apparaat ingelogd. Vink bij het inloggen 'Ingelogd blijven op dit apparaat' aan om dat op uw eigen telefoon te doen.",
@@ -498,6 +499,7 @@ const en = {
   remember_device: "Stay signed in on this device",
   remember_hint: "Only on your own phone or computer: you then need not sign in again for {days} days. Leave it unticked on a library or community centre computer.",
   device_signed_out_here: "You are signed out on this device.",
+  device_ended: "You are no longer signed in on this device (signed out, or not used for a long time). Sign in again with your password.",
   devices_title: "Devices where you stay signed in",
   devices_intro: "On these devices you stay signed in without a password. Lost, sold or not yours? Sign out on the device here: it works at once.",
   devices_none: "You do not stay signed in on any device. Tick 'Stay signed in on this device' when you sign in to do so on your own phone.",
@@ -956,6 +958,9 @@ const errorsNl = {
   network: "Er is geen verbinding met Heitje. Controleer uw internet en probeer het opnieuw.",
   not_signed_in: "U bent niet ingelogd. Log in en probeer het opnieuw.",
   bad_token: "Uw sessie is verlopen. Log opnieuw in.",
+  device_signed_out: "U bent op dit apparaat niet langer ingelogd (afgemeld, of lang niet gebruikt). Log opnieuw in met uw wachtwoord.",
+  no_device: "Dit apparaat staat niet (meer) in uw lijst. Ververs de pagina.",
+  remember_off: "Ingelogd blijven kan hier niet. Log in zonder het vinkje.",
   wrong_login: "De gebruikersnaam of het wachtwoord klopt niet. Let op hoofdletters en probeer het opnieuw.",
   wrong_role: "Dit mag uw account niet. Log in met het juiste account of vraag de gemeente om hulp.",
   no_wallet: "Uw portemonnee is vervangen. Log opnieuw in.",
@@ -1034,6 +1039,9 @@ const errorsEn = {
   network: "There is no connection to Heitje. Check your internet and try again.",
   not_signed_in: "You are not signed in. Sign in and try again.",
   bad_token: "Your session has expired. Sign in again.",
+  device_signed_out: "You are no longer signed in on this device (signed out, or not used for a long time). Sign in again with your password.",
+  no_device: "This device is not (or no longer) in your list. Refresh the page.",
+  remember_off: "Staying signed in is not possible here. Sign in without the tick.",
   wrong_login: "The user name or password is not right. Mind capital letters and try again.",
   wrong_role: "Your account may not do this. Sign in with the right account or ask the municipality for help.",
   no_wallet: "Your wallet was replaced. Sign in again.",
@@ -1163,6 +1171,8 @@ const actionsNl = {
   "redemption.payout": "uitbetaling vastgelegd", "redemptions.export": "SEPA-bestand gemaakt",
   "resident.recover": "portemonnee hersteld", "staff.bootstrap": "eerste beheerder", "staff.create": "medewerker aangemaakt",
   "claim.withdraw": "klus teruggegeven",
+  "auth.device_added": "ingelogd blijven op een apparaat", "auth.device_revoked": "afgemeld op een apparaat",
+  "auth.devices_revoked": "afgemeld op alle apparaten",
 };
 const actionsEn = {
   "account.disable": "account switched off", "account.enable": "account switched on",
@@ -1174,6 +1184,8 @@ const actionsEn = {
   "redemption.payout": "payout recorded", "redemptions.export": "SEPA file made",
   "resident.recover": "wallet recovered", "staff.bootstrap": "first administrator", "staff.create": "staff member created",
   "claim.withdraw": "job given back",
+  "auth.device_added": "stays signed in on a device", "auth.device_revoked": "signed out on a device",
+  "auth.devices_revoked": "signed out on all devices",
 };
 const detailsNl = {
   amount: "bedrag", cents: "bedrag", moved_cents: "verplaatst", allowance: "budget", cap: "maximum", reason: "reden",
@@ -1182,6 +1194,7 @@ const detailsNl = {
   jobId: "klusnummer", receipt: "bon", id: "nummer", paymentReference: "referentie", year: "jaar",
   account: "account", claims_cancelled: "aanmeldingen vervallen", bank_reference: "bankreferentie", role: "rol",
   username: "gebruikersnaam", key_name: "sleutel", issuer: "klusaanbieder", block: "blok", count: "aantal",
+  at_logout: "bij uitloggen",
 };
 
 export function eventName(name) {

@@ -174,8 +174,8 @@ export function signedIn(data) {
   location.replace(target);
 }
 
-whenSignedOut(() => {
-  sessionStorage.setItem(NOTICE, t("signed_out_expired"));
+whenSignedOut((code) => {
+  sessionStorage.setItem(NOTICE, code === "device_signed_out" ? t("device_ended") : t("signed_out_expired"));
   // Several answers can find the session over; the first one sends the app to the sign-in
   // page, the others must not render it again (a second rendering took the focus).
   if (location.hash !== "#/login") go("/login");
