@@ -207,7 +207,7 @@ def test_a_shop_signs_in_with_its_code_and_sees_its_payout(context: Any, served:
     shot(page, "phone-shop-payout-notice-nl")
     page.get_by_role("navigation").get_by_role("link", name="Inwisselen").click()
     row = page.locator("li", has_text=f"#{made['id']}").first
-    expect(row).to_contain_text("aangevraagd")
+    expect(row).to_contain_text("Aangevraagd")
     expect(row).to_contain_text("uitbetaald")
     clean(page)
     shot(page, "phone-shop-exchanges-dates-nl")

@@ -66,7 +66,7 @@ const nl = {
   notice_refund_paid: "{shop} heeft u {amount} teruggegeven (bon {receipt}).",
   notice_wallet_recovered: "Uw portemonnee is hersteld. Uw saldo en verdiensten staan in uw nieuwe portemonnee.",
   notice_payout_paid: "Inwisseling nr. {id} van {amount} is uitbetaald op uw bankrekening (bankreferentie {ref}).",
-  exchange_requested: "aangevraagd {when}",
+  exchange_requested: "Aangevraagd {when}",
   exchange_paid: "uitbetaald {when}",
   exchange_requested_label: "Aangevraagd",
   // navigation
@@ -525,7 +525,7 @@ const en = {
   notice_refund_paid: "{shop} gave you {amount} back (receipt {receipt}).",
   notice_wallet_recovered: "Your wallet was recovered. Your balance and earnings are in your new wallet.",
   notice_payout_paid: "Exchange no. {id} of {amount} has been paid to your bank account (bank reference {ref}).",
-  exchange_requested: "requested {when}",
+  exchange_requested: "Requested {when}",
   exchange_paid: "paid out {when}",
   exchange_requested_label: "Requested",
   nav_account: "My Heitjes",
