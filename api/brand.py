@@ -6,12 +6,16 @@ The colour is the background of the header and of the main buttons, under white 
 the colour of links and secondary buttons on white; so it must contrast with white by at
 least 4.5 to 1 (WCAG 2.1 AA for normal text). A lighter colour is refused at start-up with
 the contrast it has and a darker shade that would do.
+
+A logo (`HEITJE_API_BRAND_LOGO`: a PNG or SVG file of at most 256 KB) replaces the Heitje
+icon in the header; it is read once at start-up and served at `/config/logo`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 #: WCAG AA for normal text
 MIN_CONTRAST = 4.5
@@ -20,10 +24,39 @@ DEFAULT_NAME = "Gemeente Heerlen"
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
+MAX_LOGO_BYTES = 256 * 1024
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class Logo:
+    content_type: str
+    data: bytes
+
+
 @dataclass(frozen=True)
 class Brand:
     municipality: str = DEFAULT_NAME
     colour: str = DEFAULT_COLOUR
+    logo: Logo | None = None
+
+
+def read_logo(path: Path) -> Logo:
+    """The logo file at `path`, checked: a PNG or an SVG, not empty, at most 256 KB."""
+    content_type = LOGO_TYPES.get(path.suffix.lower())
+    if content_type is None:
+        raise ValueError(f"{path} is not a .png or .svg file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    if not data or len(data) > MAX_LOGO_BYTES:
+        raise ValueError(f"{path} must hold 1 byte to {MAX_LOGO_BYTES // 1024} KB")
+    if content_type == "image/png" and not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"{path} is not a PNG image")
+    if content_type == "image/svg+xml" and b"<svg" not in data[:4096]:
+        raise ValueError(f"{path} is not an SVG image")
+    return Logo(content_type, data)
 
 
 def parse_colour(text: str) -> str:

@@ -867,6 +867,7 @@ class AppConfig(BaseModel):
             "brand_colour": "#0b4f8a",
             "brand_text_colour": "#ffffff",
             "remember_days": 90,
+            "logo_url": None,
         }
     )
     municipality: str
@@ -874,3 +875,5 @@ class AppConfig(BaseModel):
     brand_text_colour: str
     #: how long "stay signed in on this device" lasts since the last use; 0: not offered
     remember_days: int
+    #: the municipality's logo for the header, if it has one
+    logo_url: str | None = None

@@ -41,6 +41,8 @@ The web app's look (api/brand.py):
   installed app's name.
 - HEITJE_API_BRAND_COLOUR (#0b4f8a): the header's and buttons' colour, under white text; a
   colour with less than 4.5:1 contrast with white (WCAG AA) is refused at start-up.
+- HEITJE_API_BRAND_LOGO: a PNG or SVG file (at most 256 KB) shown in the header instead of
+  the Heitje icon.
 
 Also read here:
 
@@ -61,7 +63,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.brand import DEFAULT_COLOUR, DEFAULT_NAME, Brand, brand_colour_problem, parse_colour
+from api.brand import (
+    DEFAULT_COLOUR,
+    DEFAULT_NAME,
+    Brand,
+    brand_colour_problem,
+    parse_colour,
+    read_logo,
+)
 from api.limits import Limit
 from heitje_chain.config import Config, load_config
 from heitje_chain.errors import ConfigError
@@ -221,7 +230,12 @@ def _brand(env: Mapping[str, str]) -> Brand:
     problem = brand_colour_problem(colour)
     if problem:
         raise ConfigError(f"HEITJE_API_BRAND_COLOUR: {problem}")
-    return Brand(municipality=name, colour=colour)
+    logo_path = env.get("HEITJE_API_BRAND_LOGO", "").strip()
+    try:
+        logo = read_logo(Path(logo_path).expanduser()) if logo_path else None
+    except ValueError as exc:
+        raise ConfigError(f"HEITJE_API_BRAND_LOGO: {exc}") from None
+    return Brand(municipality=name, colour=colour, logo=logo)
 
 
 _LIMITS = {

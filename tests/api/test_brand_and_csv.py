@@ -10,10 +10,43 @@ from pathlib import Path
 import pytest
 from support.service import Service, finished_claim, post_job, setup_people
 
-from api.brand import contrast, darker_shade
+from api.brand import MAX_LOGO_BYTES, contrast, darker_shade
 from api.settings import load_settings
 from heitje_chain.columns import DUTCH, field_of
 from heitje_chain.errors import ConfigError
+
+#: A 1x1 PNG (the smallest whole image).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def service_env(tmp_path: Path) -> dict[str, str]:
+    """This module's services have a logo."""
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(PNG)
+    return {"HEITJE_API_BRAND_LOGO": str(logo)}
+
+
+def test_a_logo_is_checked_at_start_up(tmp_path: Path) -> None:
+    env = {"HEITJE_HOME": str(tmp_path)}
+    svg = tmp_path / "wapen.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>')
+    logo = load_settings(env | {"HEITJE_API_BRAND_LOGO": str(svg)}).brand.logo
+    assert logo is not None and logo.content_type == "image/svg+xml"
+    (tmp_path / "big.png").write_bytes(PNG + b"\0" * MAX_LOGO_BYTES)
+    (tmp_path / "fake.png").write_bytes(b"<svg/>")
+    (tmp_path / "logo.gif").write_bytes(b"GIF89a")
+    for name, why in (
+        ("big.png", "256 KB"),
+        ("fake.png", "not a PNG"),
+        ("logo.gif", "not a .png or .svg"),
+        ("missing.png", "cannot read"),
+    ):
+        with pytest.raises(ConfigError, match=f"HEITJE_API_BRAND_LOGO: .*{why}"):
+            load_settings(env | {"HEITJE_API_BRAND_LOGO": str(tmp_path / name)})
 
 
 def test_the_brand_comes_from_the_settings(tmp_path: Path) -> None:
@@ -61,7 +94,12 @@ def test_config_and_manifest_name_the_municipality(service: Service) -> None:
         "brand_colour": "#0b4f8a",
         "brand_text_colour": "#ffffff",
         "remember_days": 90,
+        "logo_url": "/config/logo",
     }
+    logo = s.http.get("/config/logo")
+    assert logo.status_code == 200 and logo.content == PNG
+    assert logo.headers["content-type"] == "image/png"
+    assert "sandbox" in logo.headers["content-security-policy"]
     manifest = s.http.get("/app/manifest.json")
     assert manifest.status_code == 200
     assert manifest.headers["content-type"].startswith("application/manifest+json")

@@ -225,9 +225,16 @@ def test_the_municipalitys_name_and_colour_come_from_config(context: Any, served
     page.route("**/config", lambda route: route.fulfill(
         status=200, content_type="application/json",
         body=json.dumps({**config, "municipality": "Gemeente Kerkrade",
-                         "brand_colour": "#7a1f3d"})))  # fmt: skip
+                         "brand_colour": "#7a1f3d", "logo_url": "/config/logo"})))  # fmt: skip
+    icon = (ROOT / "web" / "icons" / "icon-192.png").read_bytes()
+    page.route("**/config/logo", lambda route: route.fulfill(
+        status=200, content_type="image/png", body=icon))  # fmt: skip
     page.reload()
     expect(page.locator("#municipality")).to_have_text("Gemeente Kerkrade")
+    logo = page.locator(".brand img")
+    expect(logo).to_have_attribute("src", "/config/logo")
+    expect(logo).to_have_attribute("alt", "")  # decorative: the name is beside it
+    page.wait_for_function("() => document.querySelector('.brand img').naturalWidth > 0")
     colour = page.evaluate("() => getComputedStyle(document.querySelector('.top')).backgroundColor")
     assert colour == "rgb(122, 31, 61)"
     clean(page)

@@ -101,7 +101,10 @@ function renderShell(user) {
   );
 }
 
+let rendering = 0; // the newest rendering: an older one still loading stops when it returns
+
 async function render() {
+  const mine = ++rendering;
   if (cleanup) {
     try {
       cleanup();
@@ -111,7 +114,10 @@ async function render() {
     cleanup = null;
   }
   let user = session.get();
-  if (!user && device.get()) user = await resumeDevice(); // stays signed in on this device
+  if (!user && device.get()) {
+    user = await resumeDevice(); // stays signed in on this device
+    if (mine !== rendering) return;
+  }
   let { path, params } = parseHash();
   const open = ROUTES[path] && ROUTES[path].open;
   if (!user && !open) {
@@ -152,8 +158,20 @@ async function render() {
       notice = sessionStorage.getItem(NOTICE) || "";
     }
     const result = await route.page(root, { params, user, go, notice });
+    if (mine !== rendering) {
+      // another page is being shown (and takes the focus): this one's timers stop now
+      if (typeof result === "function") {
+        try {
+          result();
+        } catch {
+          /* as above */
+        }
+      }
+      return;
+    }
     if (typeof result === "function") cleanup = result;
     const news = await noticesPanel(user); // what happened since the last visit, once
+    if (mine !== rendering) return;
     if (news && root.isConnected) {
       const top = root.querySelector("h1");
       if (top) top.after(news);
