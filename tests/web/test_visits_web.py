@@ -148,6 +148,10 @@ def test_staying_signed_in_on_ones_phone_until_signed_out_there(
     # A second device of the same resident, not kept.
     laptop = context(phone=False).new_page()
     sign_in(laptop, served.base, "HRL-BLIJF", remember=True)
+    laptop.goto(f"{served.base}/app/#/password")
+    expect(laptop.locator("#devices li")).to_have_count(2)
+    clean(laptop)
+    shot(laptop, "desk-devices-nl")
     page.goto(f"{served.base}/app/#/password")
     devices = page.locator("#devices li")
     expect(devices).to_have_count(2)
