@@ -19,9 +19,14 @@ Transactions and concurrency (both databases enforce what matters, not the code)
   commits, calls the chain, then records the outcome in a new short session. So a slow chain
   never ties up the pool or SQLite's write lock.
 
-The pool: each request thread holds at most one connection for a few milliseconds at a time,
+The pools: each request thread holds at most one connection for a few milliseconds at a time,
 so POOL_SIZE + POOL_OVERFLOW connections serve the service's threads (api.main sizes the
 thread pool, THREADS); a request that still finds the pool empty waits POOL_TIMEOUT seconds.
+Reading sessions have a pool of their own (READ_POOL_SIZE + READ_POOL_OVERFLOW): on SQLite a
+burst of writers queues for the one write lock, each holding a connection while it waits, and
+without a separate pool the readers (a resident opening the job list) queued behind them for
+a connection. At most 60 connections per service process: PostgreSQL's default
+max_connections (100) serves one process with room to spare; give it more for several.
 """
 
 from __future__ import annotations
@@ -41,14 +46,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 POOL_TIMEOUT = 30
+READ_POOL_SIZE = 10
+READ_POOL_OVERFLOW = 10
 #: the execution option that makes a SQLite transaction take the write lock at its start
 WRITE = "heitje_write"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, size: int = POOL_SIZE, overflow: int = POOL_OVERFLOW) -> Engine:
     pool: dict[str, Any] = {
-        "pool_size": POOL_SIZE,
-        "max_overflow": POOL_OVERFLOW,
+        "pool_size": size,
+        "max_overflow": overflow,
         "pool_timeout": POOL_TIMEOUT,
     }
     if url.startswith("sqlite"):
@@ -116,11 +123,17 @@ def _ended(session: Session, transaction: Any) -> None:
 
 class Database:
     def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+        self.engine = make_engine(url)  # writing sessions, migrations, the rate limits
         self.sqlite = self.engine.dialect.name == "sqlite"
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # The same pool; its connections carry the option that makes a SQLite transaction
-        # begin with the write lock (see `make_engine`). Both begin lazily, at the first query.
+        memory = self.sqlite and make_url(url).database in (None, "", ":memory:")
+        # Reading sessions from a pool of their own (see the module); an in-memory SQLite
+        # database exists once per engine, so there both share the one engine.
+        self.read_engine = (
+            self.engine if memory else make_engine(url, READ_POOL_SIZE, READ_POOL_OVERFLOW)
+        )
+        self.sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        # Its connections carry the option that makes a SQLite transaction begin with the
+        # write lock (see `make_engine`). Both kinds begin lazily, at the first query.
         writer = self.engine.execution_options(**{WRITE: True})
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
         for maker in (self.sessions, self.write_sessions):
@@ -134,3 +147,8 @@ class Database:
         the module); keep such blocks short and never call the chain inside one."""
         with (self.write_sessions if write else self.sessions)() as session, session.begin():
             yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shut-down, and in tests)."""
+        self.engine.dispose()
+        self.read_engine.dispose()

@@ -134,7 +134,7 @@ class Seeder:
             "name": "Welzijnspartner Parkstad", "key_name": "partner"})  # fmt: skip
         staff = [("wijkzaken", "issuer", office["id"]), ("welzijn", "issuer", partner["id"]),
                  ("inspecteur", "inspector", None), ("penningmeester", "treasurer", None),
-                 ("accountant", "auditor", None)]  # fmt: skip
+                 ("accountant", "auditor", None), ("balie", "desk", None)]  # fmt: skip
         for username, role, issuer in staff:
             body: dict[str, Any] = {"username": username, "password": PASSWORD, "role": role}
             if issuer:
@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  inspecteur                            the inspector")
         print("  penningmeester                        the treasurer")
         print("  accountant                            an auditor")
+        print("  balie                                 the municipal desk (Heitje cards)")
         print("  HRL-0001 ... HRL-0030                 residents")
         for shop in shops:
             sign_in = f"{shop['code']} (or merchant-{shop['code'].lower()})"

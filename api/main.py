@@ -30,7 +30,9 @@ from api.routes import (
     audit,
     auth,
     budgets,
+    cards,
     config,
+    desk,
     jobs,
     ledger,
     merchants,
@@ -42,6 +44,7 @@ from api.routes import (
     staff,
     stats,
     status,
+    wallet,
 )
 from api.schemas import ERRORS
 from api.security import hash_password
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             worker.stop()
-            db.engine.dispose()
+            db.dispose()
 
     app = FastAPI(
         title="Heitje",
@@ -110,10 +113,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the refusals too, gets the headers.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
-    workflow = (auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places)
+    workflow = (
+        auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places, wallet,
+    )  # fmt: skip
+    by_hand = (cards, desk)  # the Heitje card and the municipal desk
     app_parts = (notices, config)  # what the web app shows beside the workflow
     reports = (audit, stats, ledger, budgets, status)  # the audit log, statistics, chain reads
-    for module in (*workflow, *app_parts, *reports):
+    for module in (*workflow, *by_hand, *app_parts, *reports):
         app.include_router(module.router, responses=ERRORS)
     web.install(app, brand=settings.brand)  # the web app at /app/
     web.install_docs(app)  # Swagger UI at /docs, ReDoc at /redoc

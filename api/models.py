@@ -193,23 +193,67 @@ class Reward(OnChain, Base):
     claim: Mapped[Claim] = relationship(back_populates="reward")
 
 
+#: How a payment was made: through the service ("app"), or from the resident's own wallet
+#: ("wallet": a plain transfer or a pay() the service did not send, found on the chain by
+#: api.payment_index).
+PAYMENT_VIA = ("app", "wallet")
+
+
 class Payment(OnChain, Base):
+    """A payment to a shop. The service's own (`via` "app") are recorded before they are sent
+    (api.routes.payments); those made from a resident's own wallet (`via` "wallet") are
+    indexed from the chain once mined (api.payment_index), one row per `Transfer` log: its
+    transaction hash and `log_index` are unique (the service's own rows have log_index -1,
+    so they stay one row per transaction)."""
+
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("resident_id", "request_id"),)
+    __table_args__ = (
+        UniqueConstraint("resident_id", "request_id"),
+        Index("uq_payments_tx_log", "tx_hash", "log_index", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     cents: Mapped[int] = mapped_column(BigInteger)
     receipt: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(64))  # the client's idempotency key
+    #: the Heitje card it was paid with at the shop's till (None: the resident's app)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)
     #: paid, refused, failed (nothing was paid) or reversed (the chain lost it: nothing paid)
     status: Mapped[str] = mapped_column(String(16), default="sending")
-    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), index=True)
+    #: the `Transfer` log's index in its transaction for an indexed payment; -1 otherwise
+    log_index: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    via: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
     reason: Mapped[str | None] = mapped_column(Text)
     #: refunds paid or still sending (never more than `cents`)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=now)
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
+
+
+CARD_STATES = ("active", "locked", "blocked")
+
+
+class Card(Base):
+    """A resident's Heitje card (api.routes.cards): a printed card whose QR code and number
+    carry a random card number only. Only the number's HMAC is kept (`number_hash`) and its
+    last four characters to name it; the PIN is an argon2id hash. `active`; `locked` after
+    too many wrong PINs (the desk unlocks it); `blocked` for good (lost, or replaced by a new
+    card). `wrong_pins` is counted before each PIN is checked, by a guarded update."""
+
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last4: Mapped[str] = mapped_column(String(4))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    wrong_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was blocked
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    blocked_at: Mapped[datetime | None] = mapped_column()
 
 
 class Refund(OnChain, Base):
@@ -265,6 +309,17 @@ class PayoutRecord(OnChain, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ChainCursor(Base):
+    """How far a reader that follows the chain got (api.payment_index): the last block it
+    read and that block's hash, so it can tell when the chain forgot it."""
+
+    __tablename__ = "chain_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class WalletRecovery(Base):

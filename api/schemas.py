@@ -571,6 +571,35 @@ class MerchantAccount(BaseModel):
     balance: Money
 
 
+class WalletNetwork(BaseModel):
+    """What a resident's own wallet needs to pay shops: the network (EIP-3085) and the token
+    (EIP-747), and how an EIP-681 payment request names them."""
+
+    model_config = example(
+        {
+            "chain_id": 1337,
+            "chain_id_hex": "0x539",
+            "chain_name": "Heitje",
+            "rpc_url": "https://rpc.heitje.heerlen.nl",
+            "token": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "symbol": "HEITJE",
+            "name": "Heerlens Heitje",
+            "decimals": 2,
+        }
+    )
+    chain_id: int
+    chain_id_hex: str = Field(description="the chain id as wallets take it (hexadecimal)")
+    chain_name: str
+    rpc_url: str | None = Field(
+        description="the JSON-RPC address wallets use; null when the municipality has not "
+        "published one (HEITJE_API_PUBLIC_RPC_URL)"
+    )
+    token: str = Field(description="the Heitje token's contract address")
+    symbol: str
+    name: str
+    decimals: int = Field(description="2: one unit is one cent")
+
+
 class PaymentCreate(Strict):
     model_config = example(
         {
@@ -632,7 +661,9 @@ class PaymentPublic(BaseModel):
             "status": "paid",
             "reason": None,
             "tx_hash": TX_EXAMPLE,
+            "via": "app",
             "created_at": "2026-11-23T10:15:00Z",
+            "card": False,
         }
     )
     id: int
@@ -649,7 +680,14 @@ class PaymentPublic(BaseModel):
     )
     reason: str | None
     tx_hash: str | None
+    via: str = Field(
+        "app",
+        description="app (paid through this service) or wallet (paid from the resident's own "
+        "wallet, e.g. a plain ERC-20 transfer, and found on the chain; its receipt is empty "
+        "unless the wallet added one)",
+    )
     created_at: datetime
+    card: bool = Field(False, description="paid with the resident's Heitje card at the till")
 
 
 class RedemptionCreate(Strict):
@@ -792,6 +830,8 @@ class ServiceStatus(BaseModel):
             "repaired": [],
             "sending": {"payments": 0, "refunds": 0, "redemptions": 0, "payouts": 0},
             "rewards_waiting": [example_of(WaitingReward)],
+            "wallet_payments_read_to": 1214,
+            "wallet_payments_unlisted": 0,
         }
     )
     chain_head: int | None = Field(description="the newest block of the chain (None: no answer)")
@@ -812,6 +852,14 @@ class ServiceStatus(BaseModel):
     rewards_waiting: list[WaitingReward] = Field(
         description="approved rewards the chain refused for now, with the reason (staff can "
         "lift it: a budget, the pause, a role); they are tried again by themselves"
+    )
+    wallet_payments_read_to: int | None = Field(
+        None, description="the last block read for payments made from own wallets (None: none)"
+    )
+    wallet_payments_unlisted: int = Field(
+        0,
+        description="payments to shops from wallets the service has no resident for, seen by "
+        "this process since it started (the audit counts them; the lists cannot)",
     )
 
 

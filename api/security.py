@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
 import time
@@ -313,3 +314,36 @@ def reset_code_hash(secret: str, code: str) -> str:
     and case do not matter when it is typed)."""
     normal = "".join(c for c in code.upper() if c.isalnum())
     return hmac.new(secret.encode(), f"reset:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+# ------------------------------------------------------------------ Heitje cards
+
+
+def new_card_number() -> str:
+    """A Heitje card's number, the only thing its QR code carries: 16 characters of the
+    reset codes' alphabet in four groups (31^16, about 79 bits: unguessable), e.g.
+    K7M2-QX9P-4TRW-8NHD."""
+    chars = "".join(secrets.choice(_CODE_CHARS) for _ in range(16))
+    return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+
+
+def card_number_normal(number: str) -> str:
+    """The number as typed or scanned, without spaces and dashes, in capitals."""
+    return "".join(c for c in number.upper() if c.isalnum())
+
+
+def card_number_hash(secret: str, number: str) -> str:
+    """What is stored of a card's number: its HMAC under the service's secret."""
+    normal = card_number_normal(number)
+    return hmac.new(secret.encode(), f"card:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def pin_problem(pin: str) -> str | None:
+    """Why a new PIN may not be used (plain words), or None: 4 to 6 digits, not all the same
+    digit and not a run such as 1234 or 4321."""
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 6):
+        return "a PIN is 4 to 6 digits"
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
+    if steps in ({0}, {1}, {-1}):
+        return "this PIN is too easy to guess (one digit, or a run such as 1234): choose another"
+    return None

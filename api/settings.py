@@ -24,6 +24,24 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
   https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
   when another site shows them. Without it, the host the request was sent to is used.
 
+Own wallets (api/routes/wallet.py, api/payment_index.py):
+
+- HEITJE_API_PUBLIC_RPC_URL: the JSON-RPC address of the municipality's network that
+  residents' own wallets (MetaMask, Rainbow, ...) use, e.g. https://rpc.heitje.heerlen.nl;
+  the app offers to add the network to a wallet with it (EIP-3085). It must be reachable from
+  people's phones, so it is usually not the service's own node address. In development it
+  defaults to the chain the service uses; in production, unset, the app offers no "add the
+  network" button and says to ask the municipality.
+- HEITJE_API_CHAIN_NAME ("Heitje"): the network's name a wallet shows.
+The Heitje card (api/routes/cards.py):
+
+- HEITJE_API_CARD_DAILY_LIMIT (default 50.00): how much a resident may pay with the card per
+  day (Amsterdam time), in euros; payments in the app do not count.
+- HEITJE_API_CARD_PIN_TRIES (3): wrong PINs in a row after which a card is locked until the
+  desk unlocks it.
+- HEITJE_API_LIMIT_CARD_TILL (20/900): card payments tried (with a wrong PIN or an unknown
+  card number) per shop's till in a window of seconds; a right PIN is not counted.
+
 Money and the chain (api/routes/payments.py, api/payouts.py, api/settle.py, api/reconcile.py):
 
 - HEITJE_API_RECEIPT_WAIT (10): seconds a payment, refund or exchange waits for the chain to
@@ -72,6 +90,7 @@ from api.brand import (
     read_logo,
 )
 from api.limits import Limit
+from heitje_chain.amounts import parse_eur
 from heitje_chain.config import Config, load_config
 from heitje_chain.errors import ConfigError
 
@@ -87,6 +106,7 @@ LOGIN_ADDRESS = Limit(30, 900)
 CHALLENGES = Limit(30, 600)
 SIGNUPS = Limit(30, 3600)
 RESETS = Limit(10, 900)
+CARD_TILL = Limit(20, 900)
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,15 @@ class Settings:
     password_memory_kib: int = 19456
     password_time_cost: int = 2
     public_url: str | None = None
+    #: the JSON-RPC address people's own wallets use for the municipality's network
+    public_rpc_url: str | None = None
+    #: the network's name a wallet shows
+    chain_name: str = "Heitje"
+    #: what a resident may pay with the Heitje card per day, in cents
+    card_daily_limit: int = 50_00
+    #: wrong PINs in a row that lock a card
+    card_pin_tries: int = 3
+    limit_card_till: Limit = CARD_TILL
     #: the largest request body in bytes (a photo upload has its own, larger limit)
     max_body_bytes: int = 1024 * 1024
     #: reached over HTTPS only: send HSTS
@@ -244,6 +273,7 @@ _LIMITS = {
     "limit_challenges": ("HEITJE_API_LIMIT_CHALLENGES", CHALLENGES),
     "limit_signups": ("HEITJE_API_LIMIT_SIGNUPS", SIGNUPS),
     "limit_resets": ("HEITJE_API_LIMIT_RESETS", RESETS),
+    "limit_card_till": ("HEITJE_API_LIMIT_CARD_TILL", CARD_TILL),
 }
 
 
@@ -261,6 +291,7 @@ def _account_settings(env: Mapping[str, str], development: bool) -> dict[str, An
         "reset_code_tries": ("HEITJE_API_RESET_CODE_TRIES", 5),
         "password_memory_kib": ("HEITJE_API_PASSWORD_MEMORY_KIB", 19456),
         "password_time_cost": ("HEITJE_API_PASSWORD_TIME_COST", 2),
+        "card_pin_tries": ("HEITJE_API_CARD_PIN_TRIES", 3),
     }
     for field, (name, fallback) in numbers.items():
         raw = env.get(name, "")
@@ -277,8 +308,21 @@ def _account_settings(env: Mapping[str, str], development: bool) -> dict[str, An
             "OWASP's advice for argon2id (e.g. 19456 KiB and 2 passes): cheaper values are "
             "for tests only"
         )
+    limit = env.get("HEITJE_API_CARD_DAILY_LIMIT", "").strip()
+    try:
+        values["card_daily_limit"] = parse_eur(limit) if limit else 50_00
+    except ValueError as exc:
+        raise ConfigError(f"HEITJE_API_CARD_DAILY_LIMIT: {exc}") from None
     public = env.get("HEITJE_API_PUBLIC_URL", "").strip().rstrip("/")
     if public and not public.startswith(("https://", "http://")):
         raise ConfigError("HEITJE_API_PUBLIC_URL must start with https:// (or http://)")
     values["public_url"] = public or None
+    rpc = env.get("HEITJE_API_PUBLIC_RPC_URL", "").strip()
+    if rpc and not rpc.startswith(("https://", "http://")):
+        raise ConfigError("HEITJE_API_PUBLIC_RPC_URL must start with https:// (or http://)")
+    values["public_rpc_url"] = rpc or None
+    name = env.get("HEITJE_API_CHAIN_NAME", "Heitje").strip()
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise ConfigError("HEITJE_API_CHAIN_NAME must be 1 to 64 printable characters")
+    values["chain_name"] = name
     return values

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from api.chain import ChainAccess
 from api.db import Database
 from api.models import Reward, now
+from api.payment_index import PaymentIndex
 from api.payouts import send_payouts
 from api.reconcile import Reconciler
 from api.routes.jobs import expire_claims
@@ -53,10 +54,12 @@ def backoff(attempts: int) -> timedelta:
 
 class RewardWorker:
     """Pays pending rewards every `interval` seconds, each issuer on its own (one issuer's
-    refusal never holds up another's). Every `settle_interval` seconds it also settles
-    payments and refunds left `sending` (api.settle) and sends payouts waiting to be sent
-    (api.payouts); every `reconcile_interval` seconds, and first at start-up, it checks the
-    database against the chain (api.reconcile). Each of these runs whatever the others did."""
+    refusal never holds up another's), and indexes the payments made from residents' own
+    wallets in the new blocks (api.payment_index), so the till shows them within seconds.
+    Every `settle_interval` seconds it also settles payments and refunds left `sending`
+    (api.settle) and sends payouts waiting to be sent (api.payouts); every
+    `reconcile_interval` seconds, and first at start-up, it checks the database against the
+    chain (api.reconcile). Each of these runs whatever the others did."""
 
     settle_interval = 30.0
 
@@ -65,6 +68,7 @@ class RewardWorker:
         self.chain = chain
         self.interval = interval
         self.reconciler = Reconciler(db, chain)
+        self.payment_index = PaymentIndex(db, chain)
         self.reconcile_interval = chain.settings.reconcile_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -165,6 +169,7 @@ class RewardWorker:
         settled_at = reconciled_at = -1e9  # both run in the first round, at start-up
         while not self._stop.is_set():
             busy = self._step("paying rewards", self.run_once)
+            busy += self._step("indexing payments from own wallets", self.payment_index.run)
             if time.monotonic() - reconciled_at >= self.reconcile_interval:
                 reconciled_at = time.monotonic()
                 self._step(

@@ -22,6 +22,7 @@ DUTCH: Final[dict[str, str]] = {
     "at": "tijdstip",
     "bank_reference": "bankreferentie",
     "block": "blok",
+    "card": "heitje_pas",
     "chain_job_id": "klus_id_op_chain",
     "claimed_at": "geclaimd_op",
     "code": "code",
@@ -82,6 +83,7 @@ DUTCH: Final[dict[str, str]] = {
     "title": "titel",
     "tx_hash": "transactie",
     "username": "gebruikersnaam",
+    "via": "betaalwijze",
 }
 ENGLISH: Final[dict[str, str]] = {dutch: field for field, dutch in DUTCH.items()}
 LANGUAGES: Final = ("nl", "en")

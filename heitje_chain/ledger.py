@@ -3,7 +3,8 @@ decoded into plain records, and balances and supply at any block computed from t
 
 `payments` gives every payment to a merchant however it was made: `pay()` (a `Transfer` and
 its `Payment`, with the receipt) or a wallet's plain ERC-20 `transfer`/`transferFrom` (a
-`Transfer` alone, no receipt), each once.
+`Transfer` alone, no receipt), each once; `PaymentScanner` does the same block range after
+block range, for a reader that follows the chain.
 
 Logs are fetched with `eth_getLogs` in block ranges that adapt to the node: the range starts
 at the configured maximum (Besu allows 5000 blocks by default; hosted nodes often fewer, or a
@@ -197,66 +198,14 @@ class LedgerReader:
         `end` (default: the head), in chain order, however it was made (see
         `PaymentRecord`); only those to `merchant` when it is given. A `pay()` counts once:
         its `Transfer` and `Payment` are one record. Who was a merchant at each block comes
-        from `MerchantAdded`/`MerchantRemoved` since the deployment, so the events are read
-        from there; a `Transfer` to a merchant from an account that is not one (the contract
-        lets only residents pay) is a payment."""
+        from `MerchantAdded`/`MerchantRemoved` since the deployment (see `PaymentScanner`)."""
         first = self.from_block if start is None else start
         last = self.head() if end is None else end
-        wanted = merchant.lower() if merchant is not None else None
-        merchants: set[str] = set()  # current merchants (lowercase)
-        former: set[str] = set()
-        tx = ""
-        pending: list[list[Any]] = []  # [transfer event, receipt or None] of transaction `tx`
-        names = ["Transfer", "Payment", "MerchantAdded", "MerchantRemoved"]
-
-        def flush() -> Iterator[PaymentRecord]:
-            for event, receipt in pending:
-                yield PaymentRecord(
-                    block_number=event.block_number,
-                    tx_hash=event.tx_hash,
-                    log_index=event.log_index,
-                    payer=event.args["from"],
-                    merchant=event.args["to"],
-                    amount=int(event.args["value"]),
-                    receipt=NO_RECEIPT if receipt is None else bytes(receipt),
-                    via="transfer" if receipt is None else "pay",
-                )
-            pending.clear()
-
-        for event in self.events(end=last, names=names):
-            if event.tx_hash != tx:
-                yield from flush()
-                tx = event.tx_hash
-            args = event.args
-            if event.name == "MerchantAdded":
-                merchants.add(args["merchant"].lower())
-                former.discard(args["merchant"].lower())
-            elif event.name == "MerchantRemoved":
-                merchants.discard(args["merchant"].lower())
-                former.add(args["merchant"].lower())
-            elif event.name == "Transfer":
-                frm, to = args["from"].lower(), args["to"].lower()
-                if (
-                    event.block_number >= first
-                    and to in merchants
-                    and frm != ZERO
-                    and frm not in merchants
-                    and frm not in former
-                    and (wanted is None or to == wanted)
-                ):
-                    pending.append([event, None])
-            else:  # Payment: the receipt of the `pay()` transfer just before it
-                for entry in reversed(pending):
-                    moved = entry[0].args
-                    if (
-                        entry[1] is None
-                        and moved["from"] == args["from"]
-                        and moved["to"] == args["merchant"]
-                        and int(moved["value"]) == int(args["amount"])
-                    ):
-                        entry[1] = args["receipt"]
-                        break
-        yield from flush()
+        scanner = PaymentScanner(self)
+        scanner.skip_to(first - 1)
+        for found in scanner.scan(last):
+            if merchant is None or found.merchant.lower() == merchant.lower():
+                yield found
 
     def with_wallet_receipts(
         self, payments: Iterable[PaymentRecord], chunk: int = 200
@@ -321,3 +270,92 @@ class LedgerReader:
                     balances[event.args["to"]] += amount
         holders = sum(1 for cents in balances.values() if cents > 0)
         return Totals(last, supply, rewards, redemptions, holders)
+
+
+class PaymentScanner:
+    """Reads the payments to merchants block range after block range, for a reader that
+    follows the chain (the service's payment index, api.payment_index) as well as for
+    `LedgerReader.payments`: it keeps who is a current or former merchant as of `block`, the
+    last block read, so each `scan` reads only the new blocks.
+
+    A `Transfer` to a current merchant from an account that is not a (former) merchant is a
+    payment (the contract lets only residents pay merchants); a `Payment` in the same
+    transaction pairs with it and gives it its receipt, so a `pay()` is one record."""
+
+    EVENTS = ("Transfer", "Payment", "MerchantAdded", "MerchantRemoved")
+
+    def __init__(self, reader: LedgerReader) -> None:
+        self.reader = reader
+        self.block = reader.from_block - 1  # the last block read
+        self.merchants: set[str] = set()  # current merchants (lowercase)
+        self.former: set[str] = set()
+
+    def _listing(self, event: Event) -> None:
+        who = event.args["merchant"].lower()
+        if event.name == "MerchantAdded":
+            self.merchants.add(who)
+            self.former.discard(who)
+        else:
+            self.merchants.discard(who)
+            self.former.add(who)
+
+    def skip_to(self, block: int) -> None:
+        """Move on to `block` reading only who became or stopped being a merchant."""
+        if block <= self.block:
+            return
+        listings = ["MerchantAdded", "MerchantRemoved"]
+        for event in self.reader.events(self.block + 1, block, listings):
+            self._listing(event)
+        self.block = block
+
+    def scan(self, end: int) -> Iterator[PaymentRecord]:
+        """The payments in the blocks after `block` up to `end`, in chain order; `block` is
+        `end` once they have all been given."""
+        if end <= self.block:
+            return
+        tx = ""
+        pending: list[list[Any]] = []  # [transfer event, receipt or None] of transaction `tx`
+
+        def flush() -> Iterator[PaymentRecord]:
+            for event, receipt in pending:
+                yield PaymentRecord(
+                    block_number=event.block_number,
+                    tx_hash=event.tx_hash,
+                    log_index=event.log_index,
+                    payer=event.args["from"],
+                    merchant=event.args["to"],
+                    amount=int(event.args["value"]),
+                    receipt=NO_RECEIPT if receipt is None else bytes(receipt),
+                    via="transfer" if receipt is None else "pay",
+                )
+            pending.clear()
+
+        for event in self.reader.events(self.block + 1, end, self.EVENTS):
+            if event.tx_hash != tx:
+                yield from flush()
+                tx = event.tx_hash
+            args = event.args
+            if event.name in ("MerchantAdded", "MerchantRemoved"):
+                self._listing(event)
+            elif event.name == "Transfer":
+                frm, to = args["from"].lower(), args["to"].lower()
+                if (
+                    to in self.merchants
+                    and frm != ZERO
+                    and frm not in self.merchants
+                    and frm not in self.former
+                ):
+                    pending.append([event, None])
+            else:  # Payment: the receipt of the `pay()` transfer just before it
+                for entry in reversed(pending):
+                    moved = entry[0].args
+                    if (
+                        entry[1] is None
+                        and moved["from"] == args["from"]
+                        and moved["to"] == args["merchant"]
+                        and int(moved["value"]) == int(args["amount"])
+                    ):
+                        entry[1] = args["receipt"]
+                        break
+        yield from flush()
+        self.block = end

@@ -37,21 +37,28 @@ const entry = (name) => {
 // The sticker's print sheet (A6): linked by the sticker page only while it is shown, since an
 // @page size can't be kept to one page of a single-page app otherwise. Hashed like the rest
 // (assets are cached for a year); index.html names it in a meta tag for the page to find.
-const stickerSource = join(here, "src", "sticker-print.css");
-const stickerHash = createHash("sha256").update(readFileSync(stickerSource)).digest("hex").slice(0, 8).toUpperCase();
-const stickerName = `assets/sticker-print-${stickerHash}.css`;
-copyFileSync(stickerSource, join(dist, stickerName));
+// The Heitje card's print sheet (a bank card's size) is linked by the desk page the same way.
+function printSheet(name) {
+  const source = join(here, "src", `${name}.css`);
+  const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 8).toUpperCase();
+  const built = `assets/${name}-${hash}.css`;
+  copyFileSync(source, join(dist, built));
+  return built;
+}
+const stickerName = printSheet("sticker-print");
+const cardName = printSheet("card-print");
 const html = readFileSync(join(here, "index.html"), "utf8")
   .replace("%APP_JS%", entry("src/main.js"))
   .replace("%APP_CSS%", entry("src/app.css"))
-  .replace("%STICKER_CSS%", stickerName);
+  .replace("%STICKER_CSS%", stickerName)
+  .replace("%CARD_CSS%", cardName);
 writeFileSync(join(dist, "index.html"), html);
 // Installable: the manifest and the icons, and the service worker that keeps the shell (every
 // built file but the worker itself) for opening the app offline; its version is the shell's hash.
 copyFileSync(join(here, "manifest.json"), join(dist, "manifest.json"));
 cpSync(join(here, "icons"), join(dist, "icons"), { recursive: true });
 const shell = ["./", "index.html", "manifest.json", "icons/icon.svg", "icons/icon-192.png",
-  ...outputs.map(([file]) => "assets/" + relative(join(dist, "assets"), file)), stickerName];
+  ...outputs.map(([file]) => "assets/" + relative(join(dist, "assets"), file)), stickerName, cardName];
 const version = createHash("sha256").update(html + shell.join("\n")).digest("hex").slice(0, 12);
 writeFileSync(
   join(dist, "sw.js"),

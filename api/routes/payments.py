@@ -1,4 +1,5 @@
-"""Payments: a resident pays a merchant (by the merchant's short code), with a receipt.
+"""Payments: a resident pays a merchant (by the merchant's short code), with a receipt; the
+merchant refunds. The payment itself is api.paying's (the Heitje card pays through it too).
 
 A payment is first recorded as `sending` and committed, then sent on-chain, then marked
 `paid` or `refused`. The app's `request_id` makes a repeated request (a double tap, a retry
@@ -13,15 +14,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, UserDep, require
 from api.errors import ApiError
 from api.export import Format, Lang, Limit, Offset, listing
 from api.models import Merchant, Payment, Refund, Resident, User, now
-from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate, RefundPublic
-from api.settle import fail_refund, settle_after, settle_payment, settle_refund
+from api.paying import REPEAT_WAIT, Order, Repeated, parties, payment_out
+from api.paying import pay as pay_order
+from api.schemas import Id, Money, Page, PaymentCreate, PaymentPublic, RefundCreate
+from api.settle import fail_refund, settle_after, settle_refund
 from heitje_chain.errors import ChainUnavailable, Refused, TransactionFailed
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -29,144 +31,22 @@ ResidentUser = Annotated[User, Depends(require("resident"))]
 MerchantUser = Annotated[User, Depends(require("merchant"))]
 
 
-def refund_out(refund: Refund) -> RefundPublic:
-    return RefundPublic(
-        id=refund.id,
-        amount=Money.of(refund.cents),
-        status=refund.status,
-        reason=refund.reason,
-        tx_hash=refund.tx_hash,
-        created_at=refund.created_at,
-    )
-
-
-def payment_out(payment: Payment, resident: Resident, merchant: Merchant) -> PaymentPublic:
-    return PaymentPublic(
-        id=payment.id,
-        resident=resident.pseudonym,
-        merchant=merchant.name,
-        merchant_code=merchant.code,
-        amount=Money.of(payment.cents),
-        refunded=Money.of(payment.refunded_cents),
-        refunds=[refund_out(r) for r in payment.refunds],
-        receipt=payment.receipt,
-        status=payment.status,
-        reason=payment.reason,
-        tx_hash=payment.tx_hash,
-        created_at=payment.created_at,
-    )
-
-
 @router.post("", response_model=PaymentPublic, status_code=201)
 def pay(body: PaymentCreate, user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> PaymentPublic:
     """Pay a merchant. Sending the same `request_id` again (also while the first is still
     being sent) returns the first payment: it is paid once."""
-    cents = int(body.amount)
-    try:
-        with db.session(write=True) as session:
-            resident = session.get(Resident, user.resident_id)
-            if resident is None:
-                raise ApiError(404, "no_resident", "this account has no resident record")
-            if _payment_of(session, resident.id, body.request_id) is not None:
-                raise _Repeated
-            merchant = session.scalar(
-                select(Merchant).where(Merchant.code == body.merchant_code.upper())
-            )
-            if merchant is None or merchant.status != "approved":
-                raise ApiError(
-                    404, "no_merchant", f"there is no shop with code {body.merchant_code!r} "
-                    "that accepts Heitjes; check the code on the shop's sticker"
-                )  # fmt: skip
-            if not resident.custodial:
-                raise ApiError(
-                    409, "own_wallet", "your wallet is your own: pay from your wallet app instead"
-                )
-            payment = Payment(
-                resident_id=resident.id,
-                merchant_id=merchant.id,
-                cents=cents,
-                receipt=body.receipt,
-                request_id=body.request_id,
-            )
-            session.add(payment)
-            session.flush()
-            payment_id, address, to = payment.id, resident.address, merchant.address
-    except (_Repeated, IntegrityError):  # a repeat, or a parallel request with the same id won
-        return _repeated_payment(db, chain, user, body.request_id)
-    # Recorded as `sending` (committed), and no connection is held while the chain works.
-    status, tx_hash, block, reason = "paid", None, None, None
-    try:
-        wait = chain.settings.receipt_wait
-        done = chain.client.pay(chain.wallet(address), to, cents, body.receipt, timeout=wait)
-        tx_hash, block = done.tx_hash, done.block_number
-    except Refused as exc:
-        status, reason = "refused", str(exc)
-    except (ChainUnavailable, TransactionFailed) as exc:
-        status, reason = "sending", f"not confirmed yet: {exc}"
-    with db.session(write=True) as session:
-        sent = session.get(Payment, payment_id)
-        assert sent is not None
-        if status == "paid":  # the chain's word wins over anything noted meanwhile
-            sent.status, sent.tx_hash, sent.block_number, sent.reason = status, tx_hash, block, None
-        elif sent.status == "sending":
-            sent.status, sent.reason = status, reason
-        out = payment_out(sent, *_parties(session, sent))
-    if out.status == "refused":
-        raise ApiError(409, "payment_refused", out.reason or "refused", {"payment": out.id})
-    return out
-
-
-class _Repeated(Exception):
-    """A request whose request_id is known already."""
+    order = Order(
+        resident_id=user.resident_id,
+        merchant_code=body.merchant_code,
+        cents=int(body.amount),
+        receipt=body.receipt,
+        request_id=body.request_id,
+    )
+    return pay_order(db, chain, order)
 
 
 class _TooMuch(Exception):
     """A refund beyond what is left of the payment (nothing was counted)."""
-
-
-#: How long a repeated request waits for the first one with its request_id to finish.
-REPEAT_WAIT = 10.0
-
-
-def _payment_of(session: Session, resident_id: int | None, request_id: str) -> Payment | None:
-    return session.scalar(
-        select(Payment).where(Payment.resident_id == resident_id, Payment.request_id == request_id)
-    )
-
-
-def _parties(session: Session, payment: Payment) -> tuple[Resident, Merchant]:
-    resident = session.get(Resident, payment.resident_id)
-    merchant = session.get(Merchant, payment.merchant_id)
-    assert resident is not None and merchant is not None
-    return resident, merchant
-
-
-def _repeated_payment(db: Database, chain: ChainDep, user: User, request_id: str) -> PaymentPublic:
-    """The answer to a payment's request_id seen before: the first request's outcome. While
-    the row is `sending` the chain is asked (a crash may have left it so: a Payment event
-    settles it at once), and the first request is waited for up to REPEAT_WAIT seconds; a row
-    is settled as failed only when it is older than `settle_after`. After that it is
-    answered as `sending` (ask again in a moment), never as failed while it may still move."""
-    deadline = time.monotonic() + REPEAT_WAIT
-    old = now() - settle_after(chain)
-    while True:
-        with db.session() as session:
-            payment = _payment_of(session, user.resident_id, request_id)
-            assert payment is not None
-            out = payment_out(payment, *_parties(session, payment))
-        if out.status != "sending" or time.monotonic() > deadline:
-            break
-        settle_payment(db, chain, out.id, may_fail=out.created_at < old)
-        with db.session() as session:
-            payment = session.get(Payment, out.id)
-            assert payment is not None
-            if payment.status != "sending":
-                out = payment_out(payment, *_parties(session, payment))
-                break
-        time.sleep(0.2)
-    if out.status == "refused":
-        raise ApiError(409, "payment_refused", out.reason or "refused", {"payment": out.id})
-    return out
 
 
 @router.get("", response_model=Page[PaymentPublic])
@@ -214,9 +94,9 @@ def refund(
             )
             if payment is None or payment.merchant_id != user.merchant_id:
                 raise ApiError(404, "no_payment", f"your shop received no payment {payment_id}")
-            resident, merchant = _parties(session, payment)
+            resident, merchant = parties(session, payment)
             if body.request_id and any(r.request_id == body.request_id for r in payment.refunds):
-                raise _Repeated
+                raise Repeated
             if payment.status != "paid":
                 raise ApiError(409, "not_paid", f"this payment is {payment.status}, not paid")
             if not merchant.custodial:
@@ -243,7 +123,7 @@ def refund(
             shop, to = merchant.address, resident.address
     except _TooMuch:
         raise _too_much(db, payment_id) from None
-    except (_Repeated, IntegrityError):  # a repeat, or a parallel request with the same id won
+    except (Repeated, IntegrityError):  # a repeat, or a parallel request with the same id won
         return _repeated_refund(db, chain, payment_id, body.request_id)
     # Recorded as `sending` and counted (committed): now send it, holding no connection.
     status, tx_hash, block, reason, refused = "paid", None, None, None, None
@@ -277,7 +157,7 @@ def _payment_answer(db: Database, payment_id: int) -> PaymentPublic:
     with db.session() as session:
         payment = session.get(Payment, payment_id)
         assert payment is not None
-        return payment_out(payment, *_parties(session, payment))
+        return payment_out(payment, *parties(session, payment))
 
 
 def _too_much(db: Database, payment_id: int) -> ApiError:

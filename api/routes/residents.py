@@ -140,8 +140,14 @@ def list_residents(
 def my_account(user: ResidentUser, db: DatabaseDep, chain: ChainDep) -> ResidentAccount:
     """Balance, this year's earnings and the room left under the yearly cap (read from the
     chain with no database connection held)."""
+    assert user.resident_id is not None
+    return account_of(db, chain, user.resident_id)
+
+
+def account_of(db: Database, chain: ChainDep, resident_id: int) -> ResidentAccount:
+    """A resident's balance, this year's earnings and room under the cap, from the chain."""
     with db.session() as session:
-        resident = session.get(Resident, user.resident_id)
+        resident = session.get(Resident, resident_id)
     if resident is None:
         raise ApiError(404, "no_resident", "this account has no resident record")
     client = chain.client
@@ -167,12 +173,20 @@ def my_history(
 ) -> Page[HistoryItem] | Response:
     """Everything that moved Heitjes in or out of this resident's wallet, newest first:
     rewards for approved jobs, payments at merchants and their refunds."""
+    assert user.resident_id is not None
+    items = history_of(session, user.resident_id)
+    return listing_of(items, name="history", offset=offset, limit=limit, format=format, lang=lang)
+
+
+def history_of(session: Session, resident_id: int) -> list[HistoryItem]:
+    """A resident's rewards, payments and refunds, newest first (the app's history, and the
+    desk's slip)."""
     items: list[HistoryItem] = []
     rewards = session.execute(
         select(Claim, Job, Reward)
         .join(Job, Claim.job_id == Job.id)
         .join(Reward, Reward.claim_id == Claim.id)
-        .where(Claim.resident_id == user.resident_id)
+        .where(Claim.resident_id == resident_id)
     )
     for claim, job, reward in rewards:
         items.append(
@@ -190,14 +204,16 @@ def my_history(
     payments = session.execute(
         select(Payment, Merchant)
         .join(Merchant, Payment.merchant_id == Merchant.id)
-        .where(Payment.resident_id == user.resident_id)
+        .where(Payment.resident_id == resident_id)
     )
     for payment, merchant in payments:
         items.append(
             HistoryItem(
                 at=payment.created_at,
                 kind="payment",
-                description=f"{merchant.name}, receipt {payment.receipt}",
+                description=f"{merchant.name}, "
+                + (f"receipt {payment.receipt}" if payment.receipt else "no receipt")
+                + (", from your own wallet" if payment.via == "wallet" else ""),
                 counterparty=merchant.name,
                 receipt=payment.receipt,
                 amount=Money.of(-payment.cents),
@@ -220,7 +236,7 @@ def my_history(
                     )
                 )
     items.sort(key=lambda item: item.at, reverse=True)
-    return listing_of(items, name="history", offset=offset, limit=limit, format=format, lang=lang)
+    return items
 
 
 @router.post("/{resident_id}/recover", response_model=ResidentPublic)

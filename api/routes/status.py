@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 
 from api.deps import SessionDep, require
-from api.models import Payment, PayoutRecord, RedemptionRequest, Refund, Reward, User
+from api.models import ChainCursor, Payment, PayoutRecord, RedemptionRequest, Refund, Reward, User
+from api.payment_index import CURSOR, PaymentIndex
 from api.reconcile import TABLES, Reconciler
 from api.schemas import Money, ServiceStatus, WaitingReward
 from heitje_chain.errors import HeitjeError
@@ -23,6 +24,8 @@ Staff = Annotated[User, Depends(require("admin", "issuer", "inspector", "treasur
 def status(_: Staff, session: SessionDep, request: Request) -> ServiceStatus:
     """How the service's records stand against the chain (see the module)."""
     reconciler: Reconciler = request.app.state.worker.reconciler
+    index: PaymentIndex = request.app.state.worker.payment_index
+    cursor = session.get(ChainCursor, CURSOR)
     try:
         head: int | None = request.app.state.chain.client.rpc.block_number()
     except HeitjeError:
@@ -66,4 +69,6 @@ def status(_: Staff, session: SessionDep, request: Request) -> ServiceStatus:
             )
             for r in waiting
         ],
+        wallet_payments_read_to=cursor.block_number if cursor else None,
+        wallet_payments_unlisted=index.unknown,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -21,35 +21,21 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from support.service import PASSWORD, People, Service, finished_claim, post_job, setup_people
+from support.service import (
+    PASSWORD,
+    People,
+    Service,
+    at_once,
+    finished_claim,
+    post_job,
+    setup_people,
+)
 
 from api.main import create_app
 from heitje_chain.client import text_of
 from heitje_chain.keys import LocalSigner
 
 THREADS = 10
-
-
-def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response | BaseException]:
-    """Run the calls on one thread each, released together; each answer, or the exception
-    the in-process service raised (a 500 in a real process)."""
-    barrier = threading.Barrier(len(calls))
-    out: list[httpx.Response | BaseException | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait(30)
-        try:
-            out[i] = calls[i]()
-        except BaseException as exc:  # the app's own exception, re-raised by the TestClient
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert all(o is not None for o in out), "a thread did not finish"
-    return [o for o in out if o is not None]
 
 
 def described(answers: list[httpx.Response | BaseException]) -> list[str]:

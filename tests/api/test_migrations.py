@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from api.db import make_engine, migrate
+from api.db import alembic_config, make_engine, migrate
 from api.models import Base
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -56,5 +57,21 @@ def test_refunds_made_before_0004_become_refund_rows(database_url: str) -> None:
                 text("SELECT payment_id, cents, status, reference FROM refunds")
             ).all()
         assert [tuple(r) for r in rows] == [(2, 250, "paid", "refund A-RECEIPT-THAT-IS-32-CHAR")]
+    finally:
+        engine.dispose()
+
+
+def test_the_cards_migration_goes_down_and_up_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006")
+        migrate(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

@@ -44,3 +44,15 @@ def test_production_with_real_secrets_starts(tmp_path: Path) -> None:
     assert not settings.development and settings.secret_key == "s" * 40
     with pytest.raises(ConfigError, match="HEITJE_API_ENV"):
         load_settings({**env, "HEITJE_API_ENV": "staging"})
+
+
+def test_the_public_rpc_url_for_own_wallets(tmp_path: Path) -> None:
+    env = {"HEITJE_HOME": str(tmp_path)}
+    assert load_settings(env).public_rpc_url is None
+    rpc = "https://rpc.heitje.example"
+    settings = load_settings({**env, "HEITJE_API_PUBLIC_RPC_URL": rpc})
+    assert settings.public_rpc_url == rpc and settings.chain_name == "Heitje"
+    with pytest.raises(ConfigError, match="HEITJE_API_PUBLIC_RPC_URL"):
+        load_settings({**env, "HEITJE_API_PUBLIC_RPC_URL": "rpc.heitje.example"})
+    with pytest.raises(ConfigError, match="HEITJE_API_CHAIN_NAME"):
+        load_settings({**env, "HEITJE_API_CHAIN_NAME": "x" * 65})

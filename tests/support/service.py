@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from heitje_chain.client import HeitjeClient
@@ -113,3 +116,25 @@ def open_shop(s: Service, p: People) -> tuple[dict[str, Any], dict[str, str]]:
     assert approved["status"] == "approved"
     assert s.client.is_merchant(shop["address"])
     return shop, s.login(f"merchant-{shop['code'].lower()}", PASSWORD)
+
+
+def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response | BaseException]:
+    """Run the calls on one thread each, released together; each answer, or the exception
+    the in-process service raised (a 500 in a real process)."""
+    barrier = threading.Barrier(len(calls))
+    out: list[httpx.Response | BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait(30)
+        try:
+            out[i] = calls[i]()
+        except BaseException as exc:  # the app's own exception, re-raised by the TestClient
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(o is not None for o in out), "a thread did not finish"
+    return [o for o in out if o is not None]

@@ -32,13 +32,15 @@ PAGES = {
     None: ["/login", "/signup", "/apply", "/reset"],
     "resident": ["/r", "/r/jobs", "/r/jobs?all=1", "/r/pay", "/r/shops", "/r/history",
                  "/password"],
-    "merchant": ["/m", "/m/payments", "/m/day", "/m/redeem", "/m/sticker", "/password"],
+    "merchant": ["/m", "/m/card", "/m/payments", "/m/day", "/m/redeem", "/m/sticker",
+                 "/password"],
     "admin": ["/a/jobs", "/a/merchants", "/a/residents", "/audit", "/ledger", "/a/budgets",
               "/a/accounts", "/password"],
     "issuer": ["/a/jobs", "/a/budgets", "/password"],
     "inspector": ["/i", "/password"],
     "treasurer": ["/t", "/password"],
     "auditor": ["/audit", "/ledger", "/a/budgets", "/password"],
+    "desk": ["/d", "/d?q=ZICHT", "/a/accounts", "/password"],
 }  # fmt: skip
 
 
@@ -48,6 +50,9 @@ def people(served: Served) -> dict[str | None, tuple[str, str]]:
     resident = served.resident("HRL-ZICHT")
     served.fund(resident, "12.50")
     served.pay(resident, "2.25", "KASSA-ZICHT")
+    admin = served.login("admin", "development-admin")
+    served.call("POST", "/staff", admin, 201, json={
+        "username": "loket", "password": PASSWORD, "role": "desk"})  # fmt: skip
     return {
         None: ("", ""),
         "resident": ("HRL-ZICHT", PASSWORD),
@@ -57,6 +62,7 @@ def people(served: Served) -> dict[str | None, tuple[str, str]]:
         "inspector": ("inspecteur", PASSWORD),
         "treasurer": ("penningmeester", PASSWORD),
         "auditor": ("accountant", PASSWORD),
+        "desk": ("loket", PASSWORD),
     }
 
 

@@ -19,6 +19,8 @@ import {
   treasuryPage,
 } from "./pages/municipality.js";
 import { auditPage, ledgerPage } from "./pages/auditor.js";
+import { cardTillPage } from "./pages/card-till.js";
+import { deskPage } from "./pages/desk.js";
 import { title } from "./ui.js";
 
 const EVERYONE = ["resident", "merchant", "admin", "issuer", "inspector", "treasurer", "auditor", "desk"];
@@ -34,6 +36,7 @@ const ROUTES = {
   "/r/history": { page: historyPage, roles: ["resident"], nav: "nav_history" },
   "/r/receipt": { page: receiptPage, roles: ["resident"] },
   "/m": { page: tillPage, roles: ["merchant"], nav: "nav_till" },
+  "/m/card": { page: cardTillPage, roles: ["merchant"], nav: "nav_card_till" },
   "/m/payments": { page: paymentsPage, roles: ["merchant"], nav: "nav_payments" },
   "/m/day": { page: dayPage, roles: ["merchant"], nav: "nav_day" },
   "/m/redeem": { page: redeemPage, roles: ["merchant"], nav: "nav_redeem" },
@@ -46,6 +49,7 @@ const ROUTES = {
   "/audit": { page: auditPage, roles: ["admin", "auditor"], nav: "nav_audit" },
   "/ledger": { page: ledgerPage, roles: ["admin", "auditor"], nav: "nav_ledger" },
   "/a/budgets": { page: budgetsPage, roles: ["admin", "issuer", "auditor"], nav: "nav_budgets" },
+  "/d": { page: deskPage, roles: ["desk", "admin"], nav: "nav_desk" },
   "/a/accounts": { page: accountsPage, roles: ["admin", "desk"], nav: "nav_accounts" },
   "/password": { page: passwordPage, roles: EVERYONE, nav: "nav_password" },
 };

@@ -30,3 +30,11 @@ export function payLink(code, amount, receipt) {
 export function canScan() {
   return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
 }
+
+/** The number a Heitje card's QR code (or a person typing it) gives, as printed on the card
+ *  (K7M2-QX9P-4TRW-8NHD), or null: 16 letters and digits, spaces and dashes left out. */
+export function readCardNumber(text) {
+  const bare = String(text || "").toUpperCase().replace(/[\s-]/g, "");
+  if (!/^[A-Z0-9]{16}$/.test(bare)) return null;
+  return bare.match(/.{4}/g).join("-");
+}

@@ -1,7 +1,7 @@
 """sessions and notices
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02 01:00:00
 
 Device sessions ("stay signed in on this device": a token kept by the browser, stored here as
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,43 @@
-import { device, post } from "../api.js";
+import { ApiProblem, device, post } from "../api.js";
 import { brand } from "../brand.js";
 import { clear, field, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { signedIn } from "../main.js";
-import { form, messages, title } from "../ui.js";
+import { busy, form, messages, title } from "../ui.js";
+import { connectWallet, hasWallet, signText, walletProblem } from "../wallet.js";
+
+/** Signing in with one's own wallet (EIP-4361, Sign-In with Ethereum): the service hands out
+ *  a one-time text, the wallet in the browser signs it, the service checks the signature. */
+function walletSignIn(msg) {
+  if (!hasWallet()) return null;
+  const button = h("button", { type: "button", class: "secondary" }, t("login_wallet"));
+  button.addEventListener("click", () =>
+    busy(button, msg, async () => {
+      let address;
+      let signature;
+      let text;
+      try {
+        address = await connectWallet();
+        ({ text } = await post("/auth/challenge", { wallet: address }));
+        signature = await signText(address, text);
+      } catch (error) {
+        if (error instanceof ApiProblem) throw error; // the service's answer, in its words
+        clear(msg.el, h("p", { class: "error", role: "alert" }, t(`wallet_login_${walletProblem(error)}`)));
+        return;
+      }
+      const answer = await post("/auth/wallet", { message: text, signature });
+      device.clear(); // another account's "stay signed in" does not stay
+      signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name: address });
+    }),
+  );
+  return h(
+    "section",
+    { class: "wallet-login", "aria-labelledby": "with-wallet" },
+    h("h2", { id: "with-wallet" }, t("login_wallet_title")),
+    h("p", { class: "hint" }, t("login_wallet_hint")),
+    button,
+  );
+}
 
 export function loginPage(root, { notice }) {
   const msg = messages();
@@ -44,6 +78,7 @@ export function loginPage(root, { notice }) {
       },
       { class: "narrow" },
     ),
+    walletSignIn(msg),
     h(
       "section",
       { class: "newcomers", "aria-labelledby": "new-here" },

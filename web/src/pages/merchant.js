@@ -5,6 +5,7 @@ import { clear, field, h, saveBlob, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { payLink } from "../paycode.js";
 import { askFirst, centsText, csvButton, exchangeDates, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
+import { paymentRequest, walletNetwork } from "../wallet.js";
 
 const POLL_MS = 2000;
 
@@ -14,25 +15,32 @@ function plainAmount(text) {
   return trimmed.replace(",", ".");
 }
 
-function receiptNumber() {
+export function receiptNumber() {
   const bytes = new Uint8Array(3);
   crypto.getRandomValues(bytes);
   const stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 12);
   return `T${stamp}-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`;
 }
 
-function newRequestId() {
+export function newRequestId() {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** The receipt of a payment, or, for one from a resident's own wallet that carried none,
+ *  words that say so. */
+export function receiptOf(p) {
+  if (p.receipt) return p.receipt;
+  return p.via === "wallet" ? t("from_own_wallet") : "—";
+}
+
 function paymentRow(p) {
   return h(
     "li",
-    { class: "row", "data-payment": p.id },
+    { class: "row", "data-payment": p.id, "data-via": p.via },
     h("span", { class: "when" }, when(p.created_at, language())),
-    h("span", { class: "what" }, p.resident, " · ", p.receipt),
+    h("span", { class: "what" }, p.resident, " · ", receiptOf(p)),
     h("span", { class: "amount in" }, eur(p.amount)),
     h("span", { class: "state" }, t(`state_${p.status}`)),
   );
@@ -86,7 +94,7 @@ export async function tillPage(root) {
       [t("balance"), h("span", { id: "balance" }, eur(me.balance))],
     ]),
     shop.status === "approved"
-      ? h("p", { class: "actions" }, h("a", { href: "#/m/sticker" }, t("sticker_link")), h("a", { href: "#/m/day" }, t("day_link")))
+      ? h("p", { class: "actions" }, h("a", { href: "#/m/card" }, t("card_till_link")), h("a", { href: "#/m/sticker" }, t("sticker_link")), h("a", { href: "#/m/day" }, t("day_link")))
       : null,
     stage,
     live,
@@ -94,7 +102,13 @@ export async function tillPage(root) {
     recent,
   );
   let seen = null; // the newest payment id when the till opened
-  let expected = null; // {receipt, amount} while a QR code is shown
+  let expected = null; // {receipt, cents} while a QR code is shown
+  let net = null; // the network and token, for the own-wallet QR code (EIP-681)
+  try {
+    net = await walletNetwork();
+  } catch {
+    /* the till works without it: only the app's QR code is shown */
+  }
   let timer = null;
 
   async function poll() {
@@ -106,7 +120,9 @@ export async function tillPage(root) {
       if (seen === null) seen = newest;
       const fresh = page.items.filter((p) => p.id > seen && p.status === "paid").reverse();
       for (const p of fresh) {
-        const match = expected && p.receipt === expected.receipt;
+        // A wallet's EIP-681 payment carries no receipt: it matches by the amount shown.
+        const match = expected && (p.receipt === expected.receipt
+          || (p.via === "wallet" && !p.receipt && BigInt(p.amount.cents) === expected.cents));
         live.prepend(
           h("p", { class: match ? "ok big" : "ok", role: "status" }, t("received", { amount: eur(p.amount), who: p.resident })),
         );
@@ -142,20 +158,33 @@ export async function tillPage(root) {
 
   async function showQr(euros) {
     const receipt = receiptNumber();
-    expected = { receipt, amount: euros };
+    const cents = typedCents(euros);
+    expected = { receipt, cents };
     const canvas = h("canvas", { role: "img", "aria-label": t("qr_label", { amount: eur(euros), shop: shop.name }) });
     const again = h("button", { type: "button", class: "secondary" }, t("new_sale"));
     again.addEventListener("click", showAmountForm);
+    // Next to the app's link: an EIP-681 payment request that any wallet app pays.
+    const request = net ? paymentRequest(net, shop.address, cents) : null;
+    const walletCanvas = request ? h("canvas", { role: "img", "aria-label": t("wallet_qr_label", { amount: eur(euros), shop: shop.name }) }) : null;
     clear(
       stage,
       h("p", { class: "big" }, eur(euros)),
-      canvas,
+      h(
+        "div",
+        { class: "qr-pair" },
+        h("figure", { class: "qr" }, canvas, h("figcaption", {}, t("qr_app"))),
+        request
+          ? h("figure", { class: "qr wallet-qr" }, walletCanvas, h("figcaption", {}, t("qr_wallet"), " ",
+              h("a", { href: request, class: "wallet-link", "data-eip681": request }, t("wallet_link"))))
+          : null,
+      ),
       h("p", {}, t("shop_code"), " ", h("strong", { class: "code" }, shop.code), " · ", t("confirm_receipt", { receipt })),
       h("p", { class: "muted" }, t("waiting", { amount: eur(euros) })),
       again,
     );
     const { drawQr } = await import("../qr.js"); // the QR encoder loads only at the till
     await drawQr(canvas, payLink(shop.code, euros, receipt));
+    if (request) await drawQr(walletCanvas, request);
   }
 
   if (shop.status !== "approved") {
@@ -177,16 +206,17 @@ function paymentCard(p, reload) {
   const paid = p.status === "paid";
   const left = BigInt(p.amount.cents) - BigInt(p.refunded.cents);
   const heading = paid
-    ? h("h2", { class: "card-title" }, eur(p.amount), " · ", p.receipt)
-    : h("h2", { class: "card-title" }, t(p.status === "sending" ? "payment_unconfirmed_title" : "payment_not_moved_title"), " · ", p.receipt);
+    ? h("h2", { class: "card-title" }, eur(p.amount), " · ", receiptOf(p))
+    : h("h2", { class: "card-title" }, t(p.status === "sending" ? "payment_unconfirmed_title" : "payment_not_moved_title"), " · ", receiptOf(p));
   const card = h(
     "li",
-    { class: `card ${paid ? "" : "attempt"}`, "data-payment": p.id, "data-status": p.status },
+    { class: `card ${paid ? "" : "attempt"}`, "data-payment": p.id, "data-status": p.status, "data-via": p.via },
     heading,
     paid ? null : h("p", { class: p.status === "sending" ? "state pending" : "state not-moved" }, t(p.status === "sending" ? "payment_unconfirmed" : "payment_not_moved", { amount: eur(p.amount) })),
     facts([
       [t("resident"), p.resident],
       [t("at"), when(p.created_at, language())],
+      [t("paid_how"), t(p.via === "wallet" ? "paid_how_wallet" : "paid_how_app")],
       [t("state"), t(`state_${p.status}`)],
       p.refunded.cents ? [t("refund"), t("refunded_so_far", { amount: eur(p.refunded) })] : null,
     ]),
@@ -221,7 +251,7 @@ function paymentCard(p, reload) {
         const euros = centsText(cents);
         askFirst(place, {
           heading: t("refund_confirm_title"),
-          lines: [t("refund_confirm", { amount: eur(euros), who: p.resident, receipt: p.receipt })],
+          lines: [t("refund_confirm", { amount: eur(euros), who: p.resident, receipt: receiptOf(p) })],
           yesLabel: t("refund_yes", { amount: eur(euros) }),
           msg,
           no: showForm,
@@ -420,12 +450,12 @@ export async function dayPage(root) {
     let attempts = 0;
     for (const p of payments) {
       if (localDay(p.created_at) === chosen) {
-        if (p.status === "paid") lines.push({ at: p.created_at, kind: "payment", who: p.resident, receipt: p.receipt, cents: BigInt(p.amount.cents) });
+        if (p.status === "paid") lines.push({ at: p.created_at, kind: "payment", who: p.resident, receipt: receiptOf(p), cents: BigInt(p.amount.cents) });
         else attempts += 1;
       }
       for (const r of p.refunds || []) {
         if (localDay(r.created_at) === chosen && r.status === "paid") {
-          lines.push({ at: r.created_at, kind: "refund", who: p.resident, receipt: p.receipt, cents: -BigInt(r.amount.cents) });
+          lines.push({ at: r.created_at, kind: "refund", who: p.resident, receipt: receiptOf(p), cents: -BigInt(r.amount.cents) });
         }
       }
     }

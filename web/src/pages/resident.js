@@ -3,7 +3,11 @@ import { api, get, post, qs, session } from "../api.js";
 import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { canScan, readPayCode } from "../paycode.js";
+import { scanner } from "../scanner.js";
 import { askFirst, busy, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
+import {
+  addNetwork, connectWallet, hasWallet, outcome, paymentRequest, sendPayment, walletNetwork, walletProblem, watchToken,
+} from "../wallet.js";
 
 function newRequestId() {
   const bytes = new Uint8Array(16);
@@ -215,10 +219,13 @@ export async function payPage(root, { params }) {
   const msg = messages();
   const stage = h("div", {});
   const balanceLine = h("p", { class: "balance" }, h("span", {}, t("balance")), h("strong", { id: "balance" }, t("loading")));
-  root.append(title(t("pay_title")), balanceLine, msg.el, stage);
+  const tools = h("div", {});
+  root.append(title(t("pay_title")), balanceLine, msg.el, tools, stage);
   let balanceCents = null; // what the resident has, as the chain said a moment ago
+  let resident = null; // their record: whose wallet, kept by the municipality or their own
   async function readBalance() {
     const me = await get("/residents/me");
+    resident = me.resident;
     balanceCents = BigInt(me.balance.cents);
     balanceLine.querySelector("strong").textContent = eur(me.balance);
     return balanceCents;
@@ -229,10 +236,11 @@ export async function payPage(root, { params }) {
     balanceLine.querySelector("strong").textContent = "—";
     msg.problem(error);
   }
-  let stopCamera = null;
+  if (resident && !resident.custodial) await walletTools(tools, msg);
+  let camera = null;
   const stop = () => {
-    if (stopCamera) stopCamera();
-    stopCamera = null;
+    if (camera) camera.stop();
+    camera = null;
   };
 
   function enter(prefill) {
@@ -243,46 +251,26 @@ export async function payPage(root, { params }) {
     });
     const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", value: prefill.amount || "" });
     const receipt = h("input", { name: "receipt", maxlength: 32, autocomplete: "off", value: prefill.receipt || "" });
-    const video = h("video", { class: "camera", muted: true, playsinline: true, hidden: true, "aria-label": t("scan_hint") });
-    const scanMsg = messages();
-    const scanButton = h("button", { type: "button", class: "secondary" }, t("scan"));
-    scanButton.addEventListener("click", async () => {
-      if (stopCamera) {
-        stop();
-        video.hidden = true;
-        scanButton.textContent = t("scan");
-        return;
-      }
-      scanMsg.clear();
-      try {
-        const { startScanner } = await import("../scan.js");
-        video.hidden = false;
-        scanButton.textContent = t("scan_stop");
-        scanMsg.ok(t("scan_hint"));
-        stopCamera = await startScanner(video, (text) => {
-          stopCamera = null;
-          video.hidden = true;
-          scanButton.textContent = t("scan");
-          const found = readPayCode(text);
-          if (!found) {
-            clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_bad")));
-            return;
-          }
-          code.value = found.code;
-          if (found.amount) amount.value = found.amount;
-          if (found.receipt) receipt.value = found.receipt;
-          scanMsg.clear();
-          (found.amount ? code.form.querySelector("button[type=submit]") : amount).focus();
-        });
-      } catch {
-        video.hidden = true;
-        scanButton.textContent = t("scan");
-        clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_denied")));
-      }
+    camera = scanner({
+      label: t("scan"),
+      hint: t("scan_hint"),
+      denied: t("scan_denied"),
+      found: (text, scanMsg) => {
+        const found = readPayCode(text);
+        if (!found) {
+          clear(scanMsg.el, h("p", { class: "error", role: "alert" }, t("scan_bad")));
+          return;
+        }
+        code.value = found.code;
+        if (found.amount) amount.value = found.amount;
+        if (found.receipt) receipt.value = found.receipt;
+        scanMsg.clear();
+        (found.amount ? code.form.querySelector("button[type=submit]") : amount).focus();
+      },
     });
     clear(
       stage,
-      canScan() ? h("div", { class: "scan" }, scanButton, video, scanMsg.el) : h("p", { class: "hint" }, t("scan_none")),
+      canScan() ? camera.el : h("p", { class: "hint" }, t("scan_none")),
       h("h2", {}, t("or_type")),
       form(
         [
@@ -334,6 +322,10 @@ export async function payPage(root, { params }) {
   }
 
   function confirm({ shop, amount, receipt }) {
+    if (resident && !resident.custodial) {
+      confirmOwn({ shop, amount, receipt });
+      return;
+    }
     const requestId = newRequestId(); // the same id for every tap on this screen: paid once
     const slip = receipt || `APP-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
     const pay = h("button", { type: "button", class: "primary big" }, t("pay_now", { amount: eur(amount) }));
@@ -405,8 +397,131 @@ export async function payPage(root, { params }) {
     stage.querySelector("h2").focus();
   }
 
+  /** An own wallet pays itself: the app asks the wallet in the browser (EIP-1193) to send
+   *  the transfer, then says what the chain did; without one, it shows the EIP-681 request
+   *  to scan or open in a wallet app. The service lists the payment once the chain has it. */
+  async function confirmOwn({ shop, amount, receipt }) {
+    const slip = receipt || `APP-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+    const cents = typedCents(amount);
+    const net = await networkFor(msg);
+    if (!net) return;
+    const back = h("button", { type: "button", class: "secondary" }, t("cancel"));
+    back.addEventListener("click", () => enter({ code: shop.code, amount, receipt }));
+    const head = [
+      h("h2", { tabindex: "-1" }, t("confirm_title")),
+      h("p", { class: "big" }, t("confirm_text", { amount: eur(amount), shop: shop.name })),
+      balanceCents !== null ? h("p", {}, t("balance_after", { balance: eur(centsText(balanceCents - cents)) })) : null,
+    ];
+    if (!hasWallet()) {
+      const request = paymentRequest(net, shop.address, cents);
+      const canvas = h("canvas", { role: "img", "aria-label": t("wallet_qr_label", { amount: eur(amount), shop: shop.name }) });
+      clear(
+        stage,
+        ...head,
+        h("p", { role: "status" }, t("wallet_none_pay")),
+        h("figure", { class: "pay-qr" }, canvas, h("figcaption", {}, h("a", { href: request, class: "wallet-link", "data-eip681": request }, t("wallet_link")))),
+        h("p", { class: "hint" }, t("wallet_none_after")),
+        h("div", { class: "actions" }, back),
+      );
+      stage.querySelector("h2").focus();
+      const { drawQr } = await import("../qr.js");
+      await drawQr(canvas, request);
+      return;
+    }
+    const pay = h("button", { type: "button", class: "primary big" }, t("wallet_pay_now", { amount: eur(amount) }));
+    const say = (key, cls) => {
+      clear(
+        stage,
+        h("p", { class: cls, role: cls.startsWith("error") ? "alert" : "status", tabindex: "-1" }, t(key, { amount: eur(amount), shop: shop.name, receipt: slip })),
+        h("p", {}, h("a", { href: "#/r/pay" }, t("pay_again")), " · ", h("a", { href: "#/r/history" }, t("nav_history"))),
+      );
+      stage.querySelector("p").focus();
+    };
+    pay.addEventListener("click", () =>
+      busy(pay, msg, async () => {
+        let hash;
+        try {
+          const from = await connectWallet();
+          if (from !== resident.address.toLowerCase()) {
+            clear(msg.el, h("p", { class: "error", role: "alert" }, t("wallet_other_account", { address: resident.address })));
+            return;
+          }
+          hash = await sendPayment(net, from, shop.address, cents, slip);
+        } catch (error) {
+          const problem = walletProblem(error);
+          clear(msg.el, h("p", { class: "error", role: "alert" }, t(`wallet_${problem}`)));
+          return;
+        }
+        say("wallet_sent", "big"); // sent, not confirmed: never shown as paid yet
+        const result = await outcome(hash);
+        readBalance().catch(() => {});
+        if (result === "confirmed") say("wallet_paid", "ok big");
+        else if (result === "refused") say("wallet_refused", "error big");
+        else say("wallet_sent", "big");
+      }),
+    );
+    clear(
+      stage,
+      ...head,
+      h("p", {}, t("confirm_receipt", { receipt: slip }), " · ", t("shop_code"), " ", shop.code),
+      h("p", { class: "hint" }, t("wallet_pay_hint")),
+      h("div", { class: "actions" }, pay, back),
+    );
+    stage.querySelector("h2").focus();
+  }
+
   enter({ code: params.get("m") || "", amount: params.get("a") || "", receipt: params.get("r") || "" });
   return stop;
+}
+
+/** The network and the token, or null with the problem said in `msg`. */
+async function networkFor(msg) {
+  try {
+    return await walletNetwork();
+  } catch (error) {
+    msg.problem(error);
+    return null;
+  }
+}
+
+/** A button that asks the wallet for something (`ask()` says whether it was done) and says
+ *  the outcome in `said`. */
+function walletButton(label, said, ask, done) {
+  const button = h("button", { type: "button", class: "secondary" }, label);
+  button.addEventListener("click", () =>
+    busy(button, said, async () => {
+      try {
+        const taken = (await ask()) !== false;
+        clear(said.el, h("p", { class: taken ? "ok" : "error", role: "status" }, taken ? done : t("wallet_tool_stopped")));
+      } catch (error) {
+        clear(said.el, h("p", { class: "error", role: "alert" }, t(`wallet_tool_${walletProblem(error)}`)));
+      }
+    }),
+  );
+  return button;
+}
+
+/** For a resident with their own wallet: add the Heitje token (EIP-747) and the
+ *  municipality's network (EIP-3085) to the wallet in this browser, or say plainly that
+ *  there is none. */
+async function walletTools(place, msg) {
+  const net = await networkFor(msg);
+  if (!net) return;
+  const said = messages();
+  const box = h("section", { class: "wallet-tools", "aria-labelledby": "wallet-tools-title" }, h("h2", { id: "wallet-tools-title" }, t("wallet_title")));
+  if (!hasWallet()) {
+    box.append(h("p", {}, t("wallet_none")));
+    clear(place, box);
+    return;
+  }
+  const buttons = [walletButton(t("wallet_add_token"), said, () => watchToken(net), t("wallet_token_added"))];
+  if (net.rpc_url) {
+    buttons.push(walletButton(t("wallet_add_network"), said, () => addNetwork(net), t("wallet_network_added", { name: net.chain_name })));
+  }
+  box.append(h("p", { class: "hint" }, t("wallet_intro")), h("div", { class: "actions" }, ...buttons));
+  if (!net.rpc_url) box.append(h("p", { class: "hint" }, t("wallet_no_rpc")));
+  box.append(said.el);
+  clear(place, box);
 }
 
 /** One line of the history. Only confirmed money (`paid`) is shown as an amount in or out;

@@ -75,36 +75,45 @@ function backToLogin() {
   return h("p", {}, h("a", { href: "#/login" }, t("have_account")));
 }
 
-export function signupPage(root) {
-  const msg = messages();
+/** The resident's sign-up form (pseudonym, neighbourhood, password twice), sent to `path`:
+ *  the resident's own sign-up, or the desk's for a resident who is there. `done(created,
+ *  body)` follows. */
+export function residentForm(msg, path, submitLabel, done) {
   const pseudonym = h("input", { name: "pseudonym", maxlength: 64, required: true, autocomplete: "username", autocapitalize: "none", spellcheck: "false" });
   const neighbourhood = neighbourhoodInput();
   const pw = passwords();
   const inputs = [pseudonym, neighbourhood, pw.password, pw.again];
+  return form(
+    [
+      field(t("pseudonym"), pseudonym, t("pseudonym_hint")),
+      field(t("neighbourhood"), neighbourhood, t("your_hood_hint")),
+      field(t("new_password"), pw.password, t("password_hint")),
+      field(t("password_again"), pw.again),
+    ],
+    submitLabel,
+    msg,
+    guarded(msg, inputs, async () => {
+      required(pseudonym, "bad_pseudonym");
+      required(neighbourhood, "bad_neighbourhood");
+      checkPasswords(pw);
+      const body = { pseudonym: pseudonym.value.trim(), neighbourhood: neighbourhood.value.trim(), password: pw.password.value };
+      const created = await post(path, body);
+      await done(created, body);
+    }, { pseudonym_taken: pseudonym, username_taken: pseudonym, unknown_neighbourhood: neighbourhood }),
+    { class: "narrow" },
+  );
+}
+
+export function signupPage(root) {
+  const msg = messages();
   root.append(
     title(t("signup_title")),
     h("p", {}, t("signup_intro")),
     msg.el,
-    form(
-      [
-        field(t("pseudonym"), pseudonym, t("pseudonym_hint")),
-        field(t("neighbourhood"), neighbourhood, t("your_hood_hint")),
-        field(t("new_password"), pw.password, t("password_hint")),
-        field(t("password_again"), pw.again),
-      ],
-      t("signup_do"),
-      msg,
-      guarded(msg, inputs, async () => {
-        required(pseudonym, "bad_pseudonym");
-        required(neighbourhood, "bad_neighbourhood");
-        checkPasswords(pw);
-        const name = pseudonym.value.trim();
-        await post("/residents", { pseudonym: name, neighbourhood: neighbourhood.value.trim(), password: pw.password.value });
-        const answer = await post("/auth/login", { username: name, password: pw.password.value });
-        signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name });
-      }, { pseudonym_taken: pseudonym, username_taken: pseudonym, unknown_neighbourhood: neighbourhood }),
-      { class: "narrow" },
-    ),
+    residentForm(msg, "/residents", t("signup_do"), async (_, body) => {
+      const answer = await post("/auth/login", { username: body.pseudonym, password: body.password });
+      signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name: body.pseudonym });
+    }),
     backToLogin(),
   );
 }
