@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  balie                                 the municipal desk (Heitje cards)")
         print("  HRL-0001 ... HRL-0030                 residents")
         for shop in shops:
-            print(f"  merchant-{shop['code'].lower():<29}{shop['name']} (a shop)")
+            sign_in = f"{shop['code']} (or merchant-{shop['code'].lower()})"
+            print(f"  {sign_in:<37}{shop['name']} (a shop: its code)")
         if args.no_serve:
             return 0
         import uvicorn

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from api.chain import ChainAccess
 from api.db import Database
+from api.devices import device_open
 from api.errors import ApiError
 from api.limits import Limiter
-from api.models import User
+from api.models import DeviceSession, User
 from api.security import read_token
 from api.settings import Settings
 
@@ -67,6 +68,9 @@ def current_user(
         raise ApiError(401, "bad_token", "the sign-in has expired or is not valid; sign in again")
     with db.session() as session:
         user = session.get(User, data.user_id)
+        device = None if data.device is None else session.get(DeviceSession, data.device)
+    if data.device is not None and not device_open(device, data.user_id):
+        raise ApiError(401, "bad_token", "you were signed out on this device; sign in again")
     if user is None or not user.active or user.role != data.role:
         raise ApiError(401, "bad_token", "this account is no longer active; sign in again")
     if data.generation != user.token_generation:  # the password changed since

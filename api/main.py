@@ -32,10 +32,12 @@ from api.routes import (
     auth,
     budgets,
     cards,
+    config,
     desk,
     jobs,
     ledger,
     merchants,
+    notices,
     payments,
     places,
     public,
@@ -121,10 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth, accounts, staff, residents, jobs, merchants, payments, redemptions, places, wallet,
     )  # fmt: skip
     by_hand = (cards, desk)  # the Heitje card and the municipal desk
+    app_parts = (notices, config)  # what the web app shows beside the workflow
     # the audit log, statistics, chain reads, statements; the public pages (no sign-in)
     reports = (audit, stats, ledger, budgets, status, statements, public)
-    for module in (*workflow, *by_hand, *reports):
+    for module in (*workflow, *by_hand, *app_parts, *reports):
         app.include_router(module.router, responses=ERRORS)
-    web.install(app)  # the web app at /app/
+    web.install(app, brand=settings.brand)  # the web app at /app/
     web.install_docs(app)  # Swagger UI at /docs, ReDoc at /redoc
     return app

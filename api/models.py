@@ -389,3 +389,31 @@ class ResetCode(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class DeviceSession(Base):
+    """A resident's, shop's or staff member's "stay signed in on this device": a long-lived
+    random token kept by that browser, stored here only as an HMAC (api.devices). Its expiry
+    slides forward each time it is used; revoking it (or a password change, which raises the
+    user's token generation) ends it and every sign-in made from it at once."""
+
+    __tablename__ = "device_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_used_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class NoticeSeen(Base):
+    """A notice (api.notices) the user has seen: notices are read from what happened (a
+    reward paid on-chain, a claim rejected, a refund paid, ...), and shown until seen."""
+
+    __tablename__ = "notices_seen"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=now)

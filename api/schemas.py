@@ -154,10 +154,49 @@ class Strict(BaseModel):
 
 class Login(Strict):
     model_config = example(
-        {"username": "inspecteur.jansen", "password": "correct horse battery staple"}
+        {
+            "username": "inspecteur.jansen",
+            "password": "correct horse battery staple",
+            "remember": False,
+        }
     )
-    username: Short
+    username: Short = Field(
+        description="staff: the user name; residents: the pseudonym; shops: the shop code "
+        "(or merchant-<code>)"
+    )
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    #: stay signed in on this device: the answer then carries a `device_token`
+    remember: bool = False
+
+
+class DeviceResume(Strict):
+    model_config = example({"device_token": "hd1.1Qm9vay1rZWVwaW5nIGlzIGZ1bi4gQWxzbyB0aGlz"})
+    device_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DeviceOut(BaseModel):
+    model_config = example(
+        {
+            "id": 3,
+            "name": "Chrome, Android",
+            "created_at": "2026-11-02T09:15:00Z",
+            "last_used_at": "2026-12-01T18:40:00Z",
+            "expires_at": "2027-03-01T18:40:00Z",
+            "current": True,
+        }
+    )
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    #: the device this request comes from
+    current: bool
+
+
+class DevicesRevoked(BaseModel):
+    model_config = example({"revoked": 2})
+    revoked: int
 
 
 class ChallengeRequest(Strict):
@@ -210,6 +249,8 @@ class TokenOut(BaseModel):
     token: str
     role: str
     user_id: int
+    #: with `remember`: the device's long-lived token, to keep on this device only
+    device_token: str | None = None
 
 
 class StaffCreate(Strict):
@@ -669,6 +710,8 @@ class RedemptionPublic(BaseModel):
             "amount": money(25000),
             "paid": True,
             "bank_reference": "SEPA NL-2026-000817",
+            "requested_at": "2026-11-28T10:12:00Z",
+            "paid_at": "2026-12-01T09:30:00Z",
         }
     )
     id: int
@@ -678,6 +721,10 @@ class RedemptionPublic(BaseModel):
     amount: Money
     paid: bool
     bank_reference: str
+    #: when the shop asked for it (through the service; none for one made elsewhere)
+    requested_at: datetime | None = None
+    #: when the treasurer recorded the payout (through the service)
+    paid_at: datetime | None = None
 
 
 class Payout(Strict):
@@ -814,3 +861,67 @@ class ServiceStatus(BaseModel):
         description="payments to shops from wallets the service has no resident for, seen by "
         "this process since it started (the audit counts them; the lists cannot)",
     )
+
+
+class NoticeOut(BaseModel):
+    """Something that happened since the user last looked (api.notices); money only once
+    the chain has it."""
+
+    model_config = example(
+        {
+            "key": "reward:41",
+            "kind": "reward_paid",
+            "at": "2026-12-01T14:05:00Z",
+            "title": "Bladeren ruimen",
+            "amount": money(1250),
+            "reason": None,
+            "shop": None,
+            "receipt": None,
+            "redemption": None,
+            "bank_reference": None,
+        }
+    )
+    key: str
+    kind: str
+    at: datetime
+    title: str | None = None
+    amount: Money | None = None
+    reason: str | None = None
+    shop: str | None = None
+    receipt: str | None = None
+    redemption: int | None = None
+    bank_reference: str | None = None
+
+
+NoticeKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NoticesSeen(Strict):
+    model_config = example({"keys": ["reward:41", "rejected:7"]})
+    keys: Annotated[list[NoticeKey], Field(min_length=1, max_length=100)]
+
+
+class SeenOut(BaseModel):
+    model_config = example({"seen": 2})
+    seen: int
+
+
+class AppConfig(BaseModel):
+    """What the web app shows of the municipality (api.brand)."""
+
+    model_config = example(
+        {
+            "municipality": "Gemeente Heerlen",
+            "brand_colour": "#0b4f8a",
+            "brand_text_colour": "#ffffff",
+            "remember_days": 90,
+            "logo_url": None,
+        }
+    )
+    municipality: str
+    brand_colour: str
+    brand_text_colour: str
+    #: how long "stay signed in on this device" lasts since the last use; 0: not offered
+    remember_days: int
+    #: the municipality's logo for the header, if it has one
+    logo_url: str | None = None

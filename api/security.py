@@ -169,6 +169,8 @@ class TokenData:
     role: str
     expires: int
     generation: int = 0
+    #: the device session (api.devices) this sign-in was made from, if any: it ends with it
+    device: int | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -179,11 +181,23 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_token(secret: str, user_id: int, role: str, hours: int, generation: int = 0) -> str:
-    payload = json.dumps(
-        {"u": user_id, "r": role, "e": int(time.time()) + hours * 3600, "g": generation},
-        separators=(",", ":"),
-    ).encode()
+def make_token(
+    secret: str,
+    user_id: int,
+    role: str,
+    hours: int,
+    generation: int = 0,
+    device: int | None = None,
+) -> str:
+    fields: dict[str, object] = {
+        "u": user_id,
+        "r": role,
+        "e": int(time.time()) + hours * 3600,
+        "g": generation,
+    }
+    if device is not None:
+        fields["d"] = device
+    payload = json.dumps(fields, separators=(",", ":")).encode()
     signature = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(signature)}"
 
@@ -197,8 +211,13 @@ def read_token(secret: str, token: str) -> TokenData | None:
         if not hmac.compare_digest(expected, _unb64(signature_text)):
             return None
         data = json.loads(payload)
+        device = data.get("d")
         token_data = TokenData(
-            int(data["u"]), str(data["r"]), int(data["e"]), int(data.get("g", 0))
+            int(data["u"]),
+            str(data["r"]),
+            int(data["e"]),
+            int(data.get("g", 0)),
+            None if device is None else int(device),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -20,6 +20,8 @@ Sign-in and accounts (api/limits.py, api/security.py, api/routes/auth.py, accoun
   reset code is valid, and how many wrong tries void it.
 - HEITJE_API_PASSWORD_MEMORY_KIB (19456) and HEITJE_API_PASSWORD_TIME_COST (2): argon2id's
   cost. Production refuses anything below OWASP's advice; tests use cheaper values.
+- HEITJE_API_DEVICE_SESSION_DAYS (90): how long "stay signed in on this device" lasts since
+  the device was last used (api/devices.py); 0 switches the option off.
 - HEITJE_API_PUBLIC_URL: the address people open the web app at (e.g.
   https://heitje.heerlen.nl); wallet sign-in messages name its host, so a wallet can warn
   when another site shows them. Without it, the host the request was sent to is used.
@@ -58,6 +60,14 @@ The public pages (api/public.py, api/routes/public.py):
 - HEITJE_API_PUBLIC_CACHE_SECONDS (60): the public ledger page's figures are computed (an
   audit of the whole chain) at most once per this many seconds, and after that only when the
   chain has a new final block.
+The web app's look (api/brand.py):
+
+- HEITJE_API_MUNICIPALITY_NAME (Gemeente Heerlen): shown in the app's header and the
+  installed app's name.
+- HEITJE_API_BRAND_COLOUR (#0b4f8a): the header's and buttons' colour, under white text; a
+  colour with less than 4.5:1 contrast with white (WCAG AA) is refused at start-up.
+- HEITJE_API_BRAND_LOGO: a PNG or SVG file (at most 256 KB) shown in the header instead of
+  the Heitje icon.
 
 Also read here:
 
@@ -71,12 +81,21 @@ Also read here:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.brand import (
+    DEFAULT_COLOUR,
+    DEFAULT_NAME,
+    Brand,
+    brand_colour_problem,
+    parse_colour,
+    read_logo,
+)
 from api.limits import Limit
 from heitje_chain.amounts import parse_eur
 from heitje_chain.config import Config, load_config
@@ -146,6 +165,9 @@ class Settings:
     behind_tls: bool = False
     #: seconds the public ledger page's figures are kept before the chain is asked again
     public_cache_seconds: float = 60.0
+    #: days a "stay signed in on this device" session lasts since its last use (0: off)
+    device_session_days: int = 90
+    brand: Brand = dataclasses.field(default_factory=Brand)
 
     @property
     def development(self) -> bool:
@@ -210,6 +232,9 @@ def load_settings(
             "HEITJE_API_NEIGHBOURHOODS: a neighbourhood's name is at most 64 characters"
         )
     accounts = _account_settings(env, development)
+    days = env.get("HEITJE_API_DEVICE_SESSION_DAYS", "90").strip()
+    if not (days.isdigit() and int(days) <= 3650):
+        raise ConfigError("HEITJE_API_DEVICE_SESSION_DAYS must be a whole number of days (0-3650)")
     return Settings(
         environment=environment,
         database_url=database,
@@ -228,7 +253,30 @@ def load_settings(
         **accounts,
         max_body_bytes=max_body,
         behind_tls=tls in ("yes", "on", "1", "true"),
+        device_session_days=int(days),
+        brand=_brand(env),
     )
+
+
+def _brand(env: Mapping[str, str]) -> Brand:
+    name = " ".join(env.get("HEITJE_API_MUNICIPALITY_NAME", "").split()) or DEFAULT_NAME
+    if len(name) > 60 or any(not c.isprintable() for c in name):
+        raise ConfigError(
+            "HEITJE_API_MUNICIPALITY_NAME: at most 60 characters, without control characters"
+        )
+    try:
+        colour = parse_colour(env.get("HEITJE_API_BRAND_COLOUR", "") or DEFAULT_COLOUR)
+    except ValueError as exc:
+        raise ConfigError(f"HEITJE_API_BRAND_COLOUR: {exc}") from None
+    problem = brand_colour_problem(colour)
+    if problem:
+        raise ConfigError(f"HEITJE_API_BRAND_COLOUR: {problem}")
+    logo_path = env.get("HEITJE_API_BRAND_LOGO", "").strip()
+    try:
+        logo = read_logo(Path(logo_path).expanduser()) if logo_path else None
+    except ValueError as exc:
+        raise ConfigError(f"HEITJE_API_BRAND_LOGO: {exc}") from None
+    return Brand(municipality=name, colour=colour, logo=logo)
 
 
 _LIMITS = {

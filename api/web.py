@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -30,6 +32,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from api.brand import Brand
 from api.errors import ApiError
 
 #: Where the built app is; HEITJE_API_WEB_DIR points elsewhere.
@@ -84,13 +87,35 @@ NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Heitj
 <code>node web/build.mjs</code>), then reload this page.</p></html>"""
 
 
-def install(app: FastAPI, directory: Path | None = None) -> None:
-    """Serve the app at /app/ and send / there."""
+def branded_manifest(manifest: dict[str, Any], brand: Brand) -> dict[str, Any]:
+    """The installed app's manifest with the municipality's name and colour."""
+    return {
+        **manifest,
+        "name": f"Heitje - {brand.municipality}",
+        "theme_color": brand.colour,
+    }
+
+
+def install(app: FastAPI, directory: Path | None = None, brand: Brand | None = None) -> None:
+    """Serve the app at /app/ and send / there; its manifest names the municipality."""
     root = directory or web_dir()
+    look = brand or Brand()
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=307)
+
+    if (root / "manifest.json").is_file():
+        manifest = branded_manifest(json.loads((root / "manifest.json").read_text()), look)
+
+        @app.get("/app/manifest.json", include_in_schema=False)
+        def app_manifest() -> Response:
+            headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+            return Response(
+                json.dumps(manifest, ensure_ascii=False),
+                media_type="application/manifest+json",
+                headers=headers,
+            )
 
     if (root / "index.html").is_file():
         app.mount("/app", AppFiles(directory=root, html=True), name="app")

@@ -27,7 +27,7 @@ from api import limits as limits_module
 from api.audit import record
 from api.deps import LimiterDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.limits import Limiter, client_address
 from api.models import Merchant, ResetCode, Resident, User, now
 from api.routes.auth import THROTTLED, account_key, signin_candidates, token_for
@@ -194,6 +194,7 @@ def list_accounts(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[AccountOut] | Response:
     """Accounts, by id: for admins every account, for the desk residents and shops (to find
     the one who forgot a password)."""
@@ -220,7 +221,7 @@ def list_accounts(
         )
     return listing(
         session, query.order_by(User.id), _account_out,
-        name="accounts", offset=offset, limit=limit, format=format,
+        name="accounts", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 

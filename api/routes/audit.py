@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 
 from api.deps import SessionDep, require
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.models import AuditEntry, User
 from api.schemas import AuditPublic, Page
 
@@ -24,6 +24,7 @@ def audit_log(
     offset: Offset = 0,
     limit: Limit = 100,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[AuditPublic] | Response:
     """Who did what, when; oldest first. `?format=csv` for a spreadsheet."""
     query = select(AuditEntry)
@@ -31,5 +32,5 @@ def audit_log(
         query = query.where(AuditEntry.action == action)
     return listing(
         session, query.order_by(AuditEntry.id), AuditPublic.model_validate,
-        name="audit", offset=offset, limit=limit, format=format,
+        name="audit", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip

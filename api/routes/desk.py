@@ -16,7 +16,7 @@ from api.audit import record
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.models import Card, Claim, Resident, User
 from api.routes.cards import CardPublic, card_out, spent_today
 from api.routes.jobs import claim_for, claim_out, expire_claims, expire_due, report_done
@@ -76,13 +76,14 @@ def find_residents(
     offset: Offset = 0,
     limit: Limit = 20,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[ResidentPublic] | Response:
     """Residents whose pseudonym holds `q` (any capitals), by pseudonym."""
     pattern = f"%{q.strip().lower()}%"
     query = select(Resident).where(func.lower(Resident.pseudonym).like(pattern))
     return listing(
         session, query.order_by(Resident.pseudonym), ResidentPublic.model_validate,
-        name="residents", offset=offset, limit=limit, format=format,
+        name="residents", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 

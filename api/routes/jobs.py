@@ -14,7 +14,7 @@ from api.audit import record
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.models import Claim, ClaimPhoto, Issuer, Job, Resident, Reward, User, now
 from api.photos import MAX_BYTES, PhotoError, PhotoTooLarge, clean_photo
 from api.routes.places import neighbourhood
@@ -176,6 +176,7 @@ def list_jobs(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[JobPublic] | Response:
     """Jobs, newest first; by default the open ones. `?format=csv` for a spreadsheet."""
     expire_due(db)
@@ -187,7 +188,7 @@ def list_jobs(
         query = query.where(Job.neighbourhood == neighbourhood)
     return listing(
         session, query.order_by(Job.id.desc()), _job_out,
-        name="jobs", offset=offset, limit=limit, format=format,
+        name="jobs", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 
@@ -459,6 +460,7 @@ def list_claims(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[ClaimPublic] | Response:
     """Residents see their own claims; inspectors and admins all of them (the inspection
     queue is `?status=done`)."""
@@ -472,7 +474,7 @@ def list_claims(
         query = query.where(Claim.status == status)
     return listing(
         session, query.order_by(Claim.id), claim_out,
-        name="claims", offset=offset, limit=limit, format=format,
+        name="claims", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 

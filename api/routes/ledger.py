@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ChainDep, DatabaseDep, SettingsDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing_of
+from api.export import Format, Lang, Limit, Offset, listing_of
 from api.models import User
 from api.schemas import TX_EXAMPLE, Money, Page, example, example_of, money
 from api.service_exports import service_exports
@@ -144,6 +144,7 @@ def ledger(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[LedgerEntry] | Response:
     """Every contract event from the chain, in chain order (or newest first), with the
     block's time. `event` keeps one kind; `q` searches addresses, transaction hashes,
@@ -164,7 +165,14 @@ def ledger(
     times = _block_times(client, {e.block_number for e in shown})
     entries = [_entry(e, times) for e in shown]
     if format == "csv":
-        return listing_of(entries, name="ledger", offset=0, limit=len(entries), format=format)
+        return listing_of(
+            entries,
+            name="ledger",
+            offset=0,
+            limit=len(entries),
+            format=format,
+            lang=lang,
+        )
     return Page[LedgerEntry](items=entries, total=len(events), offset=offset, limit=limit)
 
 

@@ -14,7 +14,7 @@ from api.audit import record
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.limits import client_address
 from api.models import Merchant, User
 from api.routes.auth import THROTTLED
@@ -125,6 +125,7 @@ def list_merchants(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[MerchantPublic] | Response:
     """Approved merchants, by name (everyone); admins, the treasurer and auditors also see
     applications and removed merchants. `?format=csv` for a spreadsheet."""
@@ -137,7 +138,7 @@ def list_merchants(
         query = query.where(Merchant.neighbourhood == neighbourhood)
     return listing(
         session, query.order_by(Merchant.name, Merchant.id), merchant_out,
-        name="merchants", offset=offset, limit=limit, format=format,
+        name="merchants", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 

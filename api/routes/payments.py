@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing
+from api.export import Format, Lang, Limit, Offset, listing
 from api.models import Merchant, Payment, Refund, Resident, User, now
 from api.paying import REPEAT_WAIT, Order, Repeated, parties, payment_out
 from api.paying import pay as pay_order
@@ -56,6 +56,7 @@ def list_payments(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[PaymentPublic] | Response:
     """A resident sees their payments, a merchant the payments it received, admins and
     auditors all of them."""
@@ -70,7 +71,7 @@ def list_payments(
             raise ApiError(403, "wrong_role", "payments are for residents, merchants and staff")
         return listing(
             session, query.order_by(Payment.id.desc()), payment_out,
-            name="payments", offset=offset, limit=limit, format=format,
+            name="payments", offset=offset, limit=limit, format=format, lang=lang,
         )  # fmt: skip
 
 

@@ -11,13 +11,14 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api import payouts
 from api.audit import record
 from api.deps import ChainDep, DatabaseDep, SessionDep, UserDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing_of
-from api.models import Merchant, User
+from api.export import Format, Lang, Limit, Offset, listing_of
+from api.models import Merchant, PayoutRecord, RedemptionRequest, User
 from api.schemas import Id, Money, Page, Payout, RedemptionCreate, RedemptionPublic
 from api.sepa import Debtor, SepaError, Transfer, build_pain001
 from heitje_chain.amounts import cents_to_decimal
@@ -45,12 +46,44 @@ def redeem(
             {"request": row.id, "status": row.status},
         )  # fmt: skip
     assert merchant is not None
-    return _public(Redemption(row.redemption_id, to_checksum_address(merchant.address), row.cents,
-                              False, ""), merchant)  # fmt: skip
+    made = Redemption(
+        row.redemption_id, to_checksum_address(merchant.address), row.cents, False, ""
+    )
+    return _public(made, merchant, Dates({row.redemption_id: row.created_at}))
 
 
-def _public(r: Redemption, shop: Merchant | None) -> RedemptionPublic:
+class Dates:
+    """When the service sent each redemption (requested) and the treasurer's payout of it
+    (paid), by redemption number; none for those made outside the service."""
+
+    def __init__(
+        self, requested: dict[int, datetime] | None = None, paid: dict[int, datetime] | None = None
+    ) -> None:
+        self.requested = requested or {}
+        self.paid = paid or {}
+
+    @classmethod
+    def read(cls, session: Session, redemption_id: int | None = None) -> Dates:
+        asked = select(RedemptionRequest.redemption_id, RedemptionRequest.created_at).where(
+            RedemptionRequest.redemption_id.is_not(None)
+        )
+        paid = select(PayoutRecord.redemption_id, PayoutRecord.created_at).where(
+            PayoutRecord.status == "paid"
+        )
+        if redemption_id is not None:
+            asked = asked.where(RedemptionRequest.redemption_id == redemption_id)
+            paid = paid.where(PayoutRecord.redemption_id == redemption_id)
+        return cls(
+            {int(i): at for i, at in session.execute(asked) if i is not None},
+            {int(i): at for i, at in session.execute(paid)},
+        )
+
+
+def _public(r: Redemption, shop: Merchant | None, dates: Dates | None = None) -> RedemptionPublic:
+    dates = dates or Dates()
     return RedemptionPublic(
+        requested_at=dates.requested.get(r.id),
+        paid_at=dates.paid.get(r.id) if r.paid else None,
         id=r.id,
         merchant=shop.name if shop else r.merchant,
         merchant_code=shop.code if shop else None,
@@ -63,7 +96,8 @@ def _public(r: Redemption, shop: Merchant | None) -> RedemptionPublic:
 
 def _all(session: SessionDep, chain: ChainDep) -> list[RedemptionPublic]:
     merchants = {m.address: m for m in session.scalars(select(Merchant))}
-    return [_public(r, merchants.get(r.merchant)) for r in chain.client.redemptions()]
+    dates = Dates.read(session)
+    return [_public(r, merchants.get(r.merchant), dates) for r in chain.client.redemptions()]
 
 
 @router.get("", response_model=Page[RedemptionPublic])
@@ -75,6 +109,7 @@ def list_redemptions(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[RedemptionPublic] | Response:
     """Redemptions read from the chain, oldest first; a merchant sees its own. `?format=csv`
     for a spreadsheet."""
@@ -85,7 +120,9 @@ def list_redemptions(
     elif user.role not in ("treasurer", "admin", "auditor"):
         raise ApiError(403, "wrong_role", "redemptions are for merchants, the treasurer and staff")
     rows = [r for r in rows if not (open_only and r.paid)]
-    return listing_of(rows, name="redemptions", offset=offset, limit=limit, format=format)
+    return listing_of(
+        rows, name="redemptions", offset=offset, limit=limit, format=format, lang=lang
+    )
 
 
 @router.get("/sepa", response_class=Response)
@@ -147,4 +184,5 @@ def confirm_payout(
     paid = chain.client.redemption(redemption_id)
     with db.session() as session:
         shop = session.scalar(select(Merchant).where(Merchant.address == paid.merchant))
-    return _public(paid, shop)
+        dates = Dates.read(session, redemption_id)
+    return _public(paid, shop, dates)

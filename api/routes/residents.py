@@ -15,7 +15,7 @@ from api.audit import record
 from api.db import Database
 from api.deps import ChainDep, DatabaseDep, LimiterDep, SessionDep, SettingsDep, require
 from api.errors import ApiError
-from api.export import Format, Limit, Offset, listing, listing_of
+from api.export import Format, Lang, Limit, Offset, listing, listing_of
 from api.limits import client_address
 from api.models import Claim, Job, Merchant, Payment, Resident, Reward, User, WalletRecovery, now
 from api.routes.auth import THROTTLED
@@ -122,6 +122,7 @@ def list_residents(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[ResidentPublic] | Response:
     """Registered residents (for admins, e.g. to find the one who lost a wallet), by id."""
     query = select(Resident)
@@ -131,7 +132,7 @@ def list_residents(
         query = query.where(Resident.neighbourhood == neighbourhood)
     return listing(
         session, query.order_by(Resident.id), ResidentPublic.model_validate,
-        name="residents", offset=offset, limit=limit, format=format,
+        name="residents", offset=offset, limit=limit, format=format, lang=lang,
     )  # fmt: skip
 
 
@@ -168,12 +169,13 @@ def my_history(
     offset: Offset = 0,
     limit: Limit = 50,
     format: Format = "json",
+    lang: Lang = "nl",
 ) -> Page[HistoryItem] | Response:
     """Everything that moved Heitjes in or out of this resident's wallet, newest first:
     rewards for approved jobs, payments at merchants and their refunds."""
     assert user.resident_id is not None
     items = history_of(session, user.resident_id)
-    return listing_of(items, name="history", offset=offset, limit=limit, format=format)
+    return listing_of(items, name="history", offset=offset, limit=limit, format=format, lang=lang)
 
 
 def history_of(session: Session, resident_id: int) -> list[HistoryItem]:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, require
-from api.export import Format, csv_response
+from api.export import Format, Lang, csv_response
 from api.models import Claim, Job, Payment, Resident, Reward, User
 from api.schemas import example
 from api.suppression import MIN_RESIDENTS, too_few
@@ -153,10 +153,10 @@ def participation_rows(session: Session) -> list[ParticipationRow]:
 
 @router.get("/participation", response_model=list[ParticipationRow])
 def participation(
-    _: Reader, session: SessionDep, format: Format = "json"
+    _: Reader, session: SessionDep, format: Format = "json", lang: Lang = "nl"
 ) -> list[ParticipationRow] | Response:
     """Per neighbourhood and month: jobs posted, claimed and done, residents taking part,
     Heitjes earned and spent; cells of fewer than 5 residents suppressed. `?format=csv` for
     the statistics office."""
     rows = participation_rows(session)
-    return csv_response(rows, "participation") if format == "csv" else rows
+    return csv_response(rows, "participation", lang) if format == "csv" else rows

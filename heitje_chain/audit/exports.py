@@ -1,8 +1,10 @@
 """The service's CSV exports the auditor reconciles the chain against (`?format=csv` on the
 staff lists): the claims (approved jobs), the jobs (their neighbourhood) and the redemptions
 (payouts with the bank's reference). Several files of one kind may be given (the lists are
-paged); a row that appears twice counts once. A text cell's leading quote (the exports'
-protection against spreadsheet formulas, `heitje_chain.spreadsheet`) is removed when read.
+paged); a row that appears twice counts once. Their column headers may be Dutch (the
+service's default) or English (`lang=en`): `heitje_chain.columns`. A text cell's leading
+quote (the exports' protection against spreadsheet formulas, `heitje_chain.spreadsheet`) is
+removed when read.
 
 The reward of a claim is paid on-chain under the job id keccak("heitje/job-<job>/claim-<claim>")
 (the service's `api.routes.jobs.reward_reference`; a test checks that the two agree); where
@@ -21,6 +23,7 @@ from pathlib import Path
 from heitje_chain.amounts import parse_eur
 from heitje_chain.audit.stream import AuditInputError
 from heitje_chain.client import job_id
+from heitje_chain.columns import field_of
 from heitje_chain.spreadsheet import plain_cell
 
 
@@ -66,7 +69,9 @@ def _rows(path: Path, needed: set[str], kind: str) -> Iterator[tuple[int, dict[s
         raise AuditInputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         reader = csv.DictReader(handle)
-        found = {(f or "").strip() for f in reader.fieldnames or []}
+        # Dutch headers (the service's default) read as the API's fields
+        reader.fieldnames = [field_of((f or "").strip()) for f in reader.fieldnames or []]
+        found = set(reader.fieldnames)
         if not needed <= found:
             raise AuditInputError(
                 f"{path} is not the service's {kind} export: it needs the columns "

@@ -89,11 +89,11 @@ def test_audit_log_records_staff_actions_and_exports_csv(service: Service) -> No
     assert ("admin", "issuer.create") in actions
     assert ("jo", "job.post") in actions
     assert ("insp", "claim.reject") in actions
-    answer = s.http.get("/audit?format=csv", headers=auditor)
+    answer = s.http.get("/audit?format=csv&lang=en", headers=auditor)
     assert answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert [r["action"] for r in rows] == [e["action"] for e in entries]
     assert s.http.get("/audit", headers=p.inspector).status_code == 403
-    jobs = s.http.get("/jobs?format=csv", headers=p.admin).text.splitlines()
+    jobs = s.http.get("/jobs?format=csv&lang=en", headers=p.admin).text.splitlines()
     assert jobs[0].startswith("id,issuer,title") and len(jobs) == 2
     assert "12.50" in jobs[1]

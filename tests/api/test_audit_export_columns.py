@@ -11,10 +11,12 @@ from support.service import Service, finished_claim, post_job, setup_people
 
 from heitje_chain.audit.exports import read_claims, read_job_posters
 from heitje_chain.audit.signals import SignalSettings, export_signals, new_signals
+from heitje_chain.columns import field_of
 
 
 def rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+    """A CSV export's rows, by the API's field names (the headers are Dutch)."""
+    return [{field_of(k): v for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
 
 
 def test_exports_name_the_staff_and_the_auditor_reads_them(

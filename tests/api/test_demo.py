@@ -29,8 +29,8 @@ def test_demo_seeds_once_and_restarts_with_its_data(
     assert demo.main(["--home", str(home), "--chain-port", str(port), "--no-serve"]) == 0
     out = capsys.readouterr().out
     assert "30 residents, 12 merchants, 24 jobs, 14 payments" in out
-    shop_lines = [line for line in out.splitlines() if line.strip().startswith("merchant-")]
-    assert len(shop_lines) == 3 and all("(a shop)" in line for line in shop_lines)
+    shop_lines = [line for line in out.splitlines() if "(a shop: its code)" in line]
+    assert len(shop_lines) == 3 and all("(or merchant-" in line for line in shop_lines)
 
     def counts() -> dict[str, int]:
         with sqlite3.connect(home / "heitje.db") as db:

@@ -13,13 +13,15 @@ from support.service import PASSWORD, Service, setup_people
 from api.export import csv_response
 from api.schemas import HistoryItem, Money
 from heitje_chain.audit.exports import read_payouts
+from heitje_chain.columns import field_of
 from heitje_chain.spreadsheet import FORMULA_STARTS, plain_cell, safe_cell
 
 EVIL_LINK = '=HYPERLINK("http://evil.example","x")'
 
 
 def rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+    """A CSV export's rows, by the API's field names (the headers are Dutch)."""
+    return [{field_of(k): v for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
 
 
 def test_text_cells_starting_like_a_formula_get_a_quote_and_numbers_stay() -> None:

@@ -96,7 +96,7 @@ def test_the_ledger_pages_searches_filters_and_exports(service: Service) -> None
     assert [e["event"] for e in both] == ["Refund"] and both[0]["amount"]["cents"] == 1_20
 
     # CSV: every matching event, not one page, amounts in euros.
-    answer = s.http.get("/ledger?format=csv&limit=2", headers=auditor)
+    answer = s.http.get("/ledger?format=csv&limit=2&lang=en", headers=auditor)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
     assert 'filename="heitje-ledger-' in answer.headers["content-disposition"]
@@ -105,7 +105,7 @@ def test_the_ledger_pages_searches_filters_and_exports(service: Service) -> None
     assert [r["tx_hash"] for r in rows] == [e["tx_hash"] for e in events]
     (paid,) = [r for r in rows if r["event"] == "Payment"]
     assert paid["amount"] == "5.00" and json.loads(paid["args"])["receipt"] == "LEDGER-0042"
-    answer = s.http.get("/ledger?format=csv&event=Refund", headers=p.admin)
+    answer = s.http.get("/ledger?format=csv&event=Refund&lang=en", headers=p.admin)
     assert [r["amount"] for r in csv.DictReader(io.StringIO(answer.text))] == ["1.20"]
 
     # Bad paging is refused in the service's own error shape.

@@ -8,12 +8,17 @@ import io
 
 from support.service import PASSWORD, Service, finished_claim, post_job, setup_people
 
+from heitje_chain.columns import field_of
+
 IBAN = "NL91ABNA0417164300"
 SHOPS = ["Apotheek Musschemig", "Bakkerij Grasbroek", "Café Pelt", "Fietsen Palemig", "Zuivel"]
 
 
 def rows(answer_text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(answer_text)))
+    """A CSV export's rows, by the API's field names (the headers are Dutch)."""
+    return [
+        {field_of(k): v for k, v in row.items()} for row in csv.DictReader(io.StringIO(answer_text))
+    ]
 
 
 def test_merchants_page_by_page_and_as_csv(service: Service) -> None:

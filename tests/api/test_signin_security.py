@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -396,3 +397,20 @@ def test_parallel_signups_with_one_pseudonym_give_one_account_and_no_orphan_wall
     winner = next(a.json() for a in answers if a.status_code == 201)
     assert [p.name for p in made] == [s.app.state.chain.wallets.path(winner["address"]).name]
     assert login(s, "HRL-TWIN", PASSWORD).status_code == 200
+
+
+def test_a_crafted_wallet_message_is_refused_at_once(service: Service) -> None:
+    """The EIP-4361 grammar's parser takes seconds on some 2,000-character texts: it only
+    ever sees a text this service handed out."""
+    s = service
+    head = "example.com wants you to sign in with your Ethereum account:\n"
+    wallet = "0x52908400098527886E0F7030069857D2E4169EE7"
+    for text, code in (
+        ("0" * 2000, "bad_message"),
+        (head + wallet + "\n\n" + "0" * 1800, "bad_message"),
+        (head + wallet + "\n\nNonce: " + "a" * 32 + "\n" + "0" * 1800, "no_challenge"),
+    ):
+        started = time.monotonic()
+        answer = s.http.post("/auth/wallet", json={"message": text, "signature": "0x" + "ab" * 65})
+        assert answer.status_code == 401 and answer.json()["error"] == code
+        assert time.monotonic() - started < 2

@@ -129,7 +129,7 @@ def test_participation_per_neighbourhood_and_month(service: Service) -> None:
         False,
     )
 
-    answer = s.http.get("/statistics/participation?format=csv", headers=p.admin)
+    answer = s.http.get("/statistics/participation?format=csv&lang=en", headers=p.admin)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(answer.text)))
     assert list(table[0]) == [

@@ -108,7 +108,7 @@ def test_a_resident_with_only_a_card_earns_and_pays(
     claim = desk.locator("[data-claim]", has_text="Bladeren vegen bij het buurthuis")
     claim.get_by_label("Wat heeft u gedaan? (voor de inspecteur)").fill("Alles geveegd, 6 zakken.")
     claim.get_by_role("button", name="Klaar melden").click()
-    expect(desk.get_by_role("status")).to_contain_text("is klaar gemeld")
+    expect(desk.get_by_role("status")).to_contain_text("is klaargemeld")
     reads_right(desk)
     shot(desk, "desk-resident")
 

@@ -1,8 +1,10 @@
 // The Heitje web app: a hash router over the pages, the menu per role, the language switch.
 // All rules live in the API; the pages only show what it says and send what people enter.
-import { session, whenSignedOut } from "./api.js";
+import { device, post, resumeDevice, session, whenSignedOut } from "./api.js";
+import { loadBrand } from "./brand.js";
 import { clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
+import { forgetNotices, noticesPanel } from "./notices.js";
 import { loginPage } from "./pages/login.js";
 import { accountsPage, passwordPage, resetPage } from "./pages/accounts.js";
 import { applyPage, signupPage } from "./pages/signup.js";
@@ -121,7 +123,11 @@ async function render() {
     }
     cleanup = null;
   }
-  const user = session.get();
+  let user = session.get();
+  if (!user && device.get()) {
+    user = await resumeDevice(); // stays signed in on this device
+    if (mine !== rendering) return;
+  }
   let { path, params } = parseHash();
   const open = ROUTES[path] && ROUTES[path].open;
   if (!user && !open) {
@@ -163,10 +169,24 @@ async function render() {
     }
     const result = await route.page(root, { params, user, go, notice });
     if (mine !== rendering) {
-      if (typeof result === "function") result(); // left already: its clean-up at once
+      // another page is being shown (and takes the focus): this one's timers stop now
+      if (typeof result === "function") {
+        try {
+          result();
+        } catch {
+          /* as above */
+        }
+      }
       return;
     }
     if (typeof result === "function") cleanup = result;
+    const news = await noticesPanel(user); // what happened since the last visit, once
+    if (mine !== rendering) return;
+    if (news && root.isConnected) {
+      const top = root.querySelector("h1");
+      if (top) top.after(news);
+      else root.prepend(news);
+    }
   }
   const heading = main.querySelector("h1");
   document.title = heading ? `${heading.textContent} – Heitje` : "Heitje";
@@ -182,8 +202,8 @@ export function signedIn(data) {
   location.replace(target);
 }
 
-whenSignedOut(() => {
-  sessionStorage.setItem(NOTICE, t("signed_out_expired"));
+whenSignedOut((code) => {
+  sessionStorage.setItem(NOTICE, code === "device_signed_out" ? t("device_ended") : t("signed_out_expired"));
   // Several answers can find the session over; the first one sends the app to the sign-in
   // page, the others must not render it again (a second rendering took the focus).
   if (location.hash !== "#/login") go("/login");
@@ -198,14 +218,20 @@ langButton.addEventListener("click", () => {
   setLanguage(language() === "nl" ? "en" : "nl");
   render();
 });
-logoutButton.addEventListener("click", () => {
+logoutButton.addEventListener("click", async () => {
+  if (session.get() && device.get()) {
+    // signing out here also ends "stay signed in on this device"
+    await post("/auth/logout").catch(() => {});
+  }
+  device.clear();
+  forgetNotices();
   session.clear();
   localStorage.removeItem("heitje.last-balance"); // signed out: not kept on this phone
   sessionStorage.setItem(NOTICE, t("signed_out"));
   go("/login");
 });
 window.addEventListener("hashchange", render);
-render();
+loadBrand().finally(render);
 // Installable, and the shell opens without a network (web/src/sw.js keeps no API answer).
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("sw.js").catch(() => {

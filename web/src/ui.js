@@ -1,7 +1,7 @@
 // Shared page pieces: messages, busy buttons, paged lists, CSV downloads.
 import { download, get } from "./api.js";
-import { clear, h, saveBlob } from "./dom.js";
-import { errorText, t } from "./i18n.js";
+import { clear, h, saveBlob, when } from "./dom.js";
+import { errorText, language, t } from "./i18n.js";
 
 /** A message area: role=status for good news, role=alert for problems. */
 export function messages() {
@@ -111,13 +111,15 @@ export function pagedList({ fetchPage, render, empty, limit = 20, tag = "ul", cl
   };
 }
 
-/** A button that downloads `path` (the API's CSV export) with the signed-in token. */
+/** A button that downloads `path` (the API's CSV export) with the signed-in token; its
+ *  column headers in the app's language (the API's default is Dutch, `lang=en` English). */
 export function csvButton(path, label = t("csv")) {
   const msg = messages();
   const button = h("button", { type: "button", class: "secondary" }, label);
   button.addEventListener("click", () =>
     busy(button, msg, async () => {
-      const { blob, name } = await download(path);
+      const asked = language() === "en" ? `${path}${path.includes("?") ? "&" : "?"}lang=en` : path;
+      const { blob, name } = await download(asked);
       saveBlob(blob, name);
     }),
   );
@@ -192,4 +194,12 @@ export function typedCents(text) {
   if (!/^\d{1,7}([.,]\d{1,2})?$/.test(trimmed)) return null;
   const [whole, frac = ""] = trimmed.replace(",", ".").split(".");
   return BigInt(whole) * 100n + BigInt((frac + "00").slice(0, 2));
+}
+
+/** When an exchange (redemption) was asked for and paid out, as far as the service knows. */
+export function exchangeDates(r) {
+  const parts = [];
+  if (r.requested_at) parts.push(t("exchange_requested", { when: when(r.requested_at, language()) }));
+  if (r.paid_at) parts.push(t("exchange_paid", { when: when(r.paid_at, language()) }));
+  return parts.length ? h("span", { class: "hint dates" }, parts.join(" · ")) : null;
 }

@@ -7,6 +7,7 @@ import { language, t } from "../i18n.js";
 import { signedIn } from "../main.js";
 import { busy, facts, form, messages, pagedList, title } from "../ui.js";
 import { statementBox } from "../statement.js";
+import { devicesSection } from "./devices.js";
 
 function passwordInput(name, autocomplete) {
   return h("input", { name, type: "password", autocomplete, required: true, maxlength: 200 });
@@ -46,6 +47,7 @@ export function passwordPage(root) {
       },
       { class: "narrow" },
     ),
+    devicesSection(),
   );
 }
 

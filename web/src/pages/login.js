@@ -1,4 +1,5 @@
-import { ApiProblem, post } from "../api.js";
+import { ApiProblem, device, post } from "../api.js";
+import { brand } from "../brand.js";
 import { clear, field, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { signedIn } from "../main.js";
@@ -25,6 +26,7 @@ function walletSignIn(msg) {
         return;
       }
       const answer = await post("/auth/wallet", { message: text, signature });
+      device.clear(); // another account's "stay signed in" does not stay
       signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name: address });
     }),
   );
@@ -41,6 +43,16 @@ export function loginPage(root, { notice }) {
   const msg = messages();
   const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  // "Stay signed in on this device": opt-in, for one's own phone only (web/src/api.js).
+  const remember = h("input", { type: "checkbox", name: "remember", id: "remember", "aria-describedby": "remember-hint" });
+  const rememberField = brand().remember_days
+    ? h(
+        "div",
+        { class: "field" },
+        h("div", { class: "check" }, remember, h("label", { for: "remember" }, t("remember_device"))),
+        h("span", { class: "hint", id: "remember-hint" }, t("remember_hint", { days: brand().remember_days })),
+      )
+    : null;
   // clear(), not root.append(): a DOM append writes a missing notice as the text "null"
   clear(
     root,
@@ -49,15 +61,20 @@ export function loginPage(root, { notice }) {
     h("p", {}, t("login_intro")),
     msg.el,
     form(
-      [field(t("username"), username, t("login_hint")), field(t("password"), password)],
+      [field(t("username"), username, t("login_hint")), field(t("password"), password), rememberField],
       t("login"),
       msg,
       async () => {
+        const kept = Boolean(rememberField && remember.checked);
         const answer = await post("/auth/login", {
           username: username.value.trim(),
           password: password.value,
+          remember: kept,
         });
-        signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name: username.value.trim() });
+        const name = username.value.trim();
+        if (kept && answer.device_token) device.save({ token: answer.device_token, name });
+        else device.clear(); // another account on this device: the old one does not stay
+        signedIn({ token: answer.token, role: answer.role, user: answer.user_id, name, device: kept });
       },
       { class: "narrow" },
     ),

@@ -4,7 +4,7 @@ import { get, post, qs } from "../api.js";
 import { clear, field, h, saveBlob, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { payLink } from "../paycode.js";
-import { askFirst, centsText, csvButton, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
+import { askFirst, centsText, csvButton, exchangeDates, facts, form, messages, pagedList, title, typedCents } from "../ui.js";
 import { paymentRequest, walletNetwork } from "../wallet.js";
 
 const POLL_MS = 2000;
@@ -305,6 +305,7 @@ export async function redeemPage(root) {
         h("span", { class: "what" }, `#${r.id}`),
         h("span", { class: "amount" }, eur(r.amount)),
         h("span", { class: "state" }, r.paid ? t("paid_out", { ref: r.bank_reference }) : t("not_paid_out")),
+        exchangeDates(r),
       ),
     tag: "ul",
     className: "rows",

@@ -1,9 +1,9 @@
 // The municipality's pages: jobs, the inspector's queue, shops, residents (wallet recovery),
 // budgets and the cap, and the treasurer's payouts.
 import { download, get, post, put, qs } from "../api.js";
-import { clear, day, field, h, saveBlob } from "../dom.js";
+import { clear, day, field, h, saveBlob, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
-import { askFirst, busy, centsText, csvButton, facts, form, messages, neighbourhoodInput, pagedList, scrollBox, title } from "../ui.js";
+import { askFirst, busy, centsText, csvButton, exchangeDates, facts, form, messages, neighbourhoodInput, pagedList, scrollBox, title } from "../ui.js";
 
 function isoToday(plusDays = 0) {
   const d = new Date(Date.now() + plusDays * 86_400_000);
@@ -84,7 +84,7 @@ function jobCard(job, reload) {
       [t("deadline"), day(job.deadline, language())],
       [t("places_left"), `${job.places_left} / ${job.places}`],
       [t("by"), job.issuer],
-      ["Status", h("span", { class: "job-status" }, t(`job_status_${job.status}`))],
+      ["Status", h("span", { class: "job-status" }, job.status === "open" && job.places_left === 0 ? t("job_status_full") : t(`job_status_${job.status}`))],
     ]),
     msg.el,
   );
@@ -462,6 +462,7 @@ export async function treasuryPage(root) {
         facts([
           [t("amount"), eur(r.amount)],
           [t("iban"), r.iban || "—"],
+          r.requested_at ? [t("exchange_requested_label"), when(r.requested_at, language())] : null,
         ]),
         rowMsg.el,
         form([field(t("bank_reference"), reference)], t("confirm_payout"), rowMsg, async () => {
@@ -481,6 +482,7 @@ export async function treasuryPage(root) {
         h("span", { class: "what" }, `#${r.id} · ${r.merchant}`),
         h("span", { class: "amount" }, eur(r.amount)),
         h("span", { class: "state" }, r.paid ? t("paid_out", { ref: r.bank_reference }) : t("not_paid_out")),
+        exchangeDates(r),
       ),
     tag: "ul",
     className: "rows",

@@ -164,7 +164,7 @@ export function applyPage(root) {
             h("dt", {}, t("username")),
             h("dd", {}, h("strong", { class: "code", id: "shop-username" }, username)),
           ),
-          h("p", {}, t("applied_next", { username })),
+          h("p", {}, t("applied_next", { username, code: shop.code })),
           h("p", { class: "hint" }, t("applied_keep")),
           h("p", {}, h("a", { href: "#/login" }, t("to_login"))),
         );
