@@ -1,6 +1,6 @@
 """sessions and notices
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 01:00:00
 
