@@ -3,7 +3,7 @@
 // the pseudonym, a QR code and the card's number); claim an open job for them and report it
 // done; print a slip with the balance and the newest movements.
 import { get, post, qs } from "../api.js";
-import { clear, field, h, when } from "../dom.js";
+import { clear, day, field, h, when } from "../dom.js";
 import { eur, language, t } from "../i18n.js";
 import { busy, facts, form, messages, pagedList, title } from "../ui.js";
 import { residentForm } from "./signup.js";
@@ -235,10 +235,11 @@ async function residentAt(place, id, msg) {
         "li",
         { class: "card", "data-job": job.id },
         h("h3", { class: "card-title" }, job.title),
+        job.places_left > 0 ? null : h("p", { class: "badge full" }, t("job_full_badge")),
         facts([
           [t("neighbourhood"), job.neighbourhood],
           [t("reward"), eur(job.reward)],
-          [t("deadline"), job.deadline],
+          [t("deadline"), day(job.deadline, language())],
           [t("places_left"), String(job.places_left)],
         ]),
         rowMsg.el,
