@@ -277,7 +277,7 @@ class LocalNetwork:
                 ports["auth_port"], node.public_key, node.address,
             )  # fmt: skip
         for name, ports in state.items():
-            if name not in self.nodes:  # a follower added earlier
+            if name not in self.nodes and "public_key" in ports:  # a follower added earlier
                 self.nodes[name] = LocalNode(
                     name, self.folder / name, ports["rpc_port"], ports["p2p_port"],
                     ports["auth_port"], ports["public_key"],
@@ -426,6 +426,55 @@ class LocalNetwork:
                        "auth_port": node.auth_port, "public_key": public}  # fmt: skip
         (self.folder / "nodes.json").write_text(json.dumps(state, indent=2) + "\n")
         return self.start_node(name, timeout)
+
+    def add_validator(self, name: str, timeout: float = 120.0) -> LocalNode:
+        """The runbook's "adding a validator" on this network (docs/network.md, section 4):
+        its key and kit files made by `network.add_validator` (as `heitje network
+        add-validator` does), its node started with an empty data folder, sealing on
+        (`--mine`) with its key. It syncs the chain from the others at once and seals only
+        after more than half of the signers voted it in (`network.propose_validator_vote`
+        with `consensus="clique"`). Returns once it has the others' head."""
+        if name in self.nodes:
+            raise ConfigError(f"the local network has a node named {name!r} already")
+        network, added = net.add_validator(
+            self.kit, name, "127.0.0.1", LOCAL_PASSWORD, kdf_iterations=2
+        )
+        added = replace(added, rpc_port=free_port(), p2p_port=free_port())
+        network = replace(
+            network, nodes=tuple(added if n.name == name else n for n in network.nodes)
+        )
+        net.save(self.kit, network)
+        self.network = network
+        node = LocalNode(
+            name, self.folder / name, added.rpc_port, added.p2p_port, free_port(),
+            added.public_key, added.address,
+        )  # fmt: skip
+        self.nodes[name] = node
+        state = json.loads((self.folder / "nodes.json").read_text())
+        state[name] = {"rpc_port": node.rpc_port, "p2p_port": node.p2p_port,
+                       "auth_port": node.auth_port}  # fmt: skip
+        (self.folder / "nodes.json").write_text(json.dumps(state, indent=2) + "\n")
+        self.config_file.write_text(service_config(network, self.urls))  # save() wrote Besu's
+        return self.start_node(name, timeout)
+
+    def signers(self, block: str = "latest") -> list[str]:
+        """Clique's signers at `block`, as a running validator sees them (checksummed)."""
+        node = next(n for n in self.validators if n.running)
+        return [check_address(a, "signer") for a in node.rpc().call("clique_getSigners", [block])]
+
+    def sealer_of(self, number: int) -> str:
+        """The address that sealed block `number` (Clique's signature in its header),
+        checksummed."""
+        node = next(n for n in self.nodes.values() if n.running)
+        return check_address(node.rpc().call("clique_getSigner", [hex(number)]), "signer")
+
+    def wipe(self, name: str) -> None:
+        """The runbook's "data corrupted" recovery, first half: stop the node and empty its
+        chain data, keeping its key (`start_node` then syncs it from the others)."""
+        node = self.node(name)
+        self.stop_node(name)
+        for folder in ("chaindata", "lightchaindata", "nodes", "triecache"):
+            shutil.rmtree(node.folder / "geth" / folder, ignore_errors=True)
 
     def kill(self, name: str) -> None:
         """SIGKILL one node (a crash: nothing is flushed)."""
