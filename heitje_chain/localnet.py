@@ -56,6 +56,8 @@ from heitje_chain.rpc import Rpc, RpcError
 
 GETH_VERSION = "1.13.15"
 GETH_ENV = "HEITJE_GETH"
+#: Seconds without a new block after which `wait_ready` breaks Clique's livelock (`unstick`).
+STALL_SECONDS = 8.0
 #: Blocks behind the head that readers of a Clique network treat as final.
 CLIQUE_CONFIRMATIONS = 6
 #: The node keys of a local network are for this computer only; their password is written
@@ -356,7 +358,7 @@ class LocalNetwork:
             "--networkid", str(self.network.chain_id),
             "--nodiscover", "--nat", "none", "--ipcdisable",
             "--http", "--http.addr", "127.0.0.1", "--http.port", str(node.rpc_port),
-            "--http.api", "eth,net,web3,admin,miner,clique,txpool",
+            "--http.api", "eth,net,web3,admin,miner,clique,txpool,debug",
             "--http.vhosts", "localhost,127.0.0.1",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(node.auth_port),
             "--syncmode", "full", "--gcmode", "archive", "--state.scheme", "hash",
@@ -476,6 +478,33 @@ class LocalNetwork:
         for folder in ("chaindata", "lightchaindata", "nodes", "triecache"):
             shutil.rmtree(node.folder / "geth" / folder, ignore_errors=True)
 
+    def cut_off(self, name: str, timeout: float = 30.0) -> None:
+        """Cut node `name` off from every other node (a network partition): its peers are
+        removed on both sides, static dials included, until it has none. Its RPC still
+        answers."""
+        lone = self.node(name)
+        others = [n for n in self.nodes.values() if n is not lone and n.running]
+        deadline = time.monotonic() + timeout
+        while True:
+            for peer in others:  # again each round: a dial under way may still connect
+                peer.rpc().call("admin_removePeer", [lone.enode])
+                lone.rpc().call("admin_removePeer", [peer.enode])
+            time.sleep(0.2)
+            if int(lone.rpc().call("net_peerCount"), 16) == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LocalNetworkError(f"{name} kept its peers for {timeout:g} s")
+
+    def heal(self, name: str, timeout: float = 60.0) -> dict[str, int]:
+        """Undo `cut_off`: the peers added back on both sides; returns once every node is
+        within a block of the others."""
+        lone = self.node(name)
+        for peer in self.nodes.values():
+            if peer is not lone and peer.running:
+                lone.rpc().call("admin_addPeer", [peer.enode])
+                peer.rpc().call("admin_addPeer", [lone.enode])
+        return self.wait_synced(timeout=timeout)
+
     def kill(self, name: str) -> None:
         """SIGKILL one node (a crash: nothing is flushed)."""
         node = self.node(name)
@@ -563,10 +592,16 @@ class LocalNetwork:
         self.wait_synced(max(1.0, deadline - time.monotonic()))
         start = self.heights()
         first = max(start.values())
+        progress, best = time.monotonic(), first
         while max(self.heights().values()) < first + blocks:
             if time.monotonic() > deadline:
                 raise LocalNetworkError(f"no new blocks within {timeout:g} s (heights {start}):\n"
                                         + running[0].log_tail())  # fmt: skip
+            if max(self.heights().values()) > best:
+                progress, best = time.monotonic(), max(self.heights().values())
+            elif time.monotonic() - progress > STALL_SECONDS:
+                self.unstick()
+                progress = time.monotonic()
             time.sleep(0.2)
 
     def wait_height(self, number: int, timeout: float = 60.0) -> dict[str, int]:
@@ -636,6 +671,49 @@ class LocalNetwork:
             for node in running:
                 if node.running:
                     node.rpc().call("miner_start")
+
+    def unstick(self, timeout: float = 30.0) -> list[str]:
+        """Clique's livelock: rival blocks of equal difficulty at the head, each validator
+        keeping its own (geth prefers blocks it sealed), and every one of them among the
+        recent signers on its own branch, so nobody may seal the next block ("signed
+        recently, must wait for others"). The validators on a minority head stop sealing,
+        are set back to the last block they share with the majority (`debug_setHead`),
+        reconnect to a node of the majority and take its head; then all seal again.
+        Returns the nodes set back (none: sealing was only restarted)."""
+        heads = self.heads()
+        validators = [n for n in self.validators if n.running]
+        counts: dict[str, int] = {}
+        for _number, block_hash in heads.values():
+            counts[block_hash] = counts.get(block_hash, 0) + 1
+        winner_hash = max(counts, key=lambda h: counts[h])
+        winner = next(
+            n for n in self.nodes.values() if n.running and heads[n.name][1] == winner_hash
+        )
+        behind = [n for n in self.nodes.values() if n.running and heads[n.name][1] != winner_hash]
+        if behind:
+            self.forks.append(heads)
+        for node in validators:
+            node.rpc().call("miner_stop")
+        for node in behind:
+            number = heads[node.name][0]
+            while number > 0:  # the newest block both chains have
+                mine = node.rpc().call("eth_getBlockByNumber", [hex(number), False])
+                theirs = winner.rpc().call("eth_getBlockByNumber", [hex(number), False])
+                if mine and theirs and mine["hash"] == theirs["hash"]:
+                    break
+                number -= 1
+            node.rpc().call("debug_setHead", [hex(number)])
+            node.rpc().call("admin_removePeer", [winner.enode])
+            node.rpc().call("admin_addPeer", [winner.enode])  # a new peer: it syncs at once
+        deadline = time.monotonic() + timeout
+        for node in behind:
+            while node.rpc().call("eth_getBlockByNumber", ["latest", False])["hash"] != winner_hash:
+                if time.monotonic() > deadline:
+                    break  # sealing on may settle it; the caller's own timeout decides
+                time.sleep(0.2)
+        for node in validators:
+            node.rpc().call("miner_start")
+        return [n.name for n in behind]
 
     def heads(self) -> dict[str, tuple[int, str]]:
         out = {}

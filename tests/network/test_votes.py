@@ -11,10 +11,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from heitje_chain import network as net
 from heitje_chain.localnet import LocalNetwork
@@ -22,16 +20,6 @@ from heitje_chain.localnet import LocalNetwork
 
 def say(text: str) -> None:
     print(f"[votes] {text}", flush=True)
-
-
-@pytest.fixture
-def five(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    network = LocalNetwork(tmp_path_factory.mktemp("votes"), validators=4, block_period=1)
-    try:
-        network.start()
-        yield network
-    finally:
-        network.stop()
 
 
 def heitje(*args: str) -> tuple[int, object]:
@@ -56,9 +44,9 @@ def sealers(net_: LocalNetwork, first: int, last: int) -> list[str]:
     return [net_.sealer_of(n).lower() for n in range(first, last + 1)]
 
 
-def test_validators_voted_in_and_out_and_a_node_recovered(five: LocalNetwork) -> None:
+def test_validators_voted_in_and_out_and_a_node_recovered(fresh_clique: LocalNetwork) -> None:
     started = time.monotonic()
-    clique = five
+    clique = fresh_clique
     urls = {n.name: n.url for n in clique.validators}
     code, listed = heitje("network", "validators", "--rpc", urls["validator1"],
                           "--consensus", "clique")  # fmt: skip
