@@ -35,6 +35,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -53,6 +54,8 @@ from heitje_chain.errors import ChainUnavailable, ConfigError, HeitjeError
 from heitje_chain.keys import KeyStore, check_address
 from heitje_chain.node import free_port as _free_port
 from heitje_chain.rpc import Rpc, RpcError
+
+log = logging.getLogger(__name__)
 
 GETH_VERSION = "1.13.15"
 GETH_ENV = "HEITJE_GETH"
@@ -692,6 +695,11 @@ class LocalNetwork:
         behind = [n for n in self.nodes.values() if n.running and heads[n.name][1] != winner_hash]
         if behind:
             self.forks.append(heads)
+        log.warning(
+            "no new block: %s; %s", ", ".join(f"{n} #{h} {x[:10]}" for n, (h, x) in heads.items()),
+            f"setting {', '.join(n.name for n in behind)} back to the majority's chain"
+            if behind else "sealing restarted",
+        )  # fmt: skip
         for node in validators:
             node.rpc().call("miner_stop")
         for node in behind:
