@@ -22,7 +22,9 @@ data folder, on 127.0.0.1 only, made from the network kit's own keys (`init_netw
   full and, rounded down, never falls back to 0: free gas would end for good, which is why
   London is not the default here.
 - Sealing: `--miner.recommit 1s` (geth's least), so that transactions arriving while a block
-  waits for its time are added to it within a second (Clique adds them only then).
+  waits for its time are added to it within a second (Clique adds them only then). Sealing
+  starts (`miner_start`) only once a validator has its peers: one sealing alone seals rival
+  blocks, and Clique can stall on those (`unstick` breaks such a stall).
 - Peers: each node's `[Node.P2P] StaticNodes` in a `--config` TOML, `--nodiscover`, listening
   on 127.0.0.1 only (RPC, p2p and the engine API alike), on free ports (never 8000 or
   8545-8547).
@@ -60,7 +62,7 @@ log = logging.getLogger(__name__)
 GETH_VERSION = "1.13.15"
 GETH_ENV = "HEITJE_GETH"
 #: Seconds without a new block after which `wait_ready` breaks Clique's livelock (`unstick`).
-STALL_SECONDS = 8.0
+STALL_SECONDS = 6.0
 #: Blocks behind the head that readers of a Clique network treat as final.
 CLIQUE_CONFIRMATIONS = 6
 #: The node keys of a local network are for this computer only; their password is written
@@ -372,7 +374,7 @@ class LocalNetwork:
         ]  # fmt: skip
         if node.signer is not None:
             args += [
-                "--mine", "--miner.etherbase", node.signer,
+                "--miner.etherbase", node.signer,  # sealing starts once peered (_seal)
                 "--unlock", node.signer, "--password", str(node.folder / "password.txt"),
                 "--allow-insecure-unlock",
             ]  # fmt: skip
@@ -411,7 +413,17 @@ class LocalNetwork:
         self._wait_answer(node, timeout)
         self._free_gas(node)
         self.wait_synced(timeout=timeout)
+        self._seal([node])
         return node
+
+    def _seal(self, nodes: Sequence[LocalNode]) -> None:
+        """Start sealing on the validators among `nodes` (miner_start). Validators are
+        started without it and told once they have their peers (and, restarted, the others'
+        head): one sealing alone at start seals a block of its own at the same height as the
+        others', and rival blocks that each validator keeps are how Clique stalls (`unstick`)."""
+        for node in nodes:
+            if node.signer is not None and node.running:
+                node.rpc().call("miner_start")
 
     def add_node(self, name: str, timeout: float = 120.0) -> LocalNode:
         """A new node that only follows (no signer), with an empty data folder: it syncs the
@@ -593,19 +605,38 @@ class LocalNetwork:
                                         f"(peers per node: {counts})")  # fmt: skip
             time.sleep(0.2)
         self.wait_synced(max(1.0, deadline - time.monotonic()))
+        self._seal(running)
         start = self.heights()
         first = max(start.values())
         progress, best = time.monotonic(), first
-        while max(self.heights().values()) < first + blocks:
+        joined = time.monotonic()  # since when the nodes are on one chain
+        while True:
+            one = self._one_chain()
+            if one and max(self.heights().values()) >= first + blocks:
+                return
             if time.monotonic() > deadline:
-                raise LocalNetworkError(f"no new blocks within {timeout:g} s (heights {start}):\n"
+                raise LocalNetworkError(f"no new blocks on one chain within {timeout:g} s "
+                                        f"(heights {start}, heads now {self.heads()}):\n"
                                         + running[0].log_tail())  # fmt: skip
+            joined = time.monotonic() if one else joined
             if max(self.heights().values()) > best:
                 progress, best = time.monotonic(), max(self.heights().values())
-            elif time.monotonic() - progress > STALL_SECONDS:
-                self.unstick()
-                progress = time.monotonic()
+            if min(progress, joined) < time.monotonic() - STALL_SECONDS:
+                self.unstick()  # no new block, or rival chains, for a while
+                progress = joined = time.monotonic()
             time.sleep(0.2)
+
+    def _one_chain(self) -> bool:
+        """Every running node has the same block at the lowest of their heads (they are on
+        one chain, some perhaps a block behind)."""
+        heights = self.heights()
+        low = hex(min(heights.values()))
+        hashes = {
+            n.name: n.rpc().call("eth_getBlockByNumber", [low, False])["hash"]
+            for n in self.nodes.values()
+            if n.running
+        }
+        return len(set(hashes.values())) == 1
 
     def wait_height(self, number: int, timeout: float = 60.0) -> dict[str, int]:
         """Wait until every running node has block `number` (a transaction mined on one node
