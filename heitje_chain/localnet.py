@@ -482,8 +482,16 @@ class LocalNetwork:
     def sealer_of(self, number: int) -> str:
         """The address that sealed block `number` (Clique's signature in its header),
         checksummed."""
-        node = next(n for n in self.nodes.values() if n.running)
-        return check_address(node.rpc().call("clique_getSigner", [hex(number)]), "signer")
+        error: RpcError | None = None
+        for node in self.nodes.values():  # a node a block behind does not have it yet
+            if node.running:
+                try:
+                    signer = node.rpc().call("clique_getSigner", [hex(number)])
+                except RpcError as exc:
+                    error = exc
+                    continue
+                return check_address(signer, "signer")
+        raise LocalNetworkError(f"no running node has block {number}: {error}")
 
     def wipe(self, name: str) -> None:
         """The runbook's "data corrupted" recovery, first half: stop the node and empty its

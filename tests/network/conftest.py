@@ -23,3 +23,11 @@ def fresh_clique(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetw
     """A network of the test's own."""
     with four_validators(tmp_path_factory, "fresh") as network:
         yield network
+
+
+@pytest.fixture(scope="session")
+def shared_clique(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
+    """One network for the service test and then the votes test (which changes the
+    validators, so it runs last: the files sort so), to start one network fewer."""
+    with four_validators(tmp_path_factory, "shared") as network:
+        yield network

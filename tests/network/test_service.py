@@ -39,7 +39,6 @@ from support.fault import (
     rewards_settled,
     wait_until,
 )
-from support.localnet import four_validators
 
 from heitje_chain.audit import audit, rpc_source
 from heitje_chain.config import load_config, write_deployment
@@ -50,19 +49,13 @@ from heitje_chain.localnet import LocalNetwork, free_port
 
 PASSWORD = "heitje-network-test-keys"
 ROLE_KEYS = ("admin", "job-office", "partner", "merchant-manager", "treasurer", "recovery")
-RESIDENTS = 6  # per service
+RESIDENTS = 4  # per service
 PAYMENTS = 3  # per resident, while a validator is killed
 PAYMENT = "2.50"
 
 
 def say(text: str) -> None:
     print(f"[service] {text}", flush=True)
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    with four_validators(tmp_path_factory, "service") as net:
-        yield net
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +129,10 @@ def last(heard: list[Answer]) -> Any:
 
 
 def test_two_services_on_four_validators(
-    network: LocalNetwork, database: str, tmp_path: Path
+    shared_clique: LocalNetwork, database: str, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    net = network
+    net = shared_clique
     v = net.validators
     home = tmp_path / "home"
     deployed_home(net, home)

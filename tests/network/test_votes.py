@@ -44,9 +44,9 @@ def sealers(net_: LocalNetwork, first: int, last: int) -> list[str]:
     return [net_.sealer_of(n).lower() for n in range(first, last + 1)]
 
 
-def test_validators_voted_in_and_out_and_a_node_recovered(fresh_clique: LocalNetwork) -> None:
+def test_validators_voted_in_and_out_and_a_node_recovered(shared_clique: LocalNetwork) -> None:
     started = time.monotonic()
-    clique = fresh_clique
+    clique = shared_clique
     urls = {n.name: n.url for n in clique.validators}
     code, listed = heitje("network", "validators", "--rpc", urls["validator1"],
                           "--consensus", "clique")  # fmt: skip
@@ -89,7 +89,7 @@ def test_validators_voted_in_and_out_and_a_node_recovered(fresh_clique: LocalNet
     out_at = max(clique.heights().values())
     heitje("network", "vote", "withdraw", old, "--consensus", "clique",
            *[a for u in voters for a in ("--rpc", u)])  # fmt: skip
-    wait_for("10 more blocks", lambda: max(clique.heights().values()) >= out_at + 10, 60)
+    wait_for("6 more blocks", lambda: max(clique.heights().values()) >= out_at + 6, 60)
     after = max(clique.heights().values())
     assert clique.node("validator1").running, "it still runs with --mine"
     assert old.lower() not in sealers(clique, out_at + 1, after), "it sealed after its removal"
