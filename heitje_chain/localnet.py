@@ -718,16 +718,20 @@ class LocalNetwork:
         """Clique's livelock: rival blocks of equal difficulty at the head, each validator
         keeping its own (geth prefers blocks it sealed), and every one of them among the
         recent signers on its own branch, so nobody may seal the next block ("signed
-        recently, must wait for others"). The validators on a minority head stop sealing,
-        are set back to the last block they share with the majority (`debug_setHead`),
-        reconnect to a node of the majority and take its head; then all seal again.
+        recently, must wait for others"). The validators on another head than the highest
+        (the commonest of the highest) stop sealing, are set back to the last block they
+        share with it (`debug_setHead`; none for a node only behind on its chain), reconnect
+        to a node that has it and take it; then all seal again.
         Returns the nodes set back (none: sealing was only restarted)."""
         heads = self.heads()
         validators = [n for n in self.validators if n.running]
         counts: dict[str, int] = {}
-        for _number, block_hash in heads.values():
+        numbers: dict[str, int] = {}
+        for number, block_hash in heads.values():
             counts[block_hash] = counts.get(block_hash, 0) + 1
-        winner_hash = max(counts, key=lambda h: counts[h])
+            numbers[block_hash] = number
+        # The highest head (the others may only be behind on its chain), then the commonest.
+        winner_hash = max(counts, key=lambda h: (numbers[h], counts[h]))
         winner = next(
             n for n in self.nodes.values() if n.running and heads[n.name][1] == winner_hash
         )
