@@ -517,27 +517,27 @@ class Transactor:
         `Refused` when it reverted, `TransactionFailed` when it timed out). Never raises for
         one transaction's failure: the caller looks at each.
 
-        Receipts are polled in batched requests, quickly at first. While transactions keep
+        Receipts are polled in batched requests, each time the chain has a new block (the
+        head is looked at quickly at first, then every 0.25 s) and at least once a second.
+        While transactions keep
         being mined, waiting goes on; when none has been mined for `resend_after` seconds,
         the pending ones are checked and re-sent if the node dropped them (in nonce order);
         after `timeout` seconds without progress, the rest are given up as not mined.
         """
         limit = self.timeout if timeout is None else timeout
         pending = [tx for tx in txs if not tx.done]
-        last_progress = last_revive = last_kick = time.monotonic()
+        last_progress = last_revive = last_kick = last_asked = time.monotonic()
         delay = 0.002
+        head: int | None = None
         while pending:
             found = 0
-            for start in range(0, len(pending), 500):
-                chunk = pending[start : start + 500]
-                calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
-                answers = iter(self.rpc.batch(calls))
-                for tx in chunk:
-                    for _h in tx.hashes:
-                        answer = next(answers)
-                        if isinstance(answer, dict) and tx.receipt is None:
-                            self._settle(tx, Receipt.from_rpc(answer))
-                            found += 1
+            # Asking a node for hundreds of receipts it cannot have yet, several times a
+            # block, only takes its time from sealing them.
+            seen, head = head, self._head()
+            overdue = time.monotonic() - last_progress > limit  # ask once more before giving up
+            if head is None or head != seen or time.monotonic() - last_asked >= 1.0 or overdue:
+                last_asked = time.monotonic()
+                found = self._receipts(pending)
             pending = [tx for tx in pending if not tx.done]
             now = time.monotonic()
             if found:
@@ -571,6 +571,28 @@ class Transactor:
                 last_revive = time.monotonic()
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
+
+    def _receipts(self, pending: list[Tx]) -> int:
+        """Ask for the receipts of `pending` (batched, 500 to a request); how many came."""
+        found = 0
+        for start in range(0, len(pending), 500):
+            chunk = pending[start : start + 500]
+            calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
+            answers = iter(self.rpc.batch(calls))
+            for tx in chunk:
+                for _h in tx.hashes:
+                    answer = next(answers)
+                    if isinstance(answer, dict) and tx.receipt is None:
+                        self._settle(tx, Receipt.from_rpc(answer))
+                        found += 1
+        return found
+
+    def _head(self) -> int | None:
+        """The newest block's number, or None when the node does not say."""
+        try:
+            return int(self.rpc.call("eth_blockNumber"), 16)
+        except (RpcError, ChainUnavailable, TypeError, ValueError):
+            return None
 
     def _is_anvil(self) -> bool:
         """True when the node is anvil (the embedded chain), asked once."""
