@@ -136,6 +136,14 @@ class Fees:
         return {"maxFeePerGas": self.max_fee, "maxPriorityFeePerGas": self.priority_fee}
 
 
+def _counts(answer: list[Any]) -> tuple[int, int] | None:
+    """(mined, pending) nonces from a batch of the two eth_getTransactionCount calls, or None
+    when the node did not give both."""
+    if len(answer) != 2 or not all(isinstance(x, str) for x in answer):
+        return None
+    return int(answer[0], 16), int(answer[1], 16)
+
+
 class Transactor:
     """Sends transactions for any number of signers to one chain."""
 
@@ -208,18 +216,40 @@ class Transactor:
         return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
 
     def in_flight(self, address: str) -> bool:
-        """True while a transaction of `address` may still be mined: the node holds one that is
-        not mined yet (its pending nonce is ahead of its mined one), or this transactor has
-        signed nonces the node cannot mine yet (they wait behind a gap, e.g. after the chain
-        went back to an older state; `_revive` fills it). One batched request."""
-        latest, pending = self.rpc.batch(
-            [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
-        )
-        if isinstance(latest, RpcError) or isinstance(pending, RpcError):
+        """True while a transaction of `address` may still be mined: a node holds one that is
+        not mined yet (its pending nonce is ahead of its mined one), another node has mined
+        more of the sender's transactions than the current one (a cut-off validator's own
+        fork, whose transactions come back when it rejoins, or a node this one has not caught
+        up with), or this transactor has signed nonces the node cannot mine yet (they wait
+        behind a gap, e.g. after the chain went back to an older state; `_revive` fills it).
+        Every configured node is asked (one batched request each); one that does not answer
+        is skipped, and when none answers it may."""
+        calls = [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
+        try:
+            here = _counts(self.rpc.batch(calls))
+        except (ChainUnavailable, RpcError):
+            here = None
+        others = [
+            _counts(self._batch_at(url, calls)) for url in self.rpc.urls if url != self.rpc.url
+        ]
+        counts = [c for c in (here, *others) if c is not None]
+        if not counts:
             return True  # cannot tell: assume it may
         with self._lock(address):
             signed = self._nonces.get(address)
-        return bool(latest != pending) or (signed is not None and signed > int(pending, 16))
+        return (
+            any(latest != pending for latest, pending in counts)
+            or (here is not None and max(latest for latest, _ in counts) > here[0])
+            or (signed is not None and signed > max(pending for _, pending in counts))
+        )
+
+    def _batch_at(self, url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """`calls` as one batch to the node at `url` only (no failover); [] when it does not
+        answer."""
+        try:
+            return Rpc(url, timeout=self.rpc.timeout).batch(calls)
+        except (ChainUnavailable, RpcError):
+            return []
 
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction."""
