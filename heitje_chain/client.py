@@ -23,6 +23,7 @@ from eth_utils import keccak, to_checksum_address
 from heitje_chain.amounts import MAX_CENTS, check_cents
 from heitje_chain.artifacts import Artifact, load_artifact
 from heitje_chain.errors import (
+    ChainUnavailable,
     ConfigError,
     ErrorDecoder,
     HeitjeError,
@@ -470,6 +471,7 @@ class HeitjeClient:
                        or canonical.get(int(r["blockNumber"], 16)) != r["blockHash"]]  # fmt: skip
             known = dict(zip(unmined, self.rpc.batch(
                 [("eth_getTransactionByHash", [h]) for h in unmined]), strict=True))  # fmt: skip
+            self._known_elsewhere(known)
             for tx_hash, receipt in zip(part, receipts, strict=True):
                 if tx_hash in known:
                     found = known[tx_hash]
@@ -485,6 +487,29 @@ class HeitjeClient:
                     tx_hash, "final" if deep else "mined", number, receipt["blockHash"]
                 )
         return out
+
+    def _known_elsewhere(self, known: dict[str, Any]) -> None:
+        """Transactions the current node has no trace of are asked of the other nodes: one of
+        them may hold it still (a transaction that has not reached this node yet, or one a
+        cut-off validator mined in a block of its own, which its pool takes back when it
+        rejoins). Such a transaction is not missing: it may yet be mined. A node that does
+        not answer is skipped."""
+        unknown = [h for h, found in known.items() if not isinstance(found, dict)]
+        for url in self.rpc.urls:
+            if not unknown:
+                return
+            if url == self.rpc.url:
+                continue
+            try:
+                answers = Rpc(url, timeout=self.rpc.timeout).batch(
+                    [("eth_getTransactionByHash", [h]) for h in unknown]
+                )
+            except (ChainUnavailable, RpcError):
+                continue
+            for tx_hash, found in zip(unknown, answers, strict=True):
+                if isinstance(found, dict):
+                    known[tx_hash] = found
+            unknown = [h for h in unknown if not isinstance(known[h], dict)]
 
     def canonical_hashes(self, blocks: Iterable[int]) -> dict[int, str]:
         """The hash of the canonical block at each height the chain has (one batched

@@ -22,7 +22,9 @@ data folder, on 127.0.0.1 only, made from the network kit's own keys (`init_netw
   full and, rounded down, never falls back to 0: free gas would end for good, which is why
   London is not the default here.
 - Sealing: `--miner.recommit 1s` (geth's least), so that transactions arriving while a block
-  waits for its time are added to it within a second (Clique adds them only then).
+  waits for its time are added to it within a second (Clique adds them only then). Sealing
+  starts (`miner_start`) only once a validator has its peers: one sealing alone seals rival
+  blocks, and Clique can stall on those (`unstick` breaks such a stall).
 - Peers: each node's `[Node.P2P] StaticNodes` in a `--config` TOML, `--nodiscover`, listening
   on 127.0.0.1 only (RPC, p2p and the engine API alike), on free ports (never 8000 or
   8545-8547).
@@ -35,6 +37,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -54,8 +57,12 @@ from heitje_chain.keys import KeyStore, check_address
 from heitje_chain.node import free_port as _free_port
 from heitje_chain.rpc import Rpc, RpcError
 
+log = logging.getLogger(__name__)
+
 GETH_VERSION = "1.13.15"
 GETH_ENV = "HEITJE_GETH"
+#: Seconds without a new block after which `wait_ready` breaks Clique's livelock (`unstick`).
+STALL_SECONDS = 6.0
 #: Blocks behind the head that readers of a Clique network treat as final.
 CLIQUE_CONFIRMATIONS = 6
 #: The node keys of a local network are for this computer only; their password is written
@@ -277,7 +284,7 @@ class LocalNetwork:
                 ports["auth_port"], node.public_key, node.address,
             )  # fmt: skip
         for name, ports in state.items():
-            if name not in self.nodes:  # a follower added earlier
+            if name not in self.nodes and "public_key" in ports:  # a follower added earlier
                 self.nodes[name] = LocalNode(
                     name, self.folder / name, ports["rpc_port"], ports["p2p_port"],
                     ports["auth_port"], ports["public_key"],
@@ -356,7 +363,7 @@ class LocalNetwork:
             "--networkid", str(self.network.chain_id),
             "--nodiscover", "--nat", "none", "--ipcdisable",
             "--http", "--http.addr", "127.0.0.1", "--http.port", str(node.rpc_port),
-            "--http.api", "eth,net,web3,admin,miner,clique,txpool",
+            "--http.api", "eth,net,web3,admin,miner,clique,txpool,debug",
             "--http.vhosts", "localhost,127.0.0.1",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(node.auth_port),
             "--syncmode", "full", "--gcmode", "archive", "--state.scheme", "hash",
@@ -367,7 +374,7 @@ class LocalNetwork:
         ]  # fmt: skip
         if node.signer is not None:
             args += [
-                "--mine", "--miner.etherbase", node.signer,
+                "--miner.etherbase", node.signer,  # sealing starts once peered (_seal)
                 "--unlock", node.signer, "--password", str(node.folder / "password.txt"),
                 "--allow-insecure-unlock",
             ]  # fmt: skip
@@ -406,7 +413,17 @@ class LocalNetwork:
         self._wait_answer(node, timeout)
         self._free_gas(node)
         self.wait_synced(timeout=timeout)
+        self._seal([node])
         return node
+
+    def _seal(self, nodes: Sequence[LocalNode]) -> None:
+        """Start sealing on the validators among `nodes` (miner_start). Validators are
+        started without it and told once they have their peers (and, restarted, the others'
+        head): one sealing alone at start seals a block of its own at the same height as the
+        others', and rival blocks that each validator keeps are how Clique stalls (`unstick`)."""
+        for node in nodes:
+            if node.signer is not None and node.running:
+                node.rpc().call("miner_start")
 
     def add_node(self, name: str, timeout: float = 120.0) -> LocalNode:
         """A new node that only follows (no signer), with an empty data folder: it syncs the
@@ -426,6 +443,90 @@ class LocalNetwork:
                        "auth_port": node.auth_port, "public_key": public}  # fmt: skip
         (self.folder / "nodes.json").write_text(json.dumps(state, indent=2) + "\n")
         return self.start_node(name, timeout)
+
+    def add_validator(self, name: str, timeout: float = 120.0) -> LocalNode:
+        """The runbook's "adding a validator" on this network (docs/network.md, section 4):
+        its key and kit files made by `network.add_validator` (as `heitje network
+        add-validator` does), its node started with an empty data folder, sealing on
+        (`--mine`) with its key. It syncs the chain from the others at once and seals only
+        after more than half of the signers voted it in (`network.propose_validator_vote`
+        with `consensus="clique"`). Returns once it has the others' head."""
+        if name in self.nodes:
+            raise ConfigError(f"the local network has a node named {name!r} already")
+        network, added = net.add_validator(
+            self.kit, name, "127.0.0.1", LOCAL_PASSWORD, kdf_iterations=2
+        )
+        added = replace(added, rpc_port=free_port(), p2p_port=free_port())
+        network = replace(
+            network, nodes=tuple(added if n.name == name else n for n in network.nodes)
+        )
+        net.save(self.kit, network)
+        self.network = network
+        node = LocalNode(
+            name, self.folder / name, added.rpc_port, added.p2p_port, free_port(),
+            added.public_key, added.address,
+        )  # fmt: skip
+        self.nodes[name] = node
+        state = json.loads((self.folder / "nodes.json").read_text())
+        state[name] = {"rpc_port": node.rpc_port, "p2p_port": node.p2p_port,
+                       "auth_port": node.auth_port}  # fmt: skip
+        (self.folder / "nodes.json").write_text(json.dumps(state, indent=2) + "\n")
+        self.config_file.write_text(service_config(network, self.urls))  # save() wrote Besu's
+        return self.start_node(name, timeout)
+
+    def signers(self, block: str = "latest") -> list[str]:
+        """Clique's signers at `block`, as a running validator sees them (checksummed)."""
+        node = next(n for n in self.validators if n.running)
+        return [check_address(a, "signer") for a in node.rpc().call("clique_getSigners", [block])]
+
+    def sealer_of(self, number: int) -> str:
+        """The address that sealed block `number` (Clique's signature in its header),
+        checksummed."""
+        error: RpcError | None = None
+        for node in self.nodes.values():  # a node a block behind does not have it yet
+            if node.running:
+                try:
+                    signer = node.rpc().call("clique_getSigner", [hex(number)])
+                except RpcError as exc:
+                    error = exc
+                    continue
+                return check_address(signer, "signer")
+        raise LocalNetworkError(f"no running node has block {number}: {error}")
+
+    def wipe(self, name: str) -> None:
+        """The runbook's "data corrupted" recovery, first half: stop the node and empty its
+        chain data, keeping its key (`start_node` then syncs it from the others)."""
+        node = self.node(name)
+        self.stop_node(name)
+        for folder in ("chaindata", "lightchaindata", "nodes", "triecache"):
+            shutil.rmtree(node.folder / "geth" / folder, ignore_errors=True)
+
+    def cut_off(self, name: str, timeout: float = 30.0) -> None:
+        """Cut node `name` off from every other node (a network partition): its peers are
+        removed on both sides, static dials included, until it has none. Its RPC still
+        answers."""
+        lone = self.node(name)
+        others = [n for n in self.nodes.values() if n is not lone and n.running]
+        deadline = time.monotonic() + timeout
+        while True:
+            for peer in others:  # again each round: a dial under way may still connect
+                peer.rpc().call("admin_removePeer", [lone.enode])
+                lone.rpc().call("admin_removePeer", [peer.enode])
+            time.sleep(0.2)
+            if int(lone.rpc().call("net_peerCount"), 16) == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LocalNetworkError(f"{name} kept its peers for {timeout:g} s")
+
+    def heal(self, name: str, timeout: float = 60.0) -> dict[str, int]:
+        """Undo `cut_off`: the peers added back on both sides; returns once every node is
+        within a block of the others."""
+        lone = self.node(name)
+        for peer in self.nodes.values():
+            if peer is not lone and peer.running:
+                lone.rpc().call("admin_addPeer", [peer.enode])
+                peer.rpc().call("admin_addPeer", [lone.enode])
+        return self.wait_synced(timeout=timeout)
 
     def kill(self, name: str) -> None:
         """SIGKILL one node (a crash: nothing is flushed)."""
@@ -512,13 +613,38 @@ class LocalNetwork:
                                         f"(peers per node: {counts})")  # fmt: skip
             time.sleep(0.2)
         self.wait_synced(max(1.0, deadline - time.monotonic()))
+        self._seal(running)
         start = self.heights()
         first = max(start.values())
-        while max(self.heights().values()) < first + blocks:
+        progress, best = time.monotonic(), first
+        joined = time.monotonic()  # since when the nodes are on one chain
+        while True:
+            one = self._one_chain()
+            if one and max(self.heights().values()) >= first + blocks:
+                return
             if time.monotonic() > deadline:
-                raise LocalNetworkError(f"no new blocks within {timeout:g} s (heights {start}):\n"
+                raise LocalNetworkError(f"no new blocks on one chain within {timeout:g} s "
+                                        f"(heights {start}, heads now {self.heads()}):\n"
                                         + running[0].log_tail())  # fmt: skip
+            joined = time.monotonic() if one else joined
+            if max(self.heights().values()) > best:
+                progress, best = time.monotonic(), max(self.heights().values())
+            if min(progress, joined) < time.monotonic() - STALL_SECONDS:
+                self.unstick()  # no new block, or rival chains, for a while
+                progress = joined = time.monotonic()
             time.sleep(0.2)
+
+    def _one_chain(self) -> bool:
+        """Every running node has the same block at the lowest of their heads (they are on
+        one chain, some perhaps a block behind)."""
+        heights = self.heights()
+        low = hex(min(heights.values()))
+        hashes = {
+            n.name: n.rpc().call("eth_getBlockByNumber", [low, False])["hash"]
+            for n in self.nodes.values()
+            if n.running
+        }
+        return len(set(hashes.values())) == 1
 
     def wait_height(self, number: int, timeout: float = 60.0) -> dict[str, int]:
         """Wait until every running node has block `number` (a transaction mined on one node
@@ -587,6 +713,58 @@ class LocalNetwork:
             for node in running:
                 if node.running:
                     node.rpc().call("miner_start")
+
+    def unstick(self, timeout: float = 30.0) -> list[str]:
+        """Clique's livelock: rival blocks of equal difficulty at the head, each validator
+        keeping its own (geth prefers blocks it sealed), and every one of them among the
+        recent signers on its own branch, so nobody may seal the next block ("signed
+        recently, must wait for others"). The validators on another head than the highest
+        (the commonest of the highest) stop sealing, are set back to the last block they
+        share with it (`debug_setHead`; none for a node only behind on its chain), reconnect
+        to a node that has it and take it; then all seal again.
+        Returns the nodes set back (none: sealing was only restarted)."""
+        heads = self.heads()
+        validators = [n for n in self.validators if n.running]
+        counts: dict[str, int] = {}
+        numbers: dict[str, int] = {}
+        for number, block_hash in heads.values():
+            counts[block_hash] = counts.get(block_hash, 0) + 1
+            numbers[block_hash] = number
+        # The highest head (the others may only be behind on its chain), then the commonest.
+        winner_hash = max(counts, key=lambda h: (numbers[h], counts[h]))
+        winner = next(
+            n for n in self.nodes.values() if n.running and heads[n.name][1] == winner_hash
+        )
+        behind = [n for n in self.nodes.values() if n.running and heads[n.name][1] != winner_hash]
+        if behind:
+            self.forks.append(heads)
+        log.warning(
+            "no new block: %s; %s", ", ".join(f"{n} #{h} {x[:10]}" for n, (h, x) in heads.items()),
+            f"setting {', '.join(n.name for n in behind)} back to the majority's chain"
+            if behind else "sealing restarted",
+        )  # fmt: skip
+        for node in validators:
+            node.rpc().call("miner_stop")
+        for node in behind:
+            number = heads[node.name][0]
+            while number > 0:  # the newest block both chains have
+                mine = node.rpc().call("eth_getBlockByNumber", [hex(number), False])
+                theirs = winner.rpc().call("eth_getBlockByNumber", [hex(number), False])
+                if mine and theirs and mine["hash"] == theirs["hash"]:
+                    break
+                number -= 1
+            node.rpc().call("debug_setHead", [hex(number)])
+            node.rpc().call("admin_removePeer", [winner.enode])
+            node.rpc().call("admin_addPeer", [winner.enode])  # a new peer: it syncs at once
+        deadline = time.monotonic() + timeout
+        for node in behind:
+            while node.rpc().call("eth_getBlockByNumber", ["latest", False])["hash"] != winner_hash:
+                if time.monotonic() > deadline:
+                    break  # sealing on may settle it; the caller's own timeout decides
+                time.sleep(0.2)
+        for node in validators:
+            node.rpc().call("miner_start")
+        return [n.name for n in behind]
 
     def heads(self) -> dict[str, tuple[int, str]]:
         out = {}

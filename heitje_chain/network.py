@@ -569,23 +569,64 @@ account_allowlist = {str(bool(network.accounts)).lower()}  # true: new wallets l
 # ------------------------------------------------------------------ validator votes
 
 
-def propose_validator_vote(urls: Sequence[str], address: str, add: bool) -> dict[str, str]:
+#: Consensus protocols whose validator votes `heitje network vote` casts: Besu's QBFT (the
+#: production network) and geth's Clique (the local test network, `heitje network up`).
+CONSENSUS = ("qbft", "clique")
+_VOTE = {"qbft": "qbft_proposeValidatorVote", "clique": "clique_propose"}
+_WITHDRAW = {"qbft": "qbft_discardValidatorVote", "clique": "clique_discard"}
+
+
+def _consensus(name: str) -> str:
+    if name not in CONSENSUS:
+        raise ConfigError(f"consensus must be one of {', '.join(CONSENSUS)}, not {name!r}")
+    return name
+
+
+def propose_validator_vote(
+    urls: Sequence[str], address: str, add: bool, consensus: str = "qbft"
+) -> dict[str, str]:
     """Ask each validator node (its own RPC) to vote to add or remove `address`; per URL
-    'voted' or the reason it did not. More than half the validators must vote alike."""
+    'voted' or the reason it did not. More than half the validators must vote alike.
+    QBFT: `qbft_proposeValidatorVote` (answers true); Clique: `clique_propose` (answers
+    null); each validator then puts its vote in the blocks it seals."""
     target = check_address(address, "validator")
+    method = _VOTE[_consensus(consensus)]
     results: dict[str, str] = {}
     for url in urls:
         try:
-            answer = Rpc(url, timeout=10).call("qbft_proposeValidatorVote", [target, add])
-            results[url] = "voted" if answer is True else f"refused ({answer!r})"
-        except (RpcError, ConnectionError) as exc:
+            answer = Rpc(url, timeout=10).call(method, [target, add])
+            ok = answer is True if consensus == "qbft" else answer is None
+            results[url] = "voted" if ok else f"refused ({answer!r})"
+        except (RpcError, ChainUnavailable) as exc:
             results[url] = f"failed: {exc}"
     return results
 
 
-def validators_at(url: str, block: str = "latest") -> list[str]:
-    """The validators of a block, from a node's QBFT API."""
-    answer = Rpc(url, timeout=10).call("qbft_getValidatorsByBlockNumber", [block])
+def withdraw_validator_vote(
+    urls: Sequence[str], address: str, consensus: str = "qbft"
+) -> dict[str, str]:
+    """Withdraw each node's standing vote on `address` once the change is made, so that it is
+    not cast again (QBFT: at the next epoch; Clique: a vote to add a signer already in is
+    ignored, but one to remove a signer voted back in later would count again). Per URL
+    'withdrawn' or the reason it was not."""
+    target = check_address(address, "validator")
+    method = _WITHDRAW[_consensus(consensus)]
+    results: dict[str, str] = {}
+    for url in urls:
+        try:
+            Rpc(url, timeout=10).call(method, [target])
+            results[url] = "withdrawn"
+        except (RpcError, ChainUnavailable) as exc:
+            results[url] = f"failed: {exc}"
+    return results
+
+
+def validators_at(url: str, block: str = "latest", consensus: str = "qbft") -> list[str]:
+    """The validators of a block, from a node's QBFT API (Clique: its signers)."""
+    if _consensus(consensus) == "clique":
+        answer = Rpc(url, timeout=10).call("clique_getSigners", [block])
+    else:
+        answer = Rpc(url, timeout=10).call("qbft_getValidatorsByBlockNumber", [block])
     return [check_address(a, "validator") for a in answer or []]
 
 

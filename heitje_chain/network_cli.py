@@ -79,16 +79,25 @@ def register(sub: Any) -> None:
     a.add_argument("--decode", action="store_true", help="decode the extraData given")
 
     a = actions.add_parser(
-        "vote", help="ask validator nodes to vote a validator in or out (qbft_proposeValidatorVote)"
+        "vote",
+        help="ask validator nodes to vote a validator in or out (qbft_proposeValidatorVote), "
+        "or to withdraw their vote once it is done",
     )
-    a.add_argument("change", choices=["add", "remove"])
+    a.add_argument("change", choices=["add", "remove", "withdraw"])
     a.add_argument("address", help="the validator's address")
     a.add_argument(
         "--rpc", required=True, action="append", metavar="URL", help="a validator's RPC (repeat)"
     )
+    a.add_argument(
+        "--consensus", choices=net.CONSENSUS, default="qbft",
+        help="qbft (Besu, the production network; default) or clique (the local geth network "
+        "of `heitje network up`: clique_propose / clique_discard)",
+    )  # fmt: skip
 
     a = actions.add_parser("validators", help="the validators of the latest block")
     a.add_argument("--rpc", required=True, metavar="URL", help="a node's RPC")
+    a.add_argument("--consensus", choices=net.CONSENSUS, default="qbft",
+                   help="qbft (default) or clique (clique_getSigners)")  # fmt: skip
 
     a = actions.add_parser(
         "up",
@@ -185,12 +194,19 @@ def cmd_network(ctx: Context, args: argparse.Namespace) -> int:
         ctx.emit({"extraData": value}, value)
         return 0
     if action == "vote":
-        results = net.propose_validator_vote(args.rpc, args.address, args.change == "add")
+        if args.change == "withdraw":
+            results = net.withdraw_validator_vote(args.rpc, args.address, args.consensus)
+            done = "withdrawn"
+        else:
+            results = net.propose_validator_vote(
+                args.rpc, args.address, args.change == "add", args.consensus
+            )
+            done = "voted"
         ctx.emit(results, "\n".join(f"{url}: {result}" for url, result in results.items()))
-        return 0 if all(r == "voted" for r in results.values()) else 1
+        return 0 if all(r == done for r in results.values()) else 1
     if action == "up":
         return _local_up(ctx, args)
-    current = net.validators_at(args.rpc)
+    current = net.validators_at(args.rpc, consensus=args.consensus)
     ctx.emit(current, "\n".join(current))
     return 0
 

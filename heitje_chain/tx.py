@@ -136,6 +136,14 @@ class Fees:
         return {"maxFeePerGas": self.max_fee, "maxPriorityFeePerGas": self.priority_fee}
 
 
+def _counts(answer: list[Any]) -> tuple[int, int] | None:
+    """(mined, pending) nonces from a batch of the two eth_getTransactionCount calls, or None
+    when the node did not give both."""
+    if len(answer) != 2 or not all(isinstance(x, str) for x in answer):
+        return None
+    return int(answer[0], 16), int(answer[1], 16)
+
+
 class Transactor:
     """Sends transactions for any number of signers to one chain."""
 
@@ -208,18 +216,40 @@ class Transactor:
         return int(self.rpc.call("eth_getTransactionCount", [address, block]), 16)
 
     def in_flight(self, address: str) -> bool:
-        """True while a transaction of `address` may still be mined: the node holds one that is
-        not mined yet (its pending nonce is ahead of its mined one), or this transactor has
-        signed nonces the node cannot mine yet (they wait behind a gap, e.g. after the chain
-        went back to an older state; `_revive` fills it). One batched request."""
-        latest, pending = self.rpc.batch(
-            [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
-        )
-        if isinstance(latest, RpcError) or isinstance(pending, RpcError):
+        """True while a transaction of `address` may still be mined: a node holds one that is
+        not mined yet (its pending nonce is ahead of its mined one), another node has mined
+        more of the sender's transactions than the current one (a cut-off validator's own
+        fork, whose transactions come back when it rejoins, or a node this one has not caught
+        up with), or this transactor has signed nonces the node cannot mine yet (they wait
+        behind a gap, e.g. after the chain went back to an older state; `_revive` fills it).
+        Every configured node is asked (one batched request each); one that does not answer
+        is skipped, and when none answers it may."""
+        calls = [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
+        try:
+            here = _counts(self.rpc.batch(calls))
+        except (ChainUnavailable, RpcError):
+            here = None
+        others = [
+            _counts(self._batch_at(url, calls)) for url in self.rpc.urls if url != self.rpc.url
+        ]
+        counts = [c for c in (here, *others) if c is not None]
+        if not counts:
             return True  # cannot tell: assume it may
         with self._lock(address):
             signed = self._nonces.get(address)
-        return bool(latest != pending) or (signed is not None and signed > int(pending, 16))
+        return (
+            any(latest != pending for latest, pending in counts)
+            or (here is not None and max(latest for latest, _ in counts) > here[0])
+            or (signed is not None and signed > max(pending for _, pending in counts))
+        )
+
+    def _batch_at(self, url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """`calls` as one batch to the node at `url` only (no failover); [] when it does not
+        answer."""
+        try:
+            return Rpc(url, timeout=self.rpc.timeout).batch(calls)
+        except (ChainUnavailable, RpcError):
+            return []
 
     def forget_nonce(self, address: str) -> None:
         """Re-read the account's nonce from the chain before its next transaction."""
@@ -517,27 +547,27 @@ class Transactor:
         `Refused` when it reverted, `TransactionFailed` when it timed out). Never raises for
         one transaction's failure: the caller looks at each.
 
-        Receipts are polled in batched requests, quickly at first. While transactions keep
+        Receipts are polled in batched requests, each time the chain has a new block (the
+        head is looked at quickly at first, then every 0.25 s) and at least once a second.
+        While transactions keep
         being mined, waiting goes on; when none has been mined for `resend_after` seconds,
         the pending ones are checked and re-sent if the node dropped them (in nonce order);
         after `timeout` seconds without progress, the rest are given up as not mined.
         """
         limit = self.timeout if timeout is None else timeout
         pending = [tx for tx in txs if not tx.done]
-        last_progress = last_revive = last_kick = time.monotonic()
+        last_progress = last_revive = last_kick = last_asked = time.monotonic()
         delay = 0.002
+        head: int | None = None
         while pending:
             found = 0
-            for start in range(0, len(pending), 500):
-                chunk = pending[start : start + 500]
-                calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
-                answers = iter(self.rpc.batch(calls))
-                for tx in chunk:
-                    for _h in tx.hashes:
-                        answer = next(answers)
-                        if isinstance(answer, dict) and tx.receipt is None:
-                            self._settle(tx, Receipt.from_rpc(answer))
-                            found += 1
+            # Asking a node for hundreds of receipts it cannot have yet, several times a
+            # block, only takes its time from sealing them.
+            seen, head = head, self._head()
+            overdue = time.monotonic() - last_progress > limit  # ask once more before giving up
+            if head is None or head != seen or time.monotonic() - last_asked >= 1.0 or overdue:
+                last_asked = time.monotonic()
+                found = self._receipts(pending)
             pending = [tx for tx in pending if not tx.done]
             now = time.monotonic()
             if found:
@@ -571,6 +601,28 @@ class Transactor:
                 last_revive = time.monotonic()
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
+
+    def _receipts(self, pending: list[Tx]) -> int:
+        """Ask for the receipts of `pending` (batched, 500 to a request); how many came."""
+        found = 0
+        for start in range(0, len(pending), 500):
+            chunk = pending[start : start + 500]
+            calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
+            answers = iter(self.rpc.batch(calls))
+            for tx in chunk:
+                for _h in tx.hashes:
+                    answer = next(answers)
+                    if isinstance(answer, dict) and tx.receipt is None:
+                        self._settle(tx, Receipt.from_rpc(answer))
+                        found += 1
+        return found
+
+    def _head(self) -> int | None:
+        """The newest block's number, or None when the node does not say."""
+        try:
+            return int(self.rpc.call("eth_blockNumber"), 16)
+        except (RpcError, ChainUnavailable, TypeError, ValueError):
+            return None
 
     def _is_anvil(self) -> bool:
         """True when the node is anvil (the embedded chain), asked once."""

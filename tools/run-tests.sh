@@ -34,7 +34,9 @@ stage "auditor tests (heitje audit on clean and deliberately faulty ledgers, on 
 python -m pytest -p no:pytest-brownie tests/audit --junitxml="$out/audit.xml" || status=1
 
 stage "service tests (the API over HTTP, on anvil)"
-python -m pytest -p no:pytest-brownie tests/api --junitxml="$out/api.xml" || status=1
+# two pytest workers, each with its own anvil and PostgreSQL, a test file at a time: most of
+# these tests wait on the chain or the database, so two at once on 2 cores take ~60% of the time
+python -m pytest -p no:pytest-brownie tests/api -n 2 --dist loadfile --junitxml="$out/api.xml" || status=1
 
 stage "browser tests (the web app in Debian's headless Chromium, through the service on anvil)"
 python -m pytest -p no:pytest-brownie tests/web --junitxml="$out/web.xml" || status=1

@@ -10,10 +10,12 @@ import time
 from typing import Any
 
 import pytest
+from eth_account import Account
 
 from heitje_chain.client import GAS_REWARD, HeitjeClient, RewardRow, job_id
 from heitje_chain.errors import (
     ChainUnavailable,
+    ErrorDecoder,
     HeitjeError,
     JobAlreadyRewarded,
     NotMerchant,
@@ -420,3 +422,32 @@ def test_a_long_pipeline_is_all_mined_and_paid_once(heitje: World) -> None:
     assert all(tx.error is None and tx.receipt and tx.receipt.status == 1 for tx in txs)
     assert c.total_supply() - supply == 1200
     assert all(c.rewarded_many([job_id(f"pipe-{i}") for i in range(0, 1200, 37)]))
+
+
+def test_in_flight_asks_every_node(start_chain: Any, dead_url: str) -> None:
+    """A sender's transaction that another node has mined and the current one has not (a
+    cut-off validator's own fork, which brings it back when it rejoins) may still be mined
+    here: the settle sweep must not call it failed. A node that does not answer is skipped."""
+    here, elsewhere = start_chain(), start_chain()
+    sender = Account.create()
+    raw = Account.sign_transaction(
+        {
+            "to": sender.address,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": 0,
+            "nonce": 0,
+            "chainId": 31337,
+        },
+        sender.key,
+    ).raw_transaction
+    sent = Rpc(elsewhere.url).call("eth_sendRawTransaction", ["0x" + raw.hex()])
+    until(lambda: Rpc(elsewhere.url).call("eth_getTransactionReceipt", [sent]) is not None)
+
+    def transactor(*urls: str) -> Transactor:
+        return Transactor(Rpc(list(urls), timeout=2), 31337, ErrorDecoder([]))
+
+    assert not transactor(here.url).in_flight(sender.address)
+    assert transactor(here.url, elsewhere.url).in_flight(sender.address)
+    assert not transactor(here.url, dead_url).in_flight(sender.address)
+    assert transactor(dead_url).in_flight(sender.address)  # no node answers: it may

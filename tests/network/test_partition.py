@@ -6,10 +6,7 @@ mined there, once: no money doubled or lost, and every node at the same head."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-
-import pytest
 
 from heitje_chain.config import load_config
 from heitje_chain.connect import connect, connect_rpc
@@ -22,18 +19,10 @@ def say(text: str) -> None:
     print(f"[partition] {text}", flush=True)
 
 
-@pytest.fixture
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    network = LocalNetwork(tmp_path_factory.mktemp("partition"), validators=4, block_period=1)
-    try:
-        network.start()
-        yield network
-    finally:
-        network.stop()
-
-
-def test_cut_off_validator_reorgs_to_the_majority_without_doubling(small: LocalNetwork) -> None:
-    net = small
+def test_cut_off_validator_reorgs_to_the_majority_without_doubling(
+    fresh_clique: LocalNetwork,
+) -> None:
+    net = fresh_clique
     config = load_config(home=net.folder / "home", config_file=net.config_file, environ={})
     keys = {n: LocalSigner.create(n) for n in ("admin", "job-office", "merchant-manager")}
     _, record = deploy(connect_rpc(config), keys["admin"])
@@ -55,13 +44,7 @@ def test_cut_off_validator_reorgs_to_the_majority_without_doubling(small: LocalN
     others = [v for v in net.validators if v is not lone]
     majority = connect(replace(config, rpc_urls=tuple(v.url for v in others)))
     lone.rpc().call("miner_stop")  # its next block is built once the payment is in its pool
-    for peer in others:
-        peer.rpc().call("admin_removePeer", [lone.enode])
-        lone.rpc().call("admin_removePeer", [peer.enode])
-    deadline = time.monotonic() + 20
-    while int(lone.rpc().call("net_peerCount"), 16) > 0:
-        assert time.monotonic() < deadline, f"{lone.name} kept its peers"
-        time.sleep(0.05)
+    net.cut_off(lone.name)  # its peers removed on both sides (static dials too)
     # --- a payment sent only to the cut-off validator; the majority goes on ---------------
     alone = connect(replace(config, rpc_urls=(lone.url,)))
     pending = alone.submit_pay(resident, shop.address, 7_50, "bon-partition")
@@ -88,10 +71,7 @@ def test_cut_off_validator_reorgs_to_the_majority_without_doubling(small: LocalN
     assert forked, "the cut-off validator sealed no block of its own"
 
     # --- heal: the links come back; the cut-off one takes the majority's chain ------------
-    for peer in others:
-        lone.rpc().call("admin_addPeer", [peer.enode])
-        peer.rpc().call("admin_addPeer", [lone.enode])
-    net.wait_synced(timeout=60)
+    net.heal(lone.name)
     receipt = majority.result(pending, timeout=60)  # mined on the majority's chain
     with net.sealing_paused() as heads:
         assert len(set(heads.values())) == 1, heads
