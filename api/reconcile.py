@@ -40,6 +40,7 @@ from api.audit import record
 from api.chain import ChainAccess
 from api.db import Database
 from api.models import Payment, PayoutRecord, RedemptionRequest, Refund, Reward, now
+from api.settle import locked
 from heitje_chain.client import TxPosition
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,10 @@ class Reconciler:
     ) -> None:
         with self.db.session(write=True) as session:
             for row_id, position in found:
-                row = session.get(table, row_id)
+                if position.state == "missing":
+                    row = locked(session, table, row_id)
+                else:
+                    row = session.get(table, row_id)
                 if row is None or row.status != done or row.tx_hash != position.tx_hash:
                     continue  # changed meanwhile
                 if position.state in ("final", "mined"):
@@ -212,7 +216,14 @@ class Reconciler:
             action = "reconcile.payment_reversed"
         elif isinstance(row, Refund):
             row.status, row.reason = "reversed", f"{lost}: nothing was refunded"
-            row.payment.refunded_cents -= row.cents
+            # counted in the database, not in Python: a refund of the same payment may be
+            # counting itself at this moment (its guarded update), and neither may be lost
+            session.execute(
+                update(Payment)
+                .where(Payment.id == row.payment_id)
+                .values(refunded_cents=Payment.refunded_cents - row.cents)
+                .execution_options(synchronize_session=False)
+            )
             what = f"refund {row.id} reversed: {lost}"
             action = "reconcile.refund_reversed"
         elif isinstance(row, RedemptionRequest):

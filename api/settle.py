@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -131,6 +131,21 @@ def _taken(session: Session, table: type[Payment] | type[Refund], hashes: list[s
     if not hashes:
         return set()
     return {h for h in session.scalars(select(table.tx_hash).where(table.tx_hash.in_(hashes))) if h}
+
+
+def locked(session: Session, table: type[Any], row_id: int) -> Any:
+    """The row `row_id` of `table`, read afresh and locked for this transaction (PostgreSQL:
+    `FOR UPDATE`; SQLite's writing session holds the write lock already), and for a refund
+    its payment first. A refund route counting a new refund on the same payment (its guarded
+    update) waits for the repair or is waited for; without the lock a payment's reversal
+    (refunded set to 0, its refunds reversed) could overwrite a refund counted meanwhile and
+    miss that refund, which then moved money the database did not count."""
+    if table is Refund:
+        payment_id = session.scalar(select(Refund.payment_id).where(Refund.id == row_id))
+        if payment_id is None:
+            return None
+        session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    return session.get(table, row_id, with_for_update=True, populate_existing=True)
 
 
 def fail_refund(refund: Refund, reason: str) -> None:
