@@ -2,29 +2,20 @@
 // enters the amount and scans the card (or types its number); the resident checks the amount
 // and types the PIN on this device; the service pays from the resident's wallet. The result
 // is said in words, with a receipt to show or print.
-import { get, post } from "../api.js";
+import { post } from "../api.js";
 import { clear, field, h, when } from "../dom.js";
 import { errorText, eur, language, t } from "../i18n.js";
 import { canScan, readCardNumber } from "../paycode.js";
 import { scanner } from "../scanner.js";
 import { busy, facts, form, messages, title, typedCents, centsText } from "../ui.js";
-import { newRequestId, receiptNumber } from "./merchant.js";
+import { myShop, newRequestId, receiptNumber } from "./merchant.js";
 
 export async function cardTillPage(root) {
   const msg = messages();
   root.append(title(t("card_till_title")), msg.el);
-  let me;
-  try {
-    me = await get("/merchants/me");
-  } catch (error) {
-    msg.problem(error);
-    return undefined;
-  }
+  const me = await myShop(root, msg, { admitted: true });
+  if (!me) return undefined;
   const shop = me.merchant;
-  if (shop.status !== "approved") {
-    root.append(h("p", { class: "error", role: "alert" }, t("shop_waiting")), h("p", {}, t("shop_waiting_next")));
-    return undefined;
-  }
   const stage = h("div", { class: "till card-till" });
   root.append(h("p", { class: "no-print" }, t("card_till_intro")), stage);
   let camera = null;

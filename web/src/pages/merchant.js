@@ -71,16 +71,29 @@ function refundList(refunds) {
   );
 }
 
-export async function tillPage(root) {
-  const msg = messages();
-  root.append(title(t("till_title")), msg.el);
+/** The signed-in shop's account (GET /merchants/me: the shop and its balance), or null with
+ *  the problem shown in `msg`; with `admitted`, also null (and said so on `root`) while the
+ *  municipality has not admitted the shop. The till, the card till and the sticker share it. */
+export async function myShop(root, msg, { admitted = false } = {}) {
   let me;
   try {
     me = await get("/merchants/me");
   } catch (error) {
     msg.problem(error);
-    return undefined;
+    return null;
   }
+  if (admitted && me.merchant.status !== "approved") {
+    root.append(h("p", { class: "error", role: "alert" }, t("shop_waiting")), h("p", {}, t("shop_waiting_next")));
+    return null;
+  }
+  return me;
+}
+
+export async function tillPage(root) {
+  const msg = messages();
+  root.append(title(t("till_title")), msg.el);
+  const me = await myShop(root, msg);
+  if (!me) return undefined;
   const shop = me.merchant;
   const stage = h("div", { class: "till" });
   const live = h("div", { class: "arrivals", "aria-live": "assertive" });
@@ -378,18 +391,9 @@ export async function redeemPage(root) {
 export async function stickerPage(root) {
   const msg = messages();
   root.append(title(t("sticker_title")), msg.el);
-  let me;
-  try {
-    me = await get("/merchants/me");
-  } catch (error) {
-    msg.problem(error);
-    return;
-  }
+  const me = await myShop(root, msg, { admitted: true });
+  if (!me) return;
   const shop = me.merchant;
-  if (shop.status !== "approved") {
-    root.append(h("p", { class: "error", role: "alert" }, t("shop_waiting")), h("p", {}, t("shop_waiting_next")));
-    return;
-  }
   const canvas = h("canvas", { role: "img", "aria-label": t("sticker_qr_label", { shop: shop.name, code: shop.code }) });
   const print = h("button", { type: "button", class: "primary no-print" }, t("sticker_print"));
   print.addEventListener("click", () => window.print());
