@@ -185,11 +185,8 @@ class Reconciler:
         self, table: type[Any], done: str, found: Sequence[tuple[int, TxPosition]], report: Report
     ) -> None:
         with self.db.session(write=True) as session:
-            for row_id, position in found:
-                if position.state == "missing":
-                    row = locked(session, table, row_id)
-                else:
-                    row = session.get(table, row_id)
+            for row_id, position in found:  # in id order, as every writer locks them
+                row = locked(session, table, row_id)
                 if row is None or row.status != done or row.tx_hash != position.tx_hash:
                     continue  # changed meanwhile
                 if position.state in ("final", "mined"):

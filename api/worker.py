@@ -26,7 +26,7 @@ from api.payment_index import PaymentIndex
 from api.payouts import send_payouts
 from api.reconcile import Reconciler
 from api.routes.jobs import expire_claims
-from api.settle import settle_after, settle_stale
+from api.settle import locked, settle_after, settle_stale
 from heitje_chain.client import RewardRow
 from heitje_chain.errors import (
     ChainUnavailable,
@@ -117,13 +117,16 @@ class RewardWorker:
         settled = 0
         with self.db.session(write=True) as session:
             for (rid, *_), result in zip(rows, results, strict=True):
-                reward = session.get(Reward, rid)
+                # read afresh and locked (PostgreSQL): another process's reconciler may have
+                # put it back to pending, or another worker noted it, while it was sent
+                reward = locked(session, Reward, rid)
                 if reward is None or reward.status != "pending":
                     continue
                 reward.attempts += 1
-                if result.status == "paid" or (
-                    result.status == "already_paid" and result.matches_earlier is not False
-                ):
+                if result.tx_hash is not None and (
+                    result.status == "paid"
+                    or (result.status == "already_paid" and result.matches_earlier)
+                ):  # paid, and the chain says in which transaction
                     reward.status, reward.tx_hash, reward.paid_at = "paid", result.tx_hash, now()
                     reward.block_number, reward.block_hash, reward.final = (
                         result.block_number,

@@ -659,35 +659,39 @@ class HeitjeClient:
         )
 
     def _already_paid(self, row: RewardRow, jid: bytes) -> RewardResult:
-        result = RewardResult(
-            row.job,
-            jid,
-            row.resident,
-            row.cents,
-            "already_paid",
-            reason="this job was paid before; it is not paid again",
-        )
-        earlier = self.find_reward(jid)
-        if earlier is None and not self.is_rewarded(jid):
-            # The node's estimate saw a payment of this job that is not mined yet.
+        """The outcome of a job the chain refused as paid before, with the earlier reward's
+        transaction, resident and amount from its event. The contract's state is read before
+        the event is looked for: a reward mined between a log query that found nothing and
+        the state read would otherwise come back `already_paid` without a transaction, and
+        be noted as paid with none. A job whose event cannot be found (not mined yet: the
+        node's estimate saw a pending payment of it; or its node has not indexed the block's
+        logs yet) is refused for now, with nothing sent; asked again later it is paid or
+        already paid."""
+        rewarded = self.is_rewarded(jid)
+        earlier = self.find_reward(jid) if rewarded else None
+        if earlier is None:
             return RewardResult(
                 row.job, jid, row.resident, row.cents, "refused",
                 reason="a payment of this job is still pending (sent by someone else and not "
                 "mined yet); nothing was sent now. Run it again in a minute: it is then "
-                "either paid already or paid then",
+                "either paid already or paid then"
+                if not rewarded
+                else "the chain says this job was paid, but the node does not show that "
+                "payment yet; nothing was sent now. Run it again in a minute",
             )  # fmt: skip
-        if earlier is not None:
-            result.paid_to = earlier.args["resident"]
-            result.paid_cents = int(earlier.args["amount"])
-            result.tx_hash = earlier.tx_hash
-            result.block_number = earlier.block_number
-            if not result.matches_earlier:
-                from heitje_chain.amounts import eur
+        paid_to, paid_cents = earlier.args["resident"], int(earlier.args["amount"])
+        result = RewardResult(
+            row.job, jid, row.resident, row.cents, "already_paid", earlier.tx_hash,
+            earlier.block_number, reason="this job was paid before; it is not paid again",
+            paid_to=paid_to, paid_cents=paid_cents,
+        )  # fmt: skip
+        if not result.matches_earlier:
+            from heitje_chain.amounts import eur
 
-                result.reason = (
-                    f"this job was paid before, to {result.paid_to}, {eur(result.paid_cents)}"
-                    " - NOT the resident or amount given now; check the job"
-                )
+            result.reason = (
+                f"this job was paid before, to {paid_to}, {eur(paid_cents)}"
+                " - NOT the resident or amount given now; check the job"
+            )
         return result
 
     def find_reward(self, jid: bytes) -> Event | None:

@@ -385,6 +385,41 @@ def test_worker_not_a_resident_is_refused_and_pays_the_other(spoiled: Any) -> No
     check_refused_one(s, p, spoilt, good, ("merchant", "resident"), can_wait=False)
 
 
+def test_a_reward_paid_on_chain_is_noted_paid_only_with_its_transaction(
+    spoiled: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bug (the PostgreSQL chain-kill fault test, once): a reward the chain had paid, whose
+    event the node's log query did not return at that moment, came back `already_paid`
+    without a transaction and was noted `paid` with none (and no block). It waits instead,
+    with its reason, and is noted with the transaction that paid it when the event shows."""
+    from api.models import Reward
+
+    s, p = spoiled
+    spoilt, _ = two_rewards(s, p)
+    with s.app.state.db.session() as session:
+        reward = session.query(Reward).filter_by(claim_id=spoilt).one()
+        reference, address, cents = reward.reference, reward.resident_address, reward.cents
+    office = s.app.state.chain.role_signer("job-office")
+    earlier = s.client.reward_job(office, reference, address, cents)  # paid behind its back
+    balance = s.client.balance(address)
+    worker_client = s.app.state.chain.client
+    real = worker_client.find_reward
+    monkeypatch.setattr(worker_client, "find_reward", lambda jid: None)
+    run_worker(s)
+    waiting = claim_of(s, p, spoilt)
+    assert waiting["payment"] == "pending", waiting
+    assert "nothing was sent" in (waiting["payment_error"] or ""), waiting
+    monkeypatch.setattr(worker_client, "find_reward", real)
+    with s.app.state.db.session(write=True) as session:  # skip the backoff: due now
+        session.query(Reward).filter_by(claim_id=spoilt).one().next_attempt_at = None
+    run_worker(s)
+    with s.app.state.db.session() as session:
+        reward = session.query(Reward).filter_by(claim_id=spoilt).one()
+        assert (reward.status, reward.tx_hash) == ("paid", earlier.tx_hash)
+        assert reward.block_number == earlier.block_number
+    assert s.client.balance(address) == balance  # paid once
+
+
 def test_the_settle_sweep_runs_although_a_reward_is_refused(
     spoiled: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -224,11 +224,41 @@ def test_reward_job_paid_meanwhile_is_already_paid(
     JobAlreadyRewarded becomes `already_paid`, not an error."""
     c, resident = heitje.client, heitje.residents[0].address
     c.reward_job(heitje.partner, "job-1", resident, 400)
-    monkeypatch.setattr(c, "is_rewarded", lambda jid: False)
+    real, asked = c.is_rewarded, []
+
+    def is_rewarded(jid: bytes) -> bool:  # not at the check before the send; then it is
+        asked.append(jid)
+        return len(asked) > 1 and real(jid)
+
+    monkeypatch.setattr(c, "is_rewarded", is_rewarded)
     nonce = heitje.nonce(heitje.job_office)
     result = c.reward_job(heitje.job_office, "job-1", resident, 400)
     assert result.status == "already_paid" and result.matches_earlier is True
     assert heitje.nonce(heitje.job_office) == nonce
+    assert c.total_supply() == 400
+
+
+def test_already_paid_always_names_its_transaction(
+    heitje: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain says the job is paid but the node's logs do not show it (yet): a reward
+    mined between a log query and the state read, or a node still indexing. That is refused
+    for now, nothing sent, and never `already_paid` without the transaction (the worker
+    would note it paid with none). Asked again, it is already paid with its transaction."""
+    c, resident = heitje.client, heitje.residents[0].address
+    first = c.reward_job(heitje.partner, "job-1", resident, 400)
+    real = c.find_reward
+    monkeypatch.setattr(c, "find_reward", lambda jid: None)
+    nonce = heitje.nonce(heitje.job_office)
+    result = c.reward_job(heitje.job_office, "job-1", resident, 400)
+    assert result.status == "refused" and result.tx_hash is None and result.error is None
+    assert "nothing was sent" in result.reason
+    [batched] = c.reward_jobs(heitje.job_office, [RewardRow("job-1", resident, 400)])
+    assert batched.status == "refused" and batched.tx_hash is None
+    assert heitje.nonce(heitje.job_office) == nonce
+    monkeypatch.setattr(c, "find_reward", real)
+    again = c.reward_job(heitje.job_office, "job-1", resident, 400)
+    assert again.status == "already_paid" and again.tx_hash == first.tx_hash
     assert c.total_supply() == 400
 
 
