@@ -31,6 +31,7 @@ max_connections (100) serves one process with room to spare; give it more for se
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -48,6 +50,8 @@ POOL_OVERFLOW = 20
 POOL_TIMEOUT = 30
 READ_POOL_SIZE = 10
 READ_POOL_OVERFLOW = 10
+#: seconds a pooled PostgreSQL connection may sit unused before it is pinged (_ping_when_idle)
+PING_IDLE = 5.0
 #: the execution option that makes a SQLite transaction take the write lock at its start
 WRITE = "heitje_write"
 
@@ -85,7 +89,36 @@ def make_engine(url: str, size: int = POOL_SIZE, overflow: int = POOL_OVERFLOW) 
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, **pool)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A pooled PostgreSQL connection that sat unused for more than PING_IDLE seconds is
+    pinged when taken from the pool, and replaced if the server no longer answers on it
+    (after a restart of the server, or a connection the network dropped). SQLAlchemy's
+    `pool_pre_ping` pings at every checkout: a round trip more for every session, which under
+    a burst is a third of a simple request's round trips. A connection used within the last
+    PING_IDLE seconds is not pinged; if the server went away just then, that one request
+    fails (a disconnect, which also discards the rest of the pool) and the next reconnects."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_USED] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checked_out(conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_USED, 0.0) <= PING_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(conn)  # as pool_pre_ping does: outside a transaction
+        except Exception as exc:
+            raise DisconnectionError(f"the database closed this connection: {exc}") from exc
+
+
+_USED = "heitje_used_at"
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -136,7 +169,17 @@ class Database:
         # write lock (see `make_engine`). Both kinds begin lazily, at the first query.
         writer = self.engine.execution_options(**{WRITE: True})
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
-        for maker in (self.sessions, self.write_sessions):
+        # Lookups of one statement at a time (the signed-in user, on every request): on
+        # PostgreSQL outside a transaction (autocommit), which spares each the BEGIN and COMMIT
+        # round trips to the server. Under a burst those round trips add up: each one waits
+        # for the server's process and then for this process's turn at the interpreter.
+        lookup = (
+            self.read_engine
+            if self.sqlite
+            else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self.lookups = sessionmaker(lookup, expire_on_commit=False)
+        for maker in (self.sessions, self.write_sessions, self.lookups):
             event.listen(maker, "after_begin", _began)
             event.listen(maker, "after_transaction_end", _ended)
 
@@ -146,6 +189,15 @@ class Database:
         `write`: it will change something, so on SQLite it takes the write lock first (see
         the module); keep such blocks short and never call the chain inside one."""
         with (self.write_sessions if write else self.sessions)() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def lookup(self) -> Iterator[Session]:
+        """A reading session for statements that each stand alone: each sees what was
+        committed when it runs, not one snapshot for the whole block (PostgreSQL: no
+        transaction; SQLite: a reading session as `session()`). Never for reads that must
+        agree with each other (a total and its parts)."""
+        with self.lookups() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

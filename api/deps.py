@@ -66,7 +66,7 @@ def current_user(
     data = read_token(settings.secret_key, credentials.credentials)
     if data is None:
         raise ApiError(401, "bad_token", "the sign-in has expired or is not valid; sign in again")
-    with db.session() as session:
+    with db.lookup() as session:  # two lookups, each standing alone
         user = session.get(User, data.user_id)
         device = None if data.device is None else session.get(DeviceSession, data.device)
     if data.device is not None and not device_open(device, data.user_id):

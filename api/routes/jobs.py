@@ -58,7 +58,7 @@ def expire_claims(session: Session) -> None:
 def expire_due(db: Database) -> None:
     """Expire overdue claims before a read, in a write session of its own and only when there
     is one (a cheap read first): so lists stay reads, and never wait for SQLite's write lock."""
-    with db.session() as session:
+    with db.lookup() as session:
         due = session.scalar(
             select(Claim.id)
             .join(Job, Claim.job_id == Job.id)
