@@ -18,8 +18,9 @@ The block period is the `block_period` setting, or learnt from block timestamps
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from heitje_chain.errors import InvalidInput
 
@@ -91,14 +92,36 @@ class Health:
     block_period: float | None  # seconds; None: not known yet
     nodes: tuple[NodeHealth, ...]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
+        """The report as `heitje status --json` and the service's `GET /status` give it."""
         return {
             "current": self.current,
             "preferred": self.preferred,
             "checked_at": self.checked_at,
             "block_period": self.block_period,
-            "nodes": [asdict(n) for n in self.nodes],
+            "nodes": [{**asdict(n), "in_use": n.url == self.current} for n in self.nodes],
         }
+
+
+def describe(nodes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per node of a report's `nodes` (`Health.as_dict`), for people: the one in
+    use marked, a cut-off or silent one in capitals with the reason."""
+    lines = []
+    for node in nodes:
+        mark = "in use" if node.get("in_use") else ""
+        if not node.get("reachable"):
+            state = f"NOT ANSWERING: {node.get('reason')}"
+        else:
+            age, peers = node.get("head_age_seconds"), node.get("peers")
+            state = f"block {node.get('head'):,}"
+            if age is not None:
+                state += f", {age:.0f} s old"
+            if peers is not None:
+                state += f", {peers} peers"
+            if node.get("cut_off"):
+                state += f"; CUT OFF: {node.get('reason')}"
+        lines.append(f"  {node.get('url')}  {mark:<6}  {state}")
+    return lines
 
 
 def judge(

@@ -8,20 +8,25 @@ that stops is an anvil whose interval mining is switched off."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.anvil import Anvil
 from support.proxy import Proxy
 
-from heitje_chain.config import load_config
-from heitje_chain.connect import connect_rpc
+from heitje_chain.cli import main
+from heitje_chain.config import Config, load_config
+from heitje_chain.connect import connect, connect_rpc
 from heitje_chain.errors import ConfigError, InvalidInput
 from heitje_chain.health import HealthSettings
 from heitje_chain.rpc import Rpc
 
+World = Any  # conftest.World
 PEERED = "0x3"
 ALONE = "0x0"
 
@@ -173,3 +178,43 @@ def test_the_settings_reach_the_rpc_and_bad_values_are_named(tmp_path: Path, anv
         load_config(home=tmp_path / "other", environ={"HEITJE_HEALTH_INTERVAL": "soon"})
     with pytest.raises(InvalidInput, match="stall_periods must be at least 1"):
         HealthSettings(stall_periods=0)
+
+
+def test_a_payment_goes_to_a_healthy_node_and_heitje_status_names_the_cut_off_one(
+    heitje: World, proxy: Callable[..., Proxy], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first, second = proxy(), proxy()
+    first.results["net_peerCount"], second.results["net_peerCount"] = ALONE, PEERED
+    deployment = heitje.deployment
+    config = Config(home=tmp_path, rpc_urls=(first.url, second.url), chain_id=deployment.chain_id,
+                    contract=deployment.address, deployment_block=deployment.block,
+                    health_interval=60)  # fmt: skip
+    client = connect(config)
+    client.rpc.check_health()  # what the background check does within health_interval
+    resident, shop = heitje.residents[0], heitje.merchants[0]
+    heitje.fund(resident, 10_00)
+    client.pay(resident, shop.address, 3_00, "to a node of the network")
+    assert "eth_sendRawTransaction" in second.calls and "eth_sendRawTransaction" not in first.calls
+    assert client.balance(shop.address) == 3_00
+
+    env = {
+        "HEITJE_HOME": str(tmp_path),
+        "HEITJE_RPC_URL": f"{first.url},{second.url}",
+        "HEITJE_CONTRACT": deployment.address,
+        "HEITJE_CHAIN_ID": str(deployment.chain_id),
+        "HEITJE_DEPLOYMENT_BLOCK": str(deployment.block),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    assert main(["--json", "status"], out=out) == 0, out.getvalue()
+    chain = json.loads(out.getvalue())["chain"]
+    assert chain["rpc"] == second.url
+    nodes = {n["url"]: n for n in chain["nodes"]}
+    assert nodes[first.url]["cut_off"] and not nodes[first.url]["in_use"]
+    assert nodes[first.url]["peers"] == 0 and "no peers" in nodes[first.url]["reason"]
+    assert nodes[second.url]["in_use"] and not nodes[second.url]["cut_off"]
+    out = io.StringIO()
+    assert main(["status"], out=out) == 0
+    text = out.getvalue()
+    assert f"Nodes (in use: {second.url}):" in text and "CUT OFF: it has no peers" in text
