@@ -123,6 +123,7 @@ class Rpc:
         self._period = self.health_settings.block_period
         self._period_blocks = 0  # how many blocks the learnt period was measured over
         self._watch_pid = 0  # the process whose thread checks the endpoints (0: none yet)
+        self._watch_lock = threading.Lock()  # not _checking: a call never waits for a check
         self._stop = threading.Event()
 
     # ------------------------------------------------------------------ transport
@@ -259,7 +260,7 @@ class Rpc:
     def _start_watch(self) -> None:
         """Start the thread that checks the endpoints, once per process (a forked child
         starts its own). It holds this Rpc weakly and ends when it is closed or gone."""
-        with self._checking:
+        with self._watch_lock:
             if self._watch_pid == os.getpid():
                 return
             self._watch_pid = os.getpid()
