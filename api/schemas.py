@@ -815,6 +815,36 @@ class WaitingReward(BaseModel):
     next_attempt_at: datetime | None
 
 
+class NodeState(BaseModel):
+    """One configured chain node as the service's last check found it (heitje_chain.health)."""
+
+    model_config = example(
+        {
+            "url": "http://10.0.0.12:8545",
+            "in_use": True,
+            "reachable": True,
+            "head": 1214,
+            "head_hash": "0x" + "ab" * 32,
+            "head_age_seconds": 1.2,
+            "peers": 3,
+            "cut_off": False,
+            "reason": "",
+        }
+    )
+    url: str
+    in_use: bool = Field(description="the service's calls go to this node")
+    reachable: bool = Field(description="it answered the last check")
+    head: int | None = Field(description="its newest block (None: no answer)")
+    head_hash: str | None
+    head_age_seconds: float | None = Field(description="seconds since its newest block's time")
+    peers: int | None = Field(description="its peers (None: the node does not say)")
+    cut_off: bool = Field(
+        description="it answers but is cut off from the network (no peers, or its head stopped "
+        "while another node is ahead): the service does not use it"
+    )
+    reason: str = Field(description="why it is not used, in plain words ('' when healthy)")
+
+
 class ServiceStatus(BaseModel):
     """How the service's records stand against the chain (for staff)."""
 
@@ -832,6 +862,8 @@ class ServiceStatus(BaseModel):
             "rewards_waiting": [example_of(WaitingReward)],
             "wallet_payments_read_to": 1214,
             "wallet_payments_unlisted": 0,
+            "node_in_use": "http://10.0.0.12:8545",
+            "nodes": [example_of(NodeState)],
         }
     )
     chain_head: int | None = Field(description="the newest block of the chain (None: no answer)")
@@ -860,6 +892,14 @@ class ServiceStatus(BaseModel):
         0,
         description="payments to shops from wallets the service has no resident for, seen by "
         "this process since it started (the audit counts them; the lists cannot)",
+    )
+    node_in_use: str | None = Field(
+        None, description="the chain node the service's calls go to (None: not connected)"
+    )
+    nodes: list[NodeState] = Field(
+        default_factory=list,
+        description="every configured chain node at the last check (every few seconds): its "
+        "head, its peers, and whether it is cut off from the network",
     )
 
 

@@ -23,6 +23,14 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
                                 # a price although gas is free (geth Clique); unset: asked
       account_allowlist = false # true: nodes accept only listed senders (Besu local
                                 # permissioning); new wallets are added on every node
+      health_interval = 5       # seconds between checks of every rpc_urls node (0: off);
+                                # a node cut off from the network is left, the first
+                                # returned to when healthy (heitje_chain/rpc.py)
+      stall_periods = 5         # block periods a node's head may stand still while
+                                # another node is ahead before it counts as cut off
+      block_period = 2          # seconds between blocks; unset: learnt from the chain
+      return_lag = 2            # blocks the first node may be behind the best one and
+                                # still be returned to
 
       [contract]
       address = "0x..."
@@ -41,12 +49,13 @@ Read, in order (later wins): built-in defaults, the config file, the deployment 
 
 - Environment: HEITJE_RPC_URL (comma-separated for several), HEITJE_CHAIN_ID,
   HEITJE_CONTRACT, HEITJE_DEPLOYMENT_BLOCK, HEITJE_KEYSTORE_DIR, HEITJE_EMBEDDED_PORT,
-  HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT, HEITJE_GAS_PRICE.
+  HEITJE_DEPLOYMENT, HEITJE_GAS_LIMIT, HEITJE_GAS_PRICE, HEITJE_HEALTH_INTERVAL.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tomllib
@@ -80,6 +89,10 @@ _SECTIONS: dict[str, set[str]] = {
         "gas_limit",
         "gas_price",
         "account_allowlist",
+        "health_interval",
+        "stall_periods",
+        "block_period",
+        "return_lag",
     },
     "contract": {"address", "deployment_block"},
     "embedded": {"port", "host"},
@@ -136,6 +149,11 @@ class Config:
     gas_limit: int | None = None  # gas per transaction where the node cannot estimate
     gas_price: int | None = None  # wei per gas without EIP-1559; None: the node's suggestion
     account_allowlist: bool = False  # nodes accept only listed senders: list new wallets
+    # The checks of the configured nodes (heitje_chain.health.HealthSettings, heitje_chain.rpc)
+    health_interval: float = 5.0  # seconds between checks; 0: off
+    stall_periods: int = 5  # block periods a head may stand still while another is ahead
+    block_period: float | None = None  # seconds between blocks; None: learnt from the chain
+    return_lag: int = 2  # blocks the first node may trail the best and be returned to
     audit: dict[str, Any] = field(default_factory=dict)  # [audit]: the fraud signals' settings
 
     @property
@@ -244,6 +262,16 @@ def load_config(
         gas_limit=_int(chain.get("gas_limit"), "[chain] gas_limit", low=21_000),
         gas_price=_int(chain.get("gas_price"), "[chain] gas_price"),
         account_allowlist=_bool(chain.get("account_allowlist", False), "[chain] account_allowlist"),
+        health_interval=_seconds(
+            chain.get("health_interval", 5.0), "[chain] health_interval", zero=True
+        ),
+        stall_periods=_int(chain.get("stall_periods", 5), "[chain] stall_periods", low=1) or 5,
+        block_period=(
+            None
+            if chain.get("block_period") is None
+            else _seconds(chain["block_period"], "[chain] block_period", zero=False)
+        ),
+        return_lag=_int(chain.get("return_lag", 2), "[chain] return_lag") or 0,
         embedded_host=str(embedded.get("host", "127.0.0.1")),
         embedded_port=_int(embedded.get("port", 8545), "[embedded] port", low=1) or 8545,
         keystore_dir=home_path / str(keys.get("dir", "keystores")) / selected,
@@ -285,6 +313,10 @@ def load_config(
     if env.get("HEITJE_ACCOUNT_ALLOWLIST"):
         overrides["account_allowlist"] = _env_bool(
             env["HEITJE_ACCOUNT_ALLOWLIST"], "HEITJE_ACCOUNT_ALLOWLIST"
+        )
+    if env.get("HEITJE_HEALTH_INTERVAL"):
+        overrides["health_interval"] = _seconds(
+            env["HEITJE_HEALTH_INTERVAL"], "HEITJE_HEALTH_INTERVAL", zero=True
         )
     if overrides:
         sources.append("environment")
@@ -365,6 +397,20 @@ def _int(value: Any, what: str, low: int = 0) -> int | None:
         raise ConfigError(f"{what} must be a whole number, not {value!r}") from None
     if isinstance(value, bool) or number < low:
         raise ConfigError(f"{what} must be a whole number of at least {low}, not {value!r}")
+    return number
+
+
+def _seconds(value: Any, what: str, zero: bool) -> float:
+    """A number of seconds (a whole or decimal number); more than 0, or 0 too if `zero`."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        least = "0 (off) or more" if zero else "more than 0"
+        raise ConfigError(f"{what} must be a number of seconds, {least}, not {value!r}")
     return number
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from heitje_chain.client import HeitjeClient
 from heitje_chain.config import Config
 from heitje_chain.errors import ChainUnavailable, ConfigError
+from heitje_chain.health import HealthSettings
 from heitje_chain.rpc import Rpc
 
 
 def connect_rpc(config: Config) -> Rpc:
-    """The chain's RPC, checked: it answers, and it is the configured chain."""
-    rpc = Rpc(config.urls, timeout=config.timeout)
+    """The chain's RPC, checked: it answers, and it is the configured chain. With several
+    endpoints, their health is checked in the background (`[chain] health_interval`)."""
+    health = HealthSettings(
+        interval=config.health_interval,
+        stall_periods=config.stall_periods,
+        block_period=config.block_period,
+        return_lag=config.return_lag,
+    )
+    rpc = Rpc(config.urls, timeout=config.timeout, health=health)
     try:
         chain_id = rpc.chain_id()
     except ChainUnavailable:

@@ -1,6 +1,8 @@
 """The service's standing against the chain, for staff: whether the chain forgot blocks the
 database has seen, what the last reconciliation repaired (api.reconcile), what is still being
-sent, and which approved rewards wait for staff (with the chain's reason)."""
+sent, which approved rewards wait for staff (with the chain's reason), and the chain nodes:
+which one is in use, and each configured node's head and whether it is cut off (the library's
+last check, heitje_chain.rpc; made afresh only when that one is stale)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from api.deps import SessionDep, require
 from api.models import ChainCursor, Payment, PayoutRecord, RedemptionRequest, Refund, Reward, User
 from api.payment_index import CURSOR, PaymentIndex
 from api.reconcile import TABLES, Reconciler
-from api.schemas import Money, ServiceStatus, WaitingReward
+from api.schemas import Money, NodeState, ServiceStatus, WaitingReward
 from heitje_chain.errors import HeitjeError
 
 router = APIRouter(tags=["status"])
@@ -26,8 +28,14 @@ def status(_: Staff, session: SessionDep, request: Request) -> ServiceStatus:
     reconciler: Reconciler = request.app.state.worker.reconciler
     index: PaymentIndex = request.app.state.worker.payment_index
     cursor = session.get(ChainCursor, CURSOR)
+    nodes: list[NodeState] = []
+    in_use: str | None = None
     try:
-        head: int | None = request.app.state.chain.client.rpc.block_number()
+        rpc = request.app.state.chain.client.rpc
+        report = rpc.health().as_dict()
+        nodes = [NodeState(**node) for node in report["nodes"]]
+        in_use = report["current"]
+        head: int | None = rpc.block_number()
     except HeitjeError:
         head = None
     seen = [session.scalar(select(func.max(table.block_number))) for table, _ in TABLES]
@@ -71,4 +79,6 @@ def status(_: Staff, session: SessionDep, request: Request) -> ServiceStatus:
         ],
         wallet_payments_read_to=cursor.block_number if cursor else None,
         wallet_payments_unlisted=index.unknown,
+        node_in_use=in_use,
+        nodes=nodes,
     )

@@ -4,8 +4,10 @@ agree with it.
     heitje status
     heitje status --service https://heitje.heerlen.nl --user admin
 
-The chain part reads the node alone: chain id, the newest block (number, hash, age), the
-contract, whether it is paused, the supply. With `--service` the command also signs in to the
+The chain part checks every configured node first (its head, its peers, whether it is cut off
+from the network: see heitje_chain/rpc.py) and names the node in use, then reads that node:
+chain id, the newest block (number, hash, age), the contract, whether it is paused, the
+supply. With `--service` the command also signs in to the
 service (a staff account; the password from HEITJE_SERVICE_PASSWORD or asked for) and reads
 its `GET /status`: the newest block any of its records was mined in, whether the chain forgot
 blocks the service had seen (a chain restored from an older state, a reorg) and what the
@@ -27,6 +29,7 @@ import requests
 from heitje_chain.amounts import eur
 from heitje_chain.cli.common import Context, UsageError
 from heitje_chain.errors import ConfigError
+from heitje_chain.health import describe
 
 PASSWORD_VARIABLE = "HEITJE_SERVICE_PASSWORD"  # noqa: S105 (the variable's name)
 
@@ -45,11 +48,12 @@ def register(sub: Any) -> None:
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     client = ctx.client
+    health = client.rpc.check_health()  # first: a cut-off node in use is left
     head = client.rpc.call("eth_getBlockByNumber", ["latest", False]) or {}
     number = int(head.get("number", "0x0"), 16)
     age = max(0, int(time.time()) - int(head.get("timestamp", "0x0"), 16))
     chain: dict[str, Any] = {
-        "rpc": ctx.config.urls[0] if ctx.config.urls else None,
+        "rpc": client.rpc.url,  # the node in use
         "chain_id": client.rpc.chain_id(),
         "head": number,
         "head_hash": head.get("hash"),
@@ -57,6 +61,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         "contract": client.address,
         "paused": client.paused(),
         "supply_cents": client.total_supply(),
+        "nodes": health.as_dict()["nodes"],
     }
     data: dict[str, Any] = {"chain": chain}
     service: dict[str, Any] | None = None
@@ -107,6 +112,8 @@ def _text(chain: dict[str, Any], service: dict[str, Any] | None) -> str:
         f"Contract {chain['contract']}: {'PAUSED' if chain['paused'] else 'running'}, "
         f"{eur(chain['supply_cents'])} in circulation.",
     ]
+    lines.append(f"Nodes (in use: {chain['rpc']}):")
+    lines += describe(chain["nodes"])
     if service is None:
         return "\n".join(lines)
     seen = service.get("highest_block_seen")
@@ -123,6 +130,9 @@ def _text(chain: dict[str, Any], service: dict[str, Any] | None) -> str:
         lines += [f"  - {line}" for line in service.get("repaired") or []]
     else:
         lines.append("The service's records agree with the chain.")
+    if service.get("nodes"):
+        lines.append(f"The service's nodes (in use: {service.get('node_in_use')}):")
+        lines += describe(service["nodes"])
     sending = {k: v for k, v in (service.get("sending") or {}).items() if v}
     if sending:
         lines.append("Still being sent: " + ", ".join(f"{v} {k}" for k, v in sending.items()))

@@ -65,6 +65,14 @@ def test_status_says_when_the_chain_forgot_what_the_service_saw(
     assert code == 0 and "EUR 20.00 in circulation" in text and "running" in text
     code, text = status("--service", served, "--user", "admin")
     assert code == 0 and "agree with the chain" in text, text
+    url = s.app.state.settings.chain.urls[0]
+    assert f"The service's nodes (in use: {url}):" in text and "CUT OFF" not in text, text
+    code, text = status("--service", served, "--user", "admin", "--json")
+    data = json.loads(text)
+    assert data["service"]["node_in_use"] == url == data["chain"]["rpc"]
+    [node] = data["service"]["nodes"]
+    assert node["url"] == url and node["in_use"] and node["reachable"] and not node["cut_off"]
+    assert node["head"] == data["chain"]["head"]  # no block mined in between (anvil)
 
     snapshot = s.client.rpc.call("evm_snapshot")
     pay = {

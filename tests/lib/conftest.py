@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from support.anvil import ANVIL_FLAGS, Anvil, start_anvil
+from support.proxy import Proxy
 
 from heitje_chain.client import HeitjeClient, role_id
 from heitje_chain.config import ROLE_KEYS, Deployment
@@ -200,3 +201,19 @@ def heitje(rpc: Rpc) -> World:
 def dead_url() -> str:
     """The URL of a local port where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def proxy(anvil: Anvil) -> Iterator[Callable[..., Proxy]]:
+    made: list[Proxy] = []
+
+    def make(upstream: str | None = None, **options: Any) -> Proxy:
+        made.append(Proxy(upstream or anvil.url, **options))
+        return made[-1]
+
+    yield make
+    for p in made:
+        try:
+            p.stop()
+        except OSError:
+            pass

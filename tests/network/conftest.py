@@ -18,13 +18,6 @@ def clique(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
         yield network
 
 
-@pytest.fixture
-def fresh_clique(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    """A network of the test's own."""
-    with four_validators(tmp_path_factory, "fresh") as network:
-        yield network
-
-
 @pytest.fixture(scope="session")
 def shared_clique(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
     """One network for the service test and then the votes test (which changes the

@@ -1,11 +1,14 @@
-"""A validator cut off from the others and healed, on four geth Clique validators: the cut-off
-one may seal a block of its own (a fork) with a payment sent only to it; when the links come
-back it takes the majority's chain (a reorg of that unconfirmed block) and the payment is
-mined there, once: no money doubled or lost, and every node at the same head."""
+"""A validator cut off from the others and healed, on four geth Clique validators (one network
+for the module): the cut-off one may seal a block of its own (a fork) with a payment sent only
+to it; when the links come back it takes the majority's chain (a reorg of that unconfirmed
+block) and the payment is mined there, once: no money doubled or lost, and every node at the
+same head. And a client configured with every node leaves the cut-off validator, although it
+still answers, and returns to it once it is healed (heitje_chain.rpc's node checks)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from heitje_chain.config import load_config
@@ -13,6 +16,7 @@ from heitje_chain.connect import connect, connect_rpc
 from heitje_chain.deploy import deploy, grant_roles
 from heitje_chain.keys import LocalSigner
 from heitje_chain.localnet import LocalNetwork
+from heitje_chain.rpc import Rpc
 
 
 def say(text: str) -> None:
@@ -20,9 +24,9 @@ def say(text: str) -> None:
 
 
 def test_cut_off_validator_reorgs_to_the_majority_without_doubling(
-    fresh_clique: LocalNetwork,
+    clique: LocalNetwork,
 ) -> None:
-    net = fresh_clique
+    net = clique
     config = load_config(home=net.folder / "home", config_file=net.config_file, environ={})
     keys = {n: LocalSigner.create(n) for n in ("admin", "job-office", "merchant-manager")}
     _, record = deploy(connect_rpc(config), keys["admin"])
@@ -94,3 +98,51 @@ def test_cut_off_validator_reorgs_to_the_majority_without_doubling(
 def receipt_hash(client: object, tx_hash: str) -> str:
     found = client.rpc.call("eth_getTransactionReceipt", [tx_hash])  # type: ignore[attr-defined]
     return str(found["blockHash"])
+
+
+def test_a_client_leaves_a_cut_off_validator_and_returns_to_it_when_healed(
+    clique: LocalNetwork,
+) -> None:
+    net = clique
+    first = net.validators[0]  # the client's preferred node: the first of rpc_urls
+    net.wait_synced()
+    config = load_config(home=net.folder / "home", config_file=net.config_file, environ={})
+    rpc = connect_rpc(replace(config, health_interval=1.0))  # the settings' way, every node
+    assert rpc.urls[0] == first.url and rpc.url == first.url
+    wait(lambda: _checked(rpc) and all(n.healthy for n in rpc.health().nodes), "a healthy check")
+    period = rpc.health().block_period  # learnt from the blocks' timestamps (1 s blocks)
+    assert period is not None and 1.0 <= period < 1.5, period
+
+    net.cut_off(first.name)  # it still answers RPC
+    cut = time.monotonic()
+    wait(lambda: rpc.url != first.url, "the client leaving the cut-off validator", 20)
+    left = time.monotonic() - cut
+    report = rpc.health()
+    lone = report.nodes[0]
+    assert lone.cut_off and lone.reachable and lone.peers == 0, lone
+    assert not any(n.cut_off for n in report.nodes[1:]), report
+    stuck = Rpc(first.url).block_number()
+    wait(lambda: rpc.block_number() > stuck + 2, "the client reading the majority's chain", 20)
+    say(f"{first.name} cut off: the client left it after {left:.1f} s for {rpc.url} "
+        f"({lone.reason}); it reads #{rpc.block_number()} where {first.name} stands at "
+        f"#{stuck}")  # fmt: skip
+
+    net.heal(first.name)
+    healed = time.monotonic()
+    wait(lambda: rpc.url == first.url, "the client back on its first node", 30)
+    report = rpc.health()
+    assert not report.nodes[0].cut_off and report.nodes[0].peers
+    say(f"{first.name} healed: the client was back on it {time.monotonic() - healed:.1f} s after "
+        f"the nodes were in step again, at #{report.nodes[0].head}")  # fmt: skip
+    rpc.close()
+
+
+def _checked(rpc: Rpc) -> bool:
+    return rpc._health is not None
+
+
+def wait(test: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(0.1)

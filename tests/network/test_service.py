@@ -80,7 +80,8 @@ def deployed_home(net: LocalNetwork, home: Path) -> None:
 def service(net: LocalNetwork, home: Path, database: str, order: list[int], log: Path,
             **extra: str) -> ApiProcess:  # fmt: skip
     """`python -m api` with the nodes in `order`: the first its endpoint, the others its
-    failover, in that order (it stays on the one that answered)."""
+    failover, in that order (with the node checks on, it returns to the first once that one
+    is healthy again)."""
     urls = [net.urls[i] for i in order]
     env = {
         **os.environ,
@@ -138,11 +139,15 @@ def test_two_services_on_four_validators(
     deployed_home(net, home)
     # Service A runs the worker (rewards, reconciliation, settling, payouts); B only answers
     # requests: two workers sharing a role key on different nodes would race for its nonces.
-    # A fails over to validator3 when validator1 is killed, so that later, with validator2
-    # (B's) cut off, A and its reconciler read the majority's chain.
+    # A fails over to validator3 when validator1 is killed (and returns to validator1 once it
+    # is restarted and caught up), so that later, with validator2 (B's) cut off, A and its
+    # reconciler read the majority's chain.
     api_a = service(net, home, database, [0, 2, 3, 1], tmp_path / "api-a.log")
+    # B runs without the node checks (HEITJE_HEALTH_INTERVAL=0): the cut-off part below is
+    # the window before a check notices (a payment sent to the cut-off validator all the
+    # same); leaving such a node is tested in test_partition.py.
     api_b = service(net, home, database, [1, 2, 3, 0], tmp_path / "api-b.log",
-                    HEITJE_API_WORKER="off")  # fmt: skip
+                    HEITJE_API_WORKER="off", HEITJE_HEALTH_INTERVAL="0")  # fmt: skip
     recs: list[Recorder] = []
     db = DbReader(database)
     try:
