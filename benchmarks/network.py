@@ -22,8 +22,8 @@ Each transaction is sent with 4 % more gas than a first one of its kind used, an
 hold 90 jobs, so that four fit a block (a block is filled by the gas transactions *ask* for,
 not what they use); the shop already holds Heitjes when payments are probed, as it does for
 all of its payments but the very first. Payments, each signed by its resident (two each,
-nonces 0 and 1), are signed before the clock starts (the benchmark's own signing, one thread
-at about 3 ms a payment, is not the network's speed) and sent 100 to a request.
+nonces 0 and 1), are signed before the clock starts (the benchmark's own signing is not the
+network's speed) and sent 100 to a request.
 Every operation is checked afterwards to have happened exactly once (balances, job ids).
 """
 
