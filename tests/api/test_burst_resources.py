@@ -185,3 +185,32 @@ def test_a_connection_the_server_closed_is_replaced(
         now_on = {session.scalar(text("SELECT pg_backend_pid()")),
                   other.scalar(text("SELECT pg_backend_pid()"))}  # fmt: skip
     assert now_on and not now_on & mine
+
+
+def test_a_simple_read_hands_off_to_a_worker_thread_only_for_database_work(
+    service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each plain-`def` dependency is a hand-off from the event loop to a worker thread and
+    back, and under a burst each waits its turn on the busy loop. GET /jobs had seven (the
+    database, the settings, the signed-in user, the session's start and end, the route, the
+    check of its answer); the dependencies that only look in memory are now `async def` and
+    run on the loop. (The session's start and end go through another function, not counted
+    here.)"""
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    from support.service import setup_people
+
+    people = setup_people(service)
+    handed: list[str] = []
+    for module in (fastapi.dependencies.utils, fastapi.routing):
+        real = module.run_in_threadpool
+
+        async def counted(func: Any, *args: Any, _real: Any = real, **kw: Any) -> Any:
+            handed.append(getattr(func, "__name__", repr(func)))
+            return await _real(func, *args, **kw)
+
+        monkeypatch.setattr(module, "run_in_threadpool", counted)
+    service.call("GET", "/jobs", people.resident)
+    service.call("GET", "/jobs", people.inspector)
+    assert len(handed) == 2 * 3, handed  # per request: the user, the route, its answer
+    assert not {"get_db", "get_settings", "get_chain", "check"} & set(handed), handed
