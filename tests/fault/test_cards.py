@@ -30,6 +30,7 @@ from support.fault import (
     Recorder,
     Stack,
     World,
+    charge_until_answered,
     contradictions,
     part,
     reconcile,
@@ -47,36 +48,6 @@ SALE = "4.00"
 SALES = 15  # per card: EUR 60.00 tried, more than the daily limit
 #: refusals a till may hear for a card sale: all of them final, nothing paid
 REFUSALS = ("card_daily_limit", "wrong_pin", "card_locked", "payment_refused")
-
-
-def charge_until_answered(
-    rec: Recorder,
-    till: Person,
-    who: Person,
-    request_id: str,
-    pin: str = PIN,
-    timeout: float = 40,
-) -> list[Answer]:
-    """Charge `who`'s card at `till` as a till does: again with the same request_id while
-    there is no answer, a 5xx or a payment still `sending`, until a final answer (bounded)."""
-    body = {
-        "merchant_code": till.code,
-        "card": who.card["number"],
-        "pin": pin,
-        "amount": SALE,
-        "receipt": f"T-{request_id}"[:32],
-        "request_id": request_id,
-    }
-    heard = []
-    deadline = time.monotonic() + timeout
-    while True:
-        a = rec.call("card", "POST", "/cards/pay", till.headers, key=request_id, json=body)
-        heard.append(a)
-        if a.status is not None and a.status < 500 and part(a, "status") != "sending":
-            return heard
-        if time.monotonic() > deadline:
-            return heard
-        time.sleep(0.3)
 
 
 def word(a: Answer) -> Any:
@@ -104,7 +75,7 @@ def test_card_tills_in_parallel_with_the_api_killed(
 
     def sale(till: Person, who: Person, rid: str, pin: str = PIN) -> Answer:
         sales[rid] = (till, who, pin)
-        answers = charge_until_answered(rec, till, who, rid, pin)
+        answers = charge_until_answered(rec, till, who, rid, SALE, pin)
         with lock:
             heard.setdefault(rid, []).extend(answers)
         return answers[-1]

@@ -550,6 +550,37 @@ class World:
         return claim
 
 
+def charge_until_answered(
+    rec: Recorder,
+    till: Person,
+    who: Person,
+    request_id: str,
+    amount: str,
+    pin: str,
+    timeout: float = 40,
+) -> list[Answer]:
+    """Charge `who`'s card at `till` as a till does: again with the same request_id while
+    there is no answer, a 5xx or a payment still `sending`, until a final answer (bounded)."""
+    body = {
+        "merchant_code": till.code,
+        "card": who.card["number"],
+        "pin": pin,
+        "amount": amount,
+        "receipt": f"T-{request_id}"[:32],
+        "request_id": request_id,
+    }
+    heard = []
+    deadline = time.monotonic() + timeout
+    while True:
+        a = rec.call("card", "POST", "/cards/pay", till.headers, key=request_id, json=body)
+        heard.append(a)
+        if a.status is not None and a.status < 500 and part(a, "status") != "sending":
+            return heard
+        if time.monotonic() > deadline:
+            return heard
+        time.sleep(0.3)
+
+
 # ----------------------------------------------------------------------------- the database
 
 
@@ -974,3 +1005,47 @@ def block_hash_problems(db: DbReader, client: HeitjeClient) -> list[str]:
                     f"{table} #{x['id']}: block {x['block_number']} is no longer {x['block_hash']}"
                 )
     return found
+
+
+@dataclass
+class IndexCheck:
+    """What `index_problems` found, and what it looked at."""
+
+    problems: list[str]
+    summary: str
+
+
+def index_problems(db: DbReader, client: HeitjeClient) -> IndexCheck:
+    """The payment index of own-wallet payments (api.payment_index) beside the chain: its
+    cursor (`chain_cursors`, name "payments") is at or below the head with the chain's hash
+    at that height, and no chain payment is indexed twice. (That every own-wallet payment
+    on-chain is indexed once, and no indexed one is missing from the chain, is `reconcile`'s
+    part.)"""
+    found = []
+    cursor = db.rows("SELECT block_number, block_hash FROM chain_cursors WHERE name = 'payments'")
+    head = int(client.rpc.block_number())
+    if not cursor:
+        found.append("the payment index has no cursor: it never ran")
+        at = "none"
+    else:
+        number, block_hash = cursor[0]["block_number"], cursor[0]["block_hash"]
+        at = f"block {number}"
+        block = (
+            client.rpc.call("eth_getBlockByNumber", [hex(number), False]) if number >= 0 else None
+        )
+        if number > head:
+            found.append(f"the payment index's cursor is at block {number}, above the head {head}")
+        elif block_hash is not None and (block is None or block["hash"] != block_hash):
+            found.append(
+                f"the payment index's cursor records block {number} as {block_hash}; the chain "
+                f"has {block and block['hash']}"
+            )
+    rows = db.rows("SELECT tx_hash, log_index, status FROM payments WHERE via = 'wallet'")
+    twice = Counter((x["tx_hash"], x["log_index"]) for x in rows if x["status"] == "paid")
+    found += [f"own-wallet payment {k[0]} (log {k[1]}) is indexed {n} times" for k, n in
+              twice.items() if n > 1]  # fmt: skip
+    states = Counter(x["status"] for x in rows)
+    return IndexCheck(
+        found,
+        f"payment index: own-wallet payments {dict(states)}; cursor at {at}, chain head {head}",
+    )
