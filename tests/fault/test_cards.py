@@ -166,7 +166,8 @@ def test_card_tills_in_parallel_with_the_api_killed(
             problems.append(f"card of {who.name} had only its right PIN, yet {locked} were "
                             "answered card_locked")  # fmt: skip
     # The test's own premise: the burst reached the limit (else it tested nothing of it).
-    assert limited, "no sale met the daily limit: the burst tested nothing of it"
+    if not limited:
+        problems.append("no sale met the daily limit: the burst tested nothing of it")
 
     card = db.rows("SELECT status, wrong_pins FROM cards WHERE id = :i", i=wrong.card["id"])[0]
     checked = sum(word(a) == "wrong_pin" for h in heard.values() for a in h)
@@ -181,7 +182,7 @@ def test_card_tills_in_parallel_with_the_api_killed(
     if checked > TRIES or audited > TRIES:
         problems.append(f"{checked} wrong PINs answered ({audited} audited), the card has {TRIES}")
     if card["status"] != "locked" or card["wrong_pins"] != TRIES:
-        problems.append(f"the card with {2 * TRIES} wrong PINs is {card}, not locked")
+        problems.append(f"the card with {2 * TRIES} wrong PINs is {card}, not locked with {TRIES}")
     if any(x["card_id"] == wrong.card["id"] for x in rows):
         problems.append("the card with only wrong PINs has a payment")
 
