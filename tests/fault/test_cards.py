@@ -1,10 +1,10 @@
 """Heitje card payments (`POST /cards/pay`, issue 16) of the real service under parallel
 tills, with the API killed (SIGKILL) in the middle, on SQLite and PostgreSQL.
 
-Three shops' tills charge three residents' cards at once, each sale of EUR 4.00, more than
-the card's daily limit allows (EUR 50.00 a day: 12 sales of the 15 at most); every third
-sale is sent three times at once with the same request_id (a till repeating itself); a
-fourth resident's card gets wrong PINs from all three tills at once. The API is killed in
+Two shops' tills charge two residents' cards at once, each sale of EUR 4.00, more than the
+card's daily limit allows (EUR 50.00 a day: 12 sales of the 14 at most); every third sale
+is sent three times at once with the same request_id (a till repeating itself); a third
+resident's card gets wrong PINs from both tills at once. The API is killed in
 the middle and started again; each till asks again with its request_id until it has a final
 answer, as a till does, and at the end asks once more for every sale.
 
@@ -45,7 +45,7 @@ WRONG_PIN = "5826"
 DAILY_LIMIT = 50_00
 TRIES = 3
 SALE = "4.00"
-SALES = 15  # per card: EUR 60.00 tried, more than the daily limit
+SALES = 14  # per card: EUR 56.00 tried, more than the daily limit
 #: refusals a till may hear for a card sale: all of them final, nothing paid
 REFUSALS = ("card_daily_limit", "wrong_pin", "card_locked", "payment_refused")
 
@@ -59,8 +59,8 @@ def test_card_tills_in_parallel_with_the_api_killed(
 ) -> None:
     problems: list[str] = []
     world = World(rec)
-    tills = [world.shop(name) for name in ("Bakkerij Pelzer", "Slagerij Hermans", "Boekhandel")]
-    holders = [world.resident(f"C-{i}") for i in range(3)]
+    tills = [world.shop(name) for name in ("Bakkerij Pelzer", "Slagerij Hermans")]
+    holders = [world.resident(f"C-{i}") for i in range(2)]
     wrong = world.resident("C-wrong")
     for person in holders:
         world.earn(person, "60.00")  # more than the daily limit: the limit binds, not the balance
@@ -84,13 +84,13 @@ def test_card_tills_in_parallel_with_the_api_killed(
     repeated = 0
     for i in range(SALES):
         for h, who in enumerate(holders):
-            till, rid = tills[(i + h) % 3], f"card-{who.name}-{i:02d}"
+            till, rid = tills[(i + h) % len(tills)], f"card-{who.name}-{i:02d}"
             times = 3 if i % 3 == 0 else 1  # sent three times at once: adjacent in the list
             repeated += times > 1
             calls += [lambda t=till, w=who, r=rid: sale(t, w, r) for _ in range(times)]
         if i == 2:  # wrong PINs from every till at once, early in the burst
             calls += [
-                lambda t=tills[k % 3], k=k: sale(t, wrong, f"card-wrong-{k}", WRONG_PIN)
+                lambda t=tills[k % 2], k=k: sale(t, wrong, f"card-wrong-{k}", WRONG_PIN)
                 for k in range(2 * TRIES)
             ]
     killed: dict[str, float] = {}
@@ -114,14 +114,14 @@ def test_card_tills_in_parallel_with_the_api_killed(
     thread.join(120)
     assert "restart" in killed, "the API was not killed and started again"
     say(
-        f"{SALES * len(holders)} card sales of EUR {SALE} at 3 tills ({repeated} of them sent "
-        f"3x at once) and {2 * TRIES} wrong PINs, 10 at a time; API killed (SIGKILL) after "
-        f"{killed['after']:.0f} answers, started again in {killed['restart']:.1f} s; all "
-        f"answered within {time.monotonic() - began:.1f} s"
+        f"{SALES * len(holders)} card sales of EUR {SALE} at {len(tills)} tills ({repeated} "
+        f"of them sent 3x at once) and {2 * TRIES} wrong PINs, 10 at a time; API killed "
+        f"(SIGKILL) after {killed['after']:.0f} answers, started again in "
+        f"{killed['restart']:.1f} s; all answered within {time.monotonic() - began:.1f} s"
     )
     # A till that lost its connection asks again with its request_id: every sale once more.
     again = rec.parallel(
-        [lambda r=r: sale(*sales[r][:2], r, sales[r][2]) for r in sorted(sales)], threads=6
+        [lambda r=r: sale(*sales[r][:2], r, sales[r][2]) for r in sorted(sales)], threads=8
     )
     say(f"every till asked once more for its {len(again)} sales: {_counts(again)}")
 
