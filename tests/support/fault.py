@@ -6,13 +6,18 @@
 - `Recorder`: parallel clients (threads, httpx) whose every answer is kept and checked as it
   comes: a 5xx, an error that is not JSON, or no answer in time is a problem, except inside
   a window in which the test itself has the API or the chain down;
-- `World`: the people of a test made through the service (staff, residents, shops) and
+- `World`: the people of a test made through the service (staff, residents, residents with
+  wallets of their own who sign themselves, shops, Heitje cards issued by the desk) and
   Heitjes earned the real way (a job done, approved, paid by the worker);
 - `reconcile`: the database against the chain, event by event: every paid payment, refund
   and reward row has its event on-chain (transaction, amount, accounts) and every Payment,
-  Refund and JobRewarded event belongs to exactly one paid row; balances per resident and
-  shop from the rows equal the chain's; refunds never beyond their payment; places and the
-  yearly cap never exceeded; no wallet file without its account.
+  Refund and JobRewarded event belongs to exactly one paid row; every payment from a
+  resident's own wallet to a shop on-chain (a plain transfer or a pay()) is exactly one paid
+  row of the payment index and every such row is on-chain; a card payment is its card
+  holder's; balances per resident and shop from the rows equal the chain's; refunds never
+  beyond their payment; places and the yearly cap never exceeded; no wallet file without
+  its account;
+- `index_problems`: the payment index's cursor stands on the chain as it is now.
 
 The database is read directly (SQLAlchemy, plain SQL on the service's tables), the chain with
 heitje_chain (`HeitjeClient.ledger()`).
@@ -559,8 +564,9 @@ def charge_until_answered(
     pin: str,
     timeout: float = 40,
 ) -> list[Answer]:
-    """Charge `who`'s card at `till` as a till does: again with the same request_id while
-    there is no answer, a 5xx or a payment still `sending`, until a final answer (bounded)."""
+    """Charge `who`'s card at `till` (op `card`) as a till does: again with the same
+    request_id while there is no answer, a 5xx or a payment still `sending`, until a final
+    answer (bounded)."""
     body = {
         "merchant_code": till.code,
         "card": who.card["number"],
@@ -926,10 +932,11 @@ def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reco
 
 
 def contradictions(rec: Recorder, db: DbReader, chain_killed: bool = False) -> list[str]:
-    """Answers about payments and refunds that the final database contradicts: an answer
-    `paid` for one that is not paid in the end (`reversed` allowed when the test killed the
-    chain), an answer `failed`/refused for one that is paid, another payment's id for a
-    request_id."""
+    """Answers about payments (the app's `pay`, the card's `card`) and refunds that the final
+    database contradicts: an answer `paid` for one that is not paid in the end (`reversed`
+    allowed when the test killed the chain), an answer `failed`/refused for one that is
+    paid, a card sale refused (wrong PIN, locked, the daily limit) whose request_id is paid,
+    another payment's id for a request_id."""
     found = []
     final = {x["id"]: x for x in db.rows("SELECT id, request_id, status FROM payments")}
     by_request = {x["request_id"]: x for x in final.values()}
