@@ -121,7 +121,16 @@ def pay(
                     409, "own_wallet", "your wallet is your own: pay from your wallet app instead"
                 )
             if guard is not None:
-                guard(session, resident, merchant)
+                try:
+                    guard(session, resident, merchant)
+                except ApiError:
+                    # A parallel request with this request_id may have been recorded while
+                    # the guard waited for its lock (the card's row, on PostgreSQL), and its
+                    # payment counts in the guard's checks (the daily limit): the answer is
+                    # that payment's, not a refusal of the sale it paid.
+                    if payment_of(session, resident.id, order.request_id) is not None:
+                        raise Repeated from None
+                    raise
             payment = Payment(
                 resident_id=resident.id,
                 merchant_id=merchant.id,

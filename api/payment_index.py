@@ -25,7 +25,8 @@ show it under.
   forgot becomes `reversed`. When the cursor's block is above the head or its hash is no
   longer canonical, the index reads again from the deployment block (rows still on the chain
   are there already and stay as they are; a transaction mined again in another block is
-  indexed again if the reconciler reversed it).
+  indexed again if the reconciler reversed it; one mined again before the reconciler saw
+  it gone keeps its row, which moves to the transaction's new log indexes).
 - A receipt is what a `pay()` carries, or what the wallet appended to its transfer's data
   (`LedgerReader.with_wallet_receipts`); otherwise it is empty.
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,11 +176,59 @@ class PaymentIndex:
         ]
         added = 0
         with self.db.session(write=True) as session:
+            self._follow_moved(session, rows)
             insert = _insert(session)
             for row in rows:
                 query = insert(Payment).values(**row).on_conflict_do_nothing()
                 added += session.execute(query.returning(Payment.id)).first() is not None
         return added
+
+    @staticmethod
+    def _follow_moved(session: Session, rows: list[dict[str, Any]]) -> None:
+        """A transaction indexed before and now found at other log indexes: the chain went
+        back and mined the same transaction again in another block, where its logs have
+        other positions (the reconciler has moved the row to the new block already, or will).
+        Its rows move with it, pairing the transaction's payments in their order, which the
+        transaction itself fixes; inserted as new they would be the same payment twice."""
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            found[row["tx_hash"]].append(row)
+        held: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for pid, tx_hash, log_index in session.execute(
+            select(Payment.id, Payment.tx_hash, Payment.log_index)
+            .where(Payment.via == "wallet", Payment.tx_hash.in_(list(found)))
+            .order_by(Payment.log_index)
+        ):
+            held[str(tx_hash)].append((pid, log_index))
+        for tx_hash, had in held.items():
+            now_at = sorted(found[tx_hash], key=lambda r: r["log_index"])
+            if [i for _, i in had] == [r["log_index"] for r in now_at]:
+                continue
+            if len(had) != len(now_at):
+                log.error(
+                    "transaction %s has %d indexed payments but %d on the chain: left as it "
+                    "is", tx_hash, len(had), len(now_at),
+                )  # fmt: skip
+                continue
+            pairs = list(zip(had, now_at, strict=True))
+            if now_at[0]["log_index"] > had[0][1]:
+                pairs.reverse()  # moved up: the highest first, so no two rows share an index
+            for (pid, before), row in pairs:
+                log.warning(
+                    "transaction %s was mined again in block %d: payment %d moves from log "
+                    "%d to %d", tx_hash, row["block_number"], pid, before, row["log_index"],
+                )  # fmt: skip
+                session.execute(
+                    update(Payment)
+                    .where(Payment.id == pid)
+                    .values(
+                        log_index=row["log_index"],
+                        block_number=row["block_number"],
+                        block_hash=row["block_hash"],
+                        final=False,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
 
     @staticmethod
     def _payers(session: Session, addresses: set[str]) -> dict[str, tuple[int, bool]]:

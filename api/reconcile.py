@@ -22,6 +22,9 @@ Every row whose transaction went through carries the block it was mined in. Each
    - a payout goes back to `sending` and is sent again with the same bank reference.
    A transaction the node still holds (`pending`, e.g. put back in the pool by a reorg) is
    left alone until it is mined or dropped.
+   A repair is itself a sign that the chain forgot (a paid row had its receipt): when step 1
+   did not see it, the round is reported as one that found the chain forgot, and the nonces
+   of the lost transactions are filled as in step 1.
 """
 
 from __future__ import annotations
@@ -143,6 +146,19 @@ class Reconciler:
                 positions = client.positions([h for _, h in rows])
                 report.checked += len(rows)
                 self._apply(table, done, [(i, positions[h]) for i, h in rows], report)
+        if report.repaired and not report.forgot:
+            # A paid row whose transaction is missing: the chain forgot it, though this round
+            # did not see it by the heights and hashes (a round that began before the chain
+            # went back and checked the rows after it came back, while new blocks already
+            # lifted its head above what the database had seen). As in step 1, the
+            # transactions signed after the lost ones must not wait behind their nonces.
+            report.forgot = True
+            log.error(
+                "THE CHAIN FORGOT TRANSACTIONS THE DATABASE HAD AS MINED (head %d): repaired "
+                "%d records; filling the nonces the lost transactions had", head,
+                len(report.repaired),
+            )  # fmt: skip
+            client.tx.fill_gaps()
         if report.repaired:
             log.warning("reconciliation repaired %d records: %s", len(report.repaired),
                         "; ".join(report.repaired[:20]))  # fmt: skip
@@ -151,7 +167,8 @@ class Reconciler:
     def _forgotten_from(self, head: int, report: Report) -> int | None:
         """The first block from which the chain no longer agrees with the database, or None
         when it agrees. The blocks recorded as final are compared with the chain's canonical
-        hashes, newest first, 50 at a time, down to the first that still stands."""
+        hashes, newest first, 50 at a time, down to the first that still stands with no
+        stale mark below it among its 50."""
         forgot = report.highest_seen is not None and head < report.highest_seen
         below: int | None = None
         while True:
@@ -160,10 +177,15 @@ class Reconciler:
                 return 0 if forgot else None  # nothing recorded still stands: check it all
             newest = sorted(marks, reverse=True)
             canonical = self.chain.client.canonical_hashes(newest)
+            # Every mark of the 50 is compared, not only the newest: marks are noted at
+            # different times, so one noted on the chain as it is now may stand above marks
+            # noted on the chain it forgot (a round that straddled the chain's restart).
+            stale = [n for n in newest if marks[n] != {canonical.get(n)}]
+            forgot = forgot or bool(stale)
+            lowest = min(stale) if stale else None
             for number in newest:
-                if marks[number] == {canonical.get(number)}:
+                if lowest is None or number < lowest:  # agrees, and nothing below is stale
                     return number + 1 if forgot else None
-                forgot = True
             below = newest[-1]
 
     def _final_marks(self, below: int | None) -> dict[int, set[str]]:

@@ -13,8 +13,10 @@ is api.paying's, the same as the app's, with the till's `request_id` making it e
 - Each PIN try is counted on the card *before* the PIN is checked, by one guarded update
   (`wrong_pins + 1 ... WHERE wrong_pins < tries`), so of parallel wrong PINs only `tries`
   (3) are ever checked; then the card is `locked` until the desk unlocks it. A right PIN
-  sets the count back to 0. Tries are also counted per till (`HEITJE_API_LIMIT_CARD_TILL`),
-  a right PIN excepted, so a till cannot try many cards' numbers.
+  sets the count back to 0. Tries counted by a process that died before checking them are
+  tries too: the next till to find them still counted locks the card. Tries are also
+  counted per till (`HEITJE_API_LIMIT_CARD_TILL`), a right PIN excepted, so a till cannot
+  try many cards' numbers.
 - A till charges cards for its own shop only.
 - What a resident pays with the card per day (Amsterdam) is limited
   (`HEITJE_API_CARD_DAILY_LIMIT`), counted in the transaction that records the payment, with
@@ -267,10 +269,15 @@ def unusable(status: str) -> ApiError:
 TRY_WAIT = 5.0
 
 
-def _take_try(db: Database, card_id: int, tries: int) -> int:
+def _take_try(db: Database, till: User, card_id: int, tries: int) -> int:
     """Count one PIN try on the card before it is checked (a guarded update); the tries
     counted now. While other tries of the card are being checked (a till repeating a request
-    in parallel) it waits for them; a card locked or blocked meanwhile is refused."""
+    in parallel) it waits for them; a card locked or blocked meanwhile is refused.
+
+    Tries still counted after TRY_WAIT (a check takes well under a second) are no longer
+    being checked by anyone: the process checking them died (a crash, a SIGKILL) after
+    counting them. Counted tries are tries: the card is locked then, as the last wrong PIN
+    would have locked it, so its status says what it is (it pays nothing either way)."""
     deadline = time.monotonic() + TRY_WAIT
     while True:
         with db.session(write=True) as session:
@@ -284,9 +291,28 @@ def _take_try(db: Database, card_id: int, tries: int) -> int:
             status = session.scalar(select(Card.status).where(Card.id == card_id))
         if counted is not None:
             return int(counted)
+        if status == "active" and time.monotonic() > deadline:
+            with db.session(write=True) as session:
+                _lock(session, till, card_id, tries, abandoned=True)
         if status != "active" or time.monotonic() > deadline:
             raise unusable(status if status == "blocked" else "locked")
         time.sleep(0.05)
+
+
+def _lock(session: Session, till: User, card_id: int, tries: int, abandoned: bool = False) -> None:
+    """Lock the card if it is active with all its tries counted (in the audit log once;
+    `abandoned`: tries counted that no one checked)."""
+    locked = session.execute(
+        update(Card)
+        .where(Card.id == card_id, Card.status == "active", Card.wrong_pins >= tries)
+        .values(status="locked")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if locked:
+        record(
+            session, till, "card.locked", f"card:{card_id}", wrong_pins=tries,
+            unchecked=True if abandoned else None,
+        )  # fmt: skip
 
 
 def _wrong_pin(db: Database, till: User, card_id: int, counted: int, tries: int) -> ApiError:
@@ -294,14 +320,7 @@ def _wrong_pin(db: Database, till: User, card_id: int, counted: int, tries: int)
     left = max(0, tries - counted)
     with db.session(write=True) as session:
         record(session, till, "card.wrong_pin", f"card:{card_id}", tries_left=left)
-        locked = session.execute(
-            update(Card)
-            .where(Card.id == card_id, Card.status == "active", Card.wrong_pins >= tries)
-            .values(status="locked")
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if locked:
-            record(session, till, "card.locked", f"card:{card_id}", wrong_pins=tries)
+        _lock(session, till, card_id, tries)
     if left == 0:
         return ApiError(
             403, "wrong_pin", f"the PIN was wrong {tries} times: the card is locked now; the "
@@ -393,7 +412,7 @@ def pay_with_card(
         return repeated_payment(db, chain, order)
     if status != "active":
         raise unusable(status)
-    counted = _take_try(db, card_id, settings.card_pin_tries)
+    counted = _take_try(db, till, card_id, settings.card_pin_tries)
     if not verify_password(body.pin, pin_hash).ok:
         raise _wrong_pin(db, till, card_id, counted, settings.card_pin_tries)
     limits.forgive(till_key)

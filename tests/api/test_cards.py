@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from support.service import (
     PASSWORD,
     People,
@@ -23,6 +24,8 @@ from support.service import (
 )
 
 from api.limits import Limit
+from api.models import Card
+from api.routes import cards
 
 PIN = "4071"
 
@@ -182,6 +185,29 @@ def test_wrong_pins_lock_the_card_ten_at_once_still_three_and_the_desk_unlocks(
     assert charge(s, till, shop, number, "1.00", "right-3").status_code == 201
     assert balance(s, p) == 13_00
     assert "card.unblock" in [e["action"] for e in s.call("GET", "/audit", p.admin)["items"]]
+
+
+def test_tries_a_dead_process_counted_lock_the_card(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed after counting PIN tries and before checking them leaves them
+    counted on an active card: the next till finds them still counted after the wait for
+    checks in progress, and the card is locked then (its status says so), not left active
+    with its tries used up."""
+    s = service
+    h = card_holder(s, "15.00")
+    monkeypatch.setattr(cards, "TRY_WAIT", 0.3)
+    with s.app.state.db.session(write=True) as session:  # as the killed process left it
+        session.execute(update(Card).where(Card.id == h.card["id"]).values(wrong_pins=3))
+    refused = charge(s, h.till, h.shop, h.card["number"], "1.00", "after-crash")
+    assert refused.status_code == 409 and refused.json()["error"] == "card_locked"
+    cards_now = s.call("GET", f"/residents/{h.p.resident_id}/cards", h.desk)
+    assert [(c["status"], c["wrong_pins"]) for c in cards_now] == [("locked", 3)]
+    log = s.call("GET", "/audit?limit=200", h.p.admin)["items"]
+    assert [e["details"] for e in log if e["action"] == "card.locked"] == [
+        {"wrong_pins": 3, "unchecked": True}
+    ]
+    assert balance(s, h.p) == 15_00
 
 
 def test_a_lost_card_is_blocked_and_replaced_the_balance_stays(service: Service) -> None:

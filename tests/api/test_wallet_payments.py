@@ -15,6 +15,7 @@ from support.service import People, Service, earn, open_shop, setup_people
 
 from api.models import ChainCursor, Payment
 from api.payment_index import PaymentIndex
+from heitje_chain.client import job_id
 from heitje_chain.keys import LocalSigner
 
 
@@ -152,6 +153,49 @@ def test_a_payment_the_chain_forgets_is_reversed_and_not_indexed_again(service: 
     assert _index(s).run() == 1
     assert _rows(s)[-1][4] == again.tx_hash
     assert c.balance(shop["address"]) == 6_00
+
+
+def test_a_payment_mined_again_elsewhere_is_listed_once(service: Service) -> None:
+    """The chain goes back and mines the very same transaction again, now second in its
+    block, so its Transfer has another log index: the indexed row moves with it."""
+    s = service
+    _, shop, merchant, wallet, _ = _world(s)
+    c, rpc = s.client, s.client.rpc
+    reconciler = s.app.state.worker.reconciler
+    snapshot = rpc.call("evm_snapshot")
+    tx = c.tx.send(wallet, c.address, c.encode("transfer", shop["address"], 2_00), gas=200_000)
+    first = c.result(tx)
+    assert _index(s).run() == 1
+    reconciler.run()
+    highest = rpc.block_number()
+    assert rpc.call("evm_revert", [snapshot]) is True
+    # Mined again, after another transaction with logs in the same block (a reward, minted:
+    # not a payment).
+    rpc.call("evm_setAutomine", [False])
+    try:
+        office = s.app.state.chain.role_signer("job-office")
+        other = c.submit(office, "rewardJob", job_id("remined"), wallet.address, 1_00)
+        assert rpc.call("eth_sendRawTransaction", [tx.raw]) == first.tx_hash
+        rpc.call("evm_mine")
+    finally:
+        rpc.call("evm_setAutomine", [True])
+    receipt = rpc.call("eth_getTransactionReceipt", [first.tx_hash])
+    moved = int(receipt["logs"][0]["logIndex"], 16)
+    assert moved > 0 and rpc.call("eth_getTransactionReceipt", [other.hash]) is not None
+    for _ in range(highest - rpc.block_number() + 2):
+        rpc.call("evm_mine")  # past the old height: only the block hashes tell
+    reconciler.run()
+    assert _index(s).run() == 0
+    with s.app.state.db.session() as session:
+        rows = list(session.scalars(select(Payment).where(Payment.via == "wallet")))
+        assert [(r.tx_hash, r.log_index, r.status) for r in rows] == [
+            (first.tx_hash, moved, "paid")
+        ]
+        assert rows[0].block_number == int(receipt["blockNumber"], 16)
+    assert s.call("GET", "/payments", merchant)["total"] == 1
+    reconciler.run()
+    with s.app.state.db.session() as session:
+        assert session.scalar(select(Payment.final).where(Payment.via == "wallet")) is True
 
 
 def test_two_processes_indexing_at_once_add_each_payment_once(service: Service) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from support.fault import (
@@ -24,7 +25,9 @@ from support.fault import (
     Stack,
     World,
     block_hash_problems,
+    charge_until_answered,
     contradictions,
+    index_problems,
     kill_chain,
     reconcile,
     rewards_settled,
@@ -34,6 +37,7 @@ from support.fault import (
 )
 
 FINAL = ("paid", "failed", "refused", "reversed")
+CARD_PIN = "4071"
 #: seconds after which the chain test starts no new payment or refund
 BURST = 30
 
@@ -167,6 +171,14 @@ def status_problems(status: Answer, lost: int) -> list[str]:
 def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db: DbReader) -> None:
     problems: list[str] = []
     world = World(rec)
+    # Besides the app's residents: one who pays by card at the shop's till, and two with
+    # wallets of their own who pay the shop on-chain, signing themselves (the service only
+    # learns of those from the chain, through its payment index).
+    carder = world.resident("K-card")
+    owners = [world.own_wallet_resident(f"K-own-{i}") for i in range(2)]
+    for person in (carder, *owners):
+        world.earn(person, "20.00")
+    world.issue_card(carder, CARD_PIN)
     shop, people = seed(world, db, 6, "40.00")
     claims = [world.done_claim(p, world.job("3.00")) for p in people for _ in range(2)]
     heard: dict[str, list[Answer]] = {}
@@ -221,6 +233,48 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
         assert a is not None, "nothing was refunded"
         return a
 
+    def card_payer() -> Answer:
+        i = 0
+        while not stop.is_set() and i < 16:
+            rid = f"kill-chain-card-{i}"
+            answers = charge_until_answered(rec, shop, carder, rid, "1.00", CARD_PIN, 30)
+            with lock:
+                heard[rid] = answers
+            i += 1
+            time.sleep(0.15)
+        return answers[-1]
+
+    own_sent: Counter[str] = Counter()
+    own_mined: list[str] = []  # transactions of own wallets that had a receipt
+
+    def own_pay(person: Any, i: int) -> str | None:
+        """Pays the shop EUR 0.50 from the own wallet, straight to the chain: a plain ERC-20
+        transfer for even `i`, a pay() with a receipt for odd; the transaction, or None when
+        the send failed (the chain down or forgetting: what it has is checked after)."""
+        try:
+            c = stack.client  # connected again after the chain's restart
+            if i % 2:
+                done = c.pay(person.signer, shop.address, 50, f"OWN-{person.name}-{i}", timeout=5)
+            else:
+                data = c.encode("transfer", shop.address, 50)
+                done = c.result(c.tx.send(person.signer, c.address, data, gas=200_000), 5)
+        except Exception as exc:
+            own_sent[type(exc).__name__] += 1
+            return None
+        own_sent["mined"] += 1
+        with lock:
+            own_mined.append(done.tx_hash)
+        return done.tx_hash
+
+    def own_payer(person: Any) -> Answer:
+        i = 0
+        while not stop.is_set() and i < 24:
+            if own_pay(person, i) is None:
+                time.sleep(0.3)
+            i += 1
+            time.sleep(0.2)
+        return rec.call("own-wallet", "GET", "/payments", person.headers)
+
     info: dict[str, Any] = {}
 
     def killer() -> None:
@@ -241,8 +295,13 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
                 }
                 for t in ("payments", "refunds", "rewards")
             }
+            cursor = db.rows("SELECT block_number FROM chain_cursors WHERE name = 'payments'")
+            info["cursor"] = cursor[0]["block_number"] if cursor else -1
             info["restart"] = stack.restart_chain()
         info["head_after"] = stack.head()
+        # Own wallets pay at once, so the new chain has their payments in blocks the
+        # payment index had read on the old one: only its rewind finds them.
+        info["first_after"] = [own_pay(o, 100 + k) for k, o in enumerate(owners)]
 
     began = time.monotonic()
     thread = threading.Thread(target=killer)
@@ -251,7 +310,15 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     # the stage up); those under way finish or give up on their own deadline.
     timer = threading.Timer(BURST, stop.set)
     timer.start()
-    rec.parallel([approvals, refunder, *[lambda p=p: payer(p) for p in people]])
+    rec.parallel(
+        [
+            approvals,
+            refunder,
+            card_payer,
+            *[lambda p=p: payer(p) for p in people],
+            *[lambda p=p: own_payer(p) for p in owners],
+        ]
+    )
     stop.set()
     timer.cancel()
     thread.join(60)
@@ -263,8 +330,25 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
     )
     # The test's own premise: the chain forgot blocks (else it tested nothing).
     assert info["head_after"] < info["head"], "the SIGKILL lost no blocks: nothing to repair"
-
     known = {e.tx_hash for e in stack.client.ledger(confirmations=0).events()}
+    own_lost = [h for h in own_mined if h not in known]
+    indexed_lost = [h for h in own_lost if h in info["paid"]["payments"]]
+    say(
+        f"own wallets paid the shop directly: {dict(own_sent)}; the chain forgot "
+        f"{len(own_lost)} of those mined, {len(indexed_lost)} of them indexed by then"
+    )
+    again = [
+        int(r["blockNumber"], 16)
+        for h in info["first_after"]
+        if h and (r := stack.client.rpc.call("eth_getTransactionReceipt", [h]))
+    ]
+    say(
+        f"the payment index had read to block {info['cursor']} when the chain died; own "
+        f"wallets paid again right after the restart, in blocks {again}"
+    )
+    # The premise of the index's part: the chain forgot payments from own wallets.
+    assert own_lost, "the chain forgot no own-wallet payment: the index's rewind is not tested"
+
     lost = {
         t: {h: i for h, i in rows.items() if h not in known} for t, rows in info["paid"].items()
     }
@@ -279,6 +363,7 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
             rewards_settled(db)
             and not reconcile(db, client).problems
             and not block_hash_problems(db, client)
+            and not index_problems(db, client).problems
         )
 
     try:
@@ -317,6 +402,9 @@ def test_chain_killed_in_approvals_and_payments(stack: Stack, rec: Recorder, db:
         f"reversed; {len(repaid)} of {len(rewards)} rewards paid on-chain now"
     )
     problems += block_hash_problems(db, stack.client)
+    index = index_problems(db, stack.client)
+    say(index.summary)
+    problems += index.problems
     status = rec.call("status", "GET", "/status", world.admin)
     say(f"GET /status: {status.status} {str(status.body)[:400]}")
     problems += status_problems(status, sum(len(x) for x in lost.values()))

@@ -6,13 +6,18 @@
 - `Recorder`: parallel clients (threads, httpx) whose every answer is kept and checked as it
   comes: a 5xx, an error that is not JSON, or no answer in time is a problem, except inside
   a window in which the test itself has the API or the chain down;
-- `World`: the people of a test made through the service (staff, residents, shops) and
+- `World`: the people of a test made through the service (staff, residents, residents with
+  wallets of their own who sign themselves, shops, Heitje cards issued by the desk) and
   Heitjes earned the real way (a job done, approved, paid by the worker);
 - `reconcile`: the database against the chain, event by event: every paid payment, refund
   and reward row has its event on-chain (transaction, amount, accounts) and every Payment,
-  Refund and JobRewarded event belongs to exactly one paid row; balances per resident and
-  shop from the rows equal the chain's; refunds never beyond their payment; places and the
-  yearly cap never exceeded; no wallet file without its account.
+  Refund and JobRewarded event belongs to exactly one paid row; every payment from a
+  resident's own wallet to a shop on-chain (a plain transfer or a pay()) is exactly one paid
+  row of the payment index and every such row is on-chain; a card payment is its card
+  holder's; balances per resident and shop from the rows equal the chain's; refunds never
+  beyond their payment; places and the yearly cap never exceeded; no wallet file without
+  its account;
+- `index_problems`: the payment index's cursor stands on the chain as it is now.
 
 The database is read directly (SQLAlchemy, plain SQL on the service's tables), the chain with
 heitje_chain (`HeitjeClient.ledger()`).
@@ -36,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from sqlalchemy import create_engine, inspect, text
 
 from api.demo import PASSWORD as DEMO_PASSWORD
@@ -44,6 +51,8 @@ from api.settings import load_settings
 from heitje_chain.client import HeitjeClient, job_id, text_of
 from heitje_chain.config import load_config
 from heitje_chain.connect import connect
+from heitje_chain.keys import LocalSigner
+from heitje_chain.ledger import PaymentRecord
 from heitje_chain.node import EmbeddedChain, free_port
 from support.service import PASSWORD
 
@@ -427,6 +436,10 @@ class Person:
     id: int
     address: str
     code: str = ""  # a shop's code
+    #: the key of a resident's own wallet (None: the service keeps the wallet)
+    signer: Any = None
+    #: a resident's Heitje card: {"id", "number", "pin"} (issued by the desk)
+    card: dict[str, Any] = field(default_factory=dict)
 
 
 class World:
@@ -453,6 +466,7 @@ class World:
             rec.expect("setup", "POST", "/staff", admin, 201, json=body)
         self.issuer = self.login("jo")
         self.inspectors = (self.login("insp"), self.login("insp2"))
+        self._desk: dict[str, str] | None = None
 
     def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
         body = self.rec.expect(
@@ -469,6 +483,41 @@ class World:
         made = self.rec.expect("setup", "POST", "/residents", None, 201, json=body)
         headers = self.login(name) if wallet is None else {}
         return Person(name, headers, made["id"], made["address"])
+
+    def own_wallet_resident(self, name: str) -> Person:
+        """A resident with a wallet of their own (a fresh key the test holds and signs with),
+        signed in the way a wallet app does: by signing the service's challenge."""
+        account = Account.create()
+        person = self.resident(name, wallet=account.address)
+        challenge = self.rec.expect(
+            "login", "POST", "/auth/challenge", json={"wallet": account.address}
+        )
+        signature = account.sign_message(encode_defunct(text=challenge["text"])).signature
+        signed = {
+            "message": challenge["text"],
+            "signature": "0x" + signature.hex().removeprefix("0x"),
+        }
+        body = self.rec.expect("login", "POST", "/auth/wallet", json=signed)
+        person.headers = {"Authorization": f"Bearer {body['token']}"}
+        person.signer = LocalSigner(account)
+        return person
+
+    @property
+    def desk(self) -> dict[str, str]:
+        """The municipal desk's staff member (made on first use)."""
+        if self._desk is None:
+            body = {"username": "balie", "password": PASSWORD, "role": "desk"}
+            self.rec.expect("setup", "POST", "/staff", self.admin, 201, json=body)
+            self._desk = self.login("balie")
+        return self._desk
+
+    def issue_card(self, who: Person, pin: str) -> dict[str, Any]:
+        """The desk issues `who` a Heitje card with `pin` (kept on `who.card`)."""
+        made = self.rec.expect(
+            "setup", "POST", f"/residents/{who.id}/cards", self.desk, 201, json={"pin": pin}
+        )
+        who.card = {"id": made["id"], "number": made["number"], "pin": pin}
+        return who.card
 
     def shop(self, name: str) -> Person:
         body = {
@@ -504,6 +553,38 @@ class World:
         claim = self.done_claim(who, self.job(reward))
         self.rec.expect("setup", "POST", f"/claims/{claim}/approve", self.inspectors[0], json={})
         return claim
+
+
+def charge_until_answered(
+    rec: Recorder,
+    till: Person,
+    who: Person,
+    request_id: str,
+    amount: str,
+    pin: str,
+    timeout: float = 40,
+) -> list[Answer]:
+    """Charge `who`'s card at `till` (op `card`) as a till does: again with the same
+    request_id while there is no answer, a 5xx or a payment still `sending`, until a final
+    answer (bounded)."""
+    body = {
+        "merchant_code": till.code,
+        "card": who.card["number"],
+        "pin": pin,
+        "amount": amount,
+        "receipt": f"T-{request_id}"[:32],
+        "request_id": request_id,
+    }
+    heard = []
+    deadline = time.monotonic() + timeout
+    while True:
+        a = rec.call("card", "POST", "/cards/pay", till.headers, key=request_id, json=body)
+        heard.append(a)
+        if a.status is not None and a.status < 500 and part(a, "status") != "sending":
+            return heard
+        if time.monotonic() > deadline:
+            return heard
+        time.sleep(0.3)
 
 
 # ----------------------------------------------------------------------------- the database
@@ -579,6 +660,29 @@ def _addresses(current: Iterable[str], recovered: dict[str, str]) -> dict[str, s
     return out
 
 
+def _own_wallet_payments(
+    client: HeitjeClient,
+    residents: dict[int, dict[str, Any]],
+    merchants: dict[int, dict[str, Any]],
+    aliases: dict[str, set[str]],
+) -> dict[tuple[str, int], PaymentRecord]:
+    """Every payment on-chain from a resident's own wallet (or one they lost to a recovery)
+    to a shop of the service, by transaction and log index: what the payment index must
+    hold, read with heitje_chain's own scanner from the deployment block."""
+    wallets = {
+        a.lower()
+        for x in residents.values()
+        if not x["custodial"]
+        for a in aliases.get(x["address"], {x["address"]})
+    }
+    shops = {m["address"].lower() for m in merchants.values()}
+    return {
+        (found.tx_hash, found.log_index): found
+        for found in client.ledger(confirmations=0).payments()
+        if found.payer.lower() in wallets and found.merchant.lower() in shops
+    }
+
+
 def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reconciliation:
     """The database against the chain, event by event (see the module). With `final`, rows
     still `sending` and rewards the chain paid but the database has pending are differences
@@ -617,15 +721,44 @@ def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reco
         if x["address"] in shop_addresses:
             p.append(f"resident #{x['id']} has a shop's wallet {x['address']}")
 
-    # --- payments
+    # --- payments (the service's own, by app or card, and those from residents' own wallets
+    #     that the payment index learnt from the chain)
     payments = {x["id"]: x for x in db.rows("SELECT * FROM payments")}
     pay_events = {e.tx_hash: e for e in by_name["Payment"]}
     claimed: Counter[str] = Counter()
     r.counts["payments"] = len(payments)
+    r.counts["card payments"] = sum(x["card_id"] is not None for x in payments.values())
+    cards = {x["id"]: x for x in db.rows("SELECT id, resident_id FROM cards")}
+    own = _own_wallet_payments(client, residents, merchants, aliases)
+    r.counts["own-wallet payments on-chain"] = len(own)
+    indexed: Counter[tuple[str, int]] = Counter()
     for x in payments.values():
         name = f"payment #{x['id']} ({x['status']}, EUR {x['cents'] / 100:.2f}, {x['receipt']})"
         event = pay_events.get(x["tx_hash"]) if x["tx_hash"] else None
         shop = merchants[x["merchant_id"]]["address"]
+        if x["card_id"] is not None and cards[x["card_id"]]["resident_id"] != x["resident_id"]:
+            p.append(f"{name}: paid with card #{x['card_id']}, another resident's")
+        if x["via"] == "wallet":
+            found = own.get((x["tx_hash"], x["log_index"])) if x["tx_hash"] else None
+            if x["status"] == "paid":
+                indexed[(x["tx_hash"], x["log_index"])] += 1
+                if event is not None:
+                    claimed[x["tx_hash"]] += 1  # an own wallet's pay(): its Payment is this row
+                if found is None:
+                    p.append(
+                        f"{name}: indexed from the own wallet's transaction {x['tx_hash']} "
+                        f"(log {x['log_index']}), which the chain does not have"
+                    )
+                elif not (
+                    of_resident(x["resident_id"], found.payer)
+                    and found.merchant == shop
+                    and found.amount == x["cents"]
+                    and found.block_number == x["block_number"]
+                ):
+                    p.append(f"{name}: the chain's payment differs: {found}")
+            elif found is not None:
+                p.append(f"{name}: the chain has its transaction {x['tx_hash']}")
+            continue
         if x["status"] == "paid":
             claimed[x["tx_hash"]] += 1
             if event is None:
@@ -648,6 +781,14 @@ def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reco
                 f"on-chain Payment {e.tx_hash} (EUR {int(e.args['amount']) / 100:.2f}, "
                 f"{text_of(e.args['receipt'])}) is claimed by {claimed[e.tx_hash]} paid "
                 f"rows (rows with that transaction: {rows})"
+            )
+
+    for key, found in own.items():
+        if indexed[key] != 1:
+            p.append(
+                f"on-chain payment from an own wallet {found.tx_hash} (log {found.log_index}, "
+                f"EUR {found.amount / 100:.2f}, block {found.block_number}) is indexed as "
+                f"{indexed[key]} paid rows"
             )
 
     # --- refunds
@@ -791,20 +932,29 @@ def reconcile(db: DbReader, client: HeitjeClient, *, final: bool = True) -> Reco
 
 
 def contradictions(rec: Recorder, db: DbReader, chain_killed: bool = False) -> list[str]:
-    """Answers about payments and refunds that the final database contradicts: an answer
-    `paid` for one that is not paid in the end (`reversed` allowed when the test killed the
-    chain), an answer `failed`/refused for one that is paid, another payment's id for a
-    request_id."""
+    """Answers about payments (the app's `pay`, the card's `card`) and refunds that the final
+    database contradicts: an answer `paid` for one that is not paid in the end (`reversed`
+    allowed when the test killed the chain), an answer `failed`/refused for one that is
+    paid, a card sale refused (wrong PIN, locked, the daily limit) whose request_id is paid,
+    another payment's id for a request_id."""
     found = []
     final = {x["id"]: x for x in db.rows("SELECT id, request_id, status FROM payments")}
+    by_request = {x["request_id"]: x for x in final.values()}
     for a in rec.answers:
-        if a.op != "pay" or not isinstance(a.body, dict) or a.status is None:
+        if a.op not in ("pay", "card") or not isinstance(a.body, dict) or a.status is None:
             continue
-        pid = a.body.get("id") or a.body.get("details", {}).get("payment")
+        said = a.body.get("status") or a.body.get("error")
+        pid = a.body.get("id") or (a.body.get("details") or {}).get("payment")
+        if pid is None and a.op == "card" and 400 <= a.status < 500:
+            # a till told the card paid nothing (wrong PIN, locked, the daily limit): no
+            # payment of that sale may be paid
+            row = by_request.get(a.key)
+            if row is not None and row["status"] == "paid":
+                found.append(f"card sale {a.key} was answered {said}; it is paid (#{row['id']})")
+            continue
         row = final.get(pid)
         if row is None:
             continue
-        said = a.body.get("status") or a.body.get("error")
         if (
             said == "paid"
             and row["status"] != "paid"
@@ -862,3 +1012,47 @@ def block_hash_problems(db: DbReader, client: HeitjeClient) -> list[str]:
                     f"{table} #{x['id']}: block {x['block_number']} is no longer {x['block_hash']}"
                 )
     return found
+
+
+@dataclass
+class IndexCheck:
+    """What `index_problems` found, and what it looked at."""
+
+    problems: list[str]
+    summary: str
+
+
+def index_problems(db: DbReader, client: HeitjeClient) -> IndexCheck:
+    """The payment index of own-wallet payments (api.payment_index) beside the chain: its
+    cursor (`chain_cursors`, name "payments") is at or below the head with the chain's hash
+    at that height, and no chain payment is indexed twice. (That every own-wallet payment
+    on-chain is indexed once, and no indexed one is missing from the chain, is `reconcile`'s
+    part.)"""
+    found = []
+    cursor = db.rows("SELECT block_number, block_hash FROM chain_cursors WHERE name = 'payments'")
+    head = int(client.rpc.block_number())
+    if not cursor:
+        found.append("the payment index has no cursor: it never ran")
+        at = "none"
+    else:
+        number, block_hash = cursor[0]["block_number"], cursor[0]["block_hash"]
+        at = f"block {number}"
+        block = (
+            client.rpc.call("eth_getBlockByNumber", [hex(number), False]) if number >= 0 else None
+        )
+        if number > head:
+            found.append(f"the payment index's cursor is at block {number}, above the head {head}")
+        elif block_hash is not None and (block is None or block["hash"] != block_hash):
+            found.append(
+                f"the payment index's cursor records block {number} as {block_hash}; the chain "
+                f"has {block and block['hash']}"
+            )
+    rows = db.rows("SELECT tx_hash, log_index, status FROM payments WHERE via = 'wallet'")
+    twice = Counter((x["tx_hash"], x["log_index"]) for x in rows if x["status"] == "paid")
+    found += [f"own-wallet payment {k[0]} (log {k[1]}) is indexed {n} times" for k, n in
+              twice.items() if n > 1]  # fmt: skip
+    states = Counter(x["status"] for x in rows)
+    return IndexCheck(
+        found,
+        f"payment index: own-wallet payments {dict(states)}; cursor at {at}, chain head {head}",
+    )
