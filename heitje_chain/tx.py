@@ -393,8 +393,8 @@ class Transactor:
                 except RpcError as exc:
                     if _nonce_low(exc) or _taken(exc):
                         # Another process used this key: read the nonce again and re-sign.
-                        log.info("nonce %d of %s was taken elsewhere (%s); re-reading", nonce,
-                                 address, exc.message)  # fmt: skip
+                        log.warning("nonce %d of %s was taken elsewhere (%s); re-reading",
+                                    nonce, address, exc.message)  # fmt: skip
                         self._nonces[address] = self._chain_nonce(address)
                         continue
                     if exc.is_revert:
