@@ -155,6 +155,7 @@ class Tx:
     displaced: list[str] = field(default_factory=list)
     #: The head when the nonce was first seen spent by another transaction (None: it was not).
     spent_at: int | None = None
+    spent_since: float = 0.0  # when (monotonic) that was first seen
 
     @property
     def done(self) -> bool:
@@ -393,7 +394,7 @@ class Transactor:
                 except RpcError as exc:
                     if _nonce_low(exc) or _taken(exc):
                         # Another process used this key: read the nonce again and re-sign.
-                        log.warning("nonce %d of %s was taken elsewhere (%s); re-reading",
+                        log.warning("nonce %d of %s was spent elsewhere (%s); re-reading",
                                     nonce, address, exc.message)  # fmt: skip
                         self._nonces[address] = self._chain_nonce(address)
                         continue
@@ -751,9 +752,18 @@ class Transactor:
         with this key): sign the call again at a fresh nonce, at once when it is idempotent,
         else once the spending block is `final_depth` deep and the nonce still spent there
         (our first signature can then never be mined). Without a `final_depth` the wait ends
-        with `TransactionFailed`: nothing of it happened. True when it was signed again."""
+        with `TransactionFailed`: nothing of it happened. True when it was signed again.
+
+        It is acted on only when a later poll (a later block, or half a second on) still sees
+        it: a node in the middle of adding a block may give the sender's new nonce before the
+        receipt of our transaction in it (anvil does)."""
         if tx.spent_at is None:
-            tx.spent_at = head
+            tx.spent_at, tx.spent_since = head, time.monotonic()
+            return False
+        if head == tx.spent_at and time.monotonic() - tx.spent_since < 0.5:
+            return False
+        if tx.spent_since > 0:
+            tx.spent_since = -1.0  # logged once
             log.warning(
                 "nonce %d of %s was used by another transaction (is the key used elsewhere?); "
                 "%s is not mined and cannot be: signing the call again%s",
@@ -776,7 +786,7 @@ class Transactor:
             except (RpcError, ChainUnavailable):
                 return False
             if count <= tx.nonce:  # that block is no longer canonical: ours may be mined
-                tx.spent_at = None
+                tx.spent_at, tx.spent_since = None, 0.0
                 return False
         return self._resign(tx)
 
@@ -802,6 +812,7 @@ class Transactor:
         tx.displaced.extend(tx.hashes)
         tx.nonce, tx.fields, tx.raw = fresh.nonce, fresh.fields, fresh.raw
         tx.hash, tx.hashes, tx.spent_at = fresh.hash, [fresh.hash], None
+        tx.spent_since = 0.0
         return True
 
     def _head(self) -> int | None:

@@ -384,7 +384,7 @@ def _nonces_taken(logs: list[Path]) -> dict[str, int]:
     the node at sending (its pool held the other's), or mined for the other while waiting."""
     text = "".join(log.read_text(errors="replace") for log in logs)
     return {
-        "at sending": text.count("was taken elsewhere"),
+        "at sending": text.count("was spent elsewhere"),
         "while waiting": text.count("was used by another transaction"),
     }
 

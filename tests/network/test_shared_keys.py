@@ -109,7 +109,7 @@ def collisions(caplog: pytest.LogCaptureFixture) -> dict[str, int]:
     (its pool held the other's), or mined for the other (ours displaced while waiting)."""
     text = [r.getMessage() for r in caplog.records if r.name == "heitje_chain.tx"]
     return {
-        "at sending": sum("was taken elsewhere" in t for t in text),
+        "at sending": sum("was spent elsewhere" in t for t in text),
         "while waiting": sum("was used by another transaction" in t for t in text),
     }
 
