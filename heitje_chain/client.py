@@ -311,11 +311,23 @@ class HeitjeClient:
     # ------------------------------------------------------------------ sending
 
     def submit(
-        self, signer: Signer, function: str, *args: Any, gas: int | None = None, what: str = ""
+        self,
+        signer: Signer,
+        function: str,
+        *args: Any,
+        gas: int | None = None,
+        what: str = "",
+        idempotent: bool = False,
     ) -> Tx:
-        """Send one contract call without waiting for it to be mined (for pipelining)."""
+        """Send one contract call without waiting for it to be mined (for pipelining).
+        `idempotent`: the contract refuses it a second time (see `Transactor.send`)."""
         return self.tx.send(
-            signer, self.address, self.encode(function, *args), gas=gas, description=what
+            signer,
+            self.address,
+            self.encode(function, *args),
+            gas=gas,
+            description=what,
+            idempotent=idempotent,
         )
 
     def submit_many(
@@ -535,7 +547,11 @@ class HeitjeClient:
         if self.is_rewarded(jid):
             return self._already_paid(row, jid)
         try:
-            tx = self.submit(minter, "rewardJob", jid, row.resident, row.cents, what="reward")
+            # A job id is paid once: another signature of it (its nonce taken by another
+            # process with this key) can be sent at once.
+            tx = self.submit(
+                minter, "rewardJob", jid, row.resident, row.cents, what="reward", idempotent=True
+            )
             done = self.result(tx)
         except JobAlreadyRewarded:  # paid by someone else since the check above
             return self._already_paid(row, jid)
@@ -607,7 +623,7 @@ class HeitjeClient:
             if tx.error is None and tx.receipt is not None:
                 for _row, jid in batch:
                     res = results[index[jid]]
-                    res.tx_hash, res.block_number = tx.hash, tx.receipt.block_number
+                    res.tx_hash, res.block_number = tx.receipt.tx_hash, tx.receipt.block_number
                 tick(len(batch))
             elif isinstance(tx.error, Refused):
                 retry.extend(batch)  # refused when mined (the state moved on): sort it out
@@ -642,7 +658,10 @@ class HeitjeClient:
             [row.cents for row, _ in batch],
         )
         try:
-            tx = self.tx.send(minter, self.address, data, description=f"reward {len(batch)} jobs")
+            tx = self.tx.send(
+                minter, self.address, data, description=f"reward {len(batch)} jobs",
+                idempotent=True,  # each job id is paid once, whichever signature is mined
+            )  # fmt: skip
             return [(tx, batch)]
         except Refused as exc:
             if len(batch) == 1:

@@ -47,4 +47,6 @@ def connect(config: Config) -> HeitjeClient:
     client.tx.fallback_gas = config.gas_limit
     client.log_range = config.log_range
     client.confirmations = config.final_depth
+    # A transaction whose nonce another process took is signed again once that one is final.
+    client.tx.final_depth = config.final_depth
     return client

@@ -12,6 +12,34 @@ Rules that keep money safe:
   estimate (the method is off or unsupported), `fallback_gas` (the `gas_limit` setting) is
   used instead, after an `eth_call` of the same transaction has checked that the contract
   accepts it: a refusal still raises its typed error and sends nothing.
+
+One key, several processes (two API processes on two nodes share the job office's key, and a
+resident pays through both at once). Both may sign the same nonce; each node takes its own
+transaction, the pools gossip, and the chain mines one of the two. The other can then never
+be mined: its nonce is spent by a hash it does not have. Waiting notices that at the next
+block (the sender's mined nonce passed ours while none of our hashes has a receipt), and the
+call is signed again at a fresh nonce:
+- at once when it is *idempotent* (a reward batch: the contract pays a job id once, so the
+  batch re-signed is refused, or pays only what was not paid, whatever happens to the first);
+- otherwise (a payment) only once the block that spent the nonce is `final_depth` blocks deep
+  and the nonce is still spent there: then our first signature can never be mined, and the
+  re-signed one is the only one that can. The new signature is estimated first, so a call the
+  chain no longer allows (the other payment took the balance) is refused with nothing sent.
+  Without a `final_depth` (the owner did not say when a block is final) the wait ends with
+  `TransactionFailed`: nothing of it happened.
+A node that refuses a new transaction because its pool holds another one with that nonce
+('replacement transaction underpriced') is treated like 'nonce too low': the nonce is read
+again and the call signed again, unless an earlier attempt of the same bytes went unanswered
+(it may be in a pool somewhere: then it is reported as possibly still arriving).
+
+Why not a lease (one process signs for a key at a time, held in the shared database)? The
+chain decides which of two signatures wins, and a lease cannot prevent every second signer:
+a process paused past its lease's expiry (a long GC, a frozen VM), a node that kept a
+dead process's transaction in its pool and mines it later, an operator's tool run by hand.
+The sender has to handle a nonce spent by someone else correctly in any case, and once it
+does, a lease only saves some wasted signatures, at the price of a table every signing
+process depends on. Residents' keys, signed wherever their requests arrive, would need one
+lease per resident.
 """
 
 from __future__ import annotations
@@ -43,6 +71,13 @@ log = logging.getLogger(__name__)
 # How the node phrases "this transaction is already in my pool" or "this nonce is spent".
 _KNOWN = ("already known", "known transaction", "already imported", "alreadyknown")
 _NONCE_LOW = ("nonce too low", "nonce is too low", "old nonce", "transaction nonce too low")
+# How it phrases "my pool holds another transaction with this nonce" (free gas: a new one
+# can never outbid it).
+_TAKEN = (
+    "replacement transaction underpriced",
+    "replacement underpriced",
+    "future transaction tries to replace pending",
+)
 
 
 def _refusal(error: RpcError, sender: str, description: str) -> str:
@@ -69,6 +104,11 @@ def _checksummed(address: str) -> str:
 
 def _nonce_low(error: RpcError) -> bool:
     return any(k in error.message.lower() for k in _NONCE_LOW)
+
+
+def _taken(error: RpcError) -> bool:
+    """The node holds another transaction with this nonce (another process used the key)."""
+    return any(k in error.message.lower() for k in _TAKEN)
 
 
 @dataclass
@@ -108,6 +148,14 @@ class Tx:
     receipt: Receipt | None = None
     error: Exception | None = None
     signer: Signer | None = field(default=None, repr=False, compare=False)
+    #: True when the call cannot take effect twice (the contract refuses a repeat: a reward
+    #: batch's job ids), so it may be signed again at once when its nonce is taken.
+    idempotent: bool = False
+    #: Hashes signed earlier for this call, whose nonce another transaction spent.
+    displaced: list[str] = field(default_factory=list)
+    #: The head when the nonce was first seen spent by another transaction (None: it was not).
+    spent_at: int | None = None
+    spent_since: float = 0.0  # when (monotonic) that was first seen
 
     @property
     def done(self) -> bool:
@@ -159,8 +207,13 @@ class Transactor:
         send_timeout: float = 30.0,
         fallback_gas: int | None = None,
         gas_price: int | None = None,
+        final_depth: int | None = None,
     ) -> None:
         self.rpc = rpc
+        #: Blocks on top of a block after which it is final (0: at once). A transaction whose
+        #: nonce another one spent is signed again once that one is this deep (see the
+        #: module); None: never, its wait ends with `TransactionFailed`.
+        self.final_depth = final_depth
         self.fallback_gas = fallback_gas
         #: The network's gas price when its nodes suggest another one (0: free gas on geth
         #: Clique, whose nodes always suggest 1 gwei); None: asked from the chain.
@@ -303,15 +356,30 @@ class Transactor:
         *,
         gas: int | None = None,
         description: str = "",
+        idempotent: bool = False,
     ) -> Tx:
         """Sign and send a transaction; returns once the node has it (not once mined).
 
         Gas is estimated unless given; a refusal found by the estimate raises the contract's
-        typed error and sends nothing.
+        typed error and sends nothing. `idempotent`: the contract refuses the call a second
+        time, so it may be signed again at once if another process takes its nonce.
         """
-        address = signer.address
         if gas is None:
-            gas = self.estimate(address, to, data)
+            gas = self.estimate(signer.address, to, data)
+        return self._send_new(signer, to, data, gas, description, idempotent)
+
+    def _send_new(
+        self,
+        signer: Signer,
+        to: str | None,
+        data: str,
+        gas: int,
+        description: str,
+        idempotent: bool,
+    ) -> Tx:
+        """Sign at the account's next nonce and send; a nonce someone else spent or holds in
+        the node's pool is read again and the call signed again (at most 3 times)."""
+        address = signer.address
         fees = self.fees()
         with self._lock(address):
             for _attempt in range(3):
@@ -319,13 +387,15 @@ class Transactor:
                 if nonce is None:
                     nonce = self._chain_nonce(address)
                 tx = self._sign(signer, nonce, to, data, gas, fees.fields(), description)
+                tx.idempotent = idempotent
                 self._signers[address] = signer
                 try:
                     self._broadcast(tx)
                 except RpcError as exc:
-                    if _nonce_low(exc):
+                    if _nonce_low(exc) or _taken(exc):
                         # Another process used this key: read the nonce again and re-sign.
-                        log.info("nonce %d of %s was spent elsewhere; re-reading", nonce, address)
+                        log.warning("nonce %d of %s was spent elsewhere (%s); re-reading",
+                                    nonce, address, exc.message)  # fmt: skip
                         self._nonces[address] = self._chain_nonce(address)
                         continue
                     if exc.is_revert:
@@ -371,7 +441,11 @@ class Transactor:
                         for i, (to, data, gas) in enumerate(part)
                     ]
                     answers = self._broadcast_many(txs)
-                    low = [a for a in answers if isinstance(a, RpcError) and _nonce_low(a)]
+                    low = [
+                        a
+                        for a in answers
+                        if isinstance(a, RpcError) and (_nonce_low(a) or _taken(a))
+                    ]
                     if len(low) == len(txs):  # the key was used elsewhere: read, re-sign
                         self._nonces[address] = self._chain_nonce(address)
                         continue
@@ -490,6 +564,8 @@ class Transactor:
         try:
             self._broadcast(filler)
         except RpcError as exc:
+            if _taken(exc) or _nonce_low(exc):
+                return  # another transaction holds the nonce: there is no gap
             raise TransactionFailed(
                 f"nonce {nonce} of {signer.address} could not be filled after a refused "
                 f"transaction ({exc.message}); the transactions after it wait until it is"
@@ -498,6 +574,7 @@ class Transactor:
     def _broadcast(self, tx: Tx) -> None:
         """Send the signed bytes; retry the *same* bytes while the node cannot be reached."""
         deadline = time.monotonic() + self.send_timeout
+        unanswered = False  # an attempt went unanswered: it may have arrived
         while True:
             try:
                 self.rpc.call("eth_sendRawTransaction", [tx.raw])
@@ -505,12 +582,23 @@ class Transactor:
             except RpcError as exc:
                 if any(k in exc.message.lower() for k in _KNOWN):
                     break  # the node had it already: the earlier attempt arrived
-                if _nonce_low(exc) and self._known(tx):
+                if (_nonce_low(exc) or _taken(exc)) and self._known(tx):
                     # An earlier attempt reached a node that failed before answering (the
                     # request was then sent to the next node): the transaction is in.
                     break
+                if _taken(exc) and unanswered:
+                    # Another transaction holds the nonce in this node's pool, and ours may
+                    # be in another node's: signing the call again could make it happen twice.
+                    raise TransactionFailed(
+                        f"transaction {tx.hash} (nonce {tx.nonce} of {tx.sender}) may have "
+                        "reached a node that did not answer, and another transaction holds "
+                        "its nonce; it may still arrive. Check it with the ledger before "
+                        "trying again.",
+                        tx.hash,
+                    ) from None
                 raise
             except ChainUnavailable:
+                unanswered = True
                 if time.monotonic() > deadline:
                     raise TransactionFailed(
                         f"the chain did not answer while sending transaction {tx.hash} "
@@ -552,7 +640,9 @@ class Transactor:
         While transactions keep
         being mined, waiting goes on; when none has been mined for `resend_after` seconds,
         the pending ones are checked and re-sent if the node dropped them (in nonce order);
-        after `timeout` seconds without progress, the rest are given up as not mined.
+        after `timeout` seconds without progress, the rest are given up as not mined. One
+        whose nonce another transaction spent is signed again (see the module), which counts
+        as progress.
         """
         limit = self.timeout if timeout is None else timeout
         pending = [tx for tx in txs if not tx.done]
@@ -565,15 +655,16 @@ class Transactor:
             # block, only takes its time from sealing them.
             seen, head = head, self._head()
             overdue = time.monotonic() - last_progress > limit  # ask once more before giving up
+            resigned = 0
             if head is None or head != seen or time.monotonic() - last_asked >= 1.0 or overdue:
                 last_asked = time.monotonic()
-                found = self._receipts(pending)
+                found, resigned = self._receipts(pending, head)
             pending = [tx for tx in pending if not tx.done]
             now = time.monotonic()
-            if found:
+            if found or resigned:
                 last_progress = now
-                if progress is not None:
-                    progress(found)
+            if found and progress is not None:
+                progress(found)
             if not pending:
                 break
             if now - last_progress > limit:
@@ -602,20 +693,127 @@ class Transactor:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    def _receipts(self, pending: list[Tx]) -> int:
-        """Ask for the receipts of `pending` (batched, 500 to a request); how many came."""
-        found = 0
+    def _receipts(self, pending: list[Tx], head: int | None) -> tuple[int, int]:
+        """Ask for the receipts of `pending` (batched, 500 to a request), and, first in the
+        same request, each sender's mined nonce: a transaction without a receipt whose nonce
+        is spent was displaced by another one (`_displaced`). Returns how many were settled
+        (mined, or failed) and how many were signed again."""
+        found = resigned = 0
         for start in range(0, len(pending), 500):
             chunk = pending[start : start + 500]
-            calls = [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
-            answers = iter(self.rpc.batch(calls))
+            senders = sorted({tx.sender for tx in chunk})
+            calls = [("eth_getTransactionCount", [s, "latest"]) for s in senders]
+            calls += [("eth_getTransactionReceipt", [h]) for tx in chunk for h in tx.hashes]
+            answers = self.rpc.batch(calls)
+            mined = {
+                s: int(a, 16) for s, a in zip(senders, answers, strict=False) if isinstance(a, str)
+            }
+            receipts = iter(answers[len(senders) :])
+            spent: list[Tx] = []
             for tx in chunk:
                 for _h in tx.hashes:
-                    answer = next(answers)
+                    answer = next(receipts)
                     if isinstance(answer, dict) and tx.receipt is None:
                         self._settle(tx, Receipt.from_rpc(answer))
                         found += 1
-        return found
+                if tx.receipt is None and mined.get(tx.sender, -1) > tx.nonce:
+                    spent.append(tx)
+            if spent and head is not None:
+                settled, again = self._spent(spent, head)
+                found, resigned = found + settled, resigned + again
+        return found, resigned
+
+    def _spent(self, txs: list[Tx], head: int) -> tuple[int, int]:
+        """Transactions whose nonce the chain has spent though none of their hashes had a
+        receipt: asked once more (the block may have come in between), and the ones still
+        without one are displaced. Returns how many were settled and how many re-signed."""
+        try:
+            calls = [("eth_getTransactionReceipt", [h]) for tx in txs for h in tx.hashes]
+            answers = iter(self.rpc.batch(calls))
+        except (RpcError, ChainUnavailable):
+            return 0, 0
+        settled = resigned = 0
+        for tx in txs:
+            for _h in tx.hashes:
+                answer = next(answers)
+                if isinstance(answer, dict) and tx.receipt is None:
+                    self._settle(tx, Receipt.from_rpc(answer))
+            if tx.receipt is not None:
+                settled += 1
+                continue
+            if self._displaced(tx, head):
+                resigned += 1
+            elif tx.error is not None:
+                settled += 1
+        return settled, resigned
+
+    def _displaced(self, tx: Tx, head: int) -> bool:
+        """`tx`'s nonce was spent by a transaction that is not ours (another process signed
+        with this key): sign the call again at a fresh nonce, at once when it is idempotent,
+        else once the spending block is `final_depth` deep and the nonce still spent there
+        (our first signature can then never be mined). Without a `final_depth` the wait ends
+        with `TransactionFailed`: nothing of it happened. True when it was signed again.
+
+        It is acted on only when a later poll (a later block, or half a second on) still sees
+        it: a node in the middle of adding a block may give the sender's new nonce before the
+        receipt of our transaction in it (anvil does)."""
+        if tx.spent_at is None:
+            tx.spent_at, tx.spent_since = head, time.monotonic()
+            return False
+        if head == tx.spent_at and time.monotonic() - tx.spent_since < 0.5:
+            return False
+        if tx.spent_since > 0:
+            tx.spent_since = -1.0  # logged once
+            log.warning(
+                "nonce %d of %s was used by another transaction (is the key used elsewhere?); "
+                "%s is not mined and cannot be: signing the call again%s",
+                tx.nonce, tx.sender, tx.hash,
+                "" if tx.idempotent else " once that transaction is final",
+            )  # fmt: skip
+        if not tx.idempotent:
+            if self.final_depth is None or tx.signer is None:
+                tx.error = TransactionFailed(
+                    f"transaction {tx.hash} was replaced: nonce {tx.nonce} of {tx.sender} was "
+                    "used by another transaction (was the key used elsewhere?); nothing of "
+                    "this transaction happened",
+                    tx.hash,
+                )
+                return False
+            if head < tx.spent_at + self.final_depth:
+                return False  # not final yet: a reorg could still bring ours back
+            try:
+                count = self._chain_nonce(tx.sender, hex(tx.spent_at))
+            except (RpcError, ChainUnavailable):
+                return False
+            if count <= tx.nonce:  # that block is no longer canonical: ours may be mined
+                tx.spent_at, tx.spent_since = None, 0.0
+                return False
+        return self._resign(tx)
+
+    def _resign(self, tx: Tx) -> bool:
+        """Sign `tx`'s call again at a fresh nonce and send it; `tx` then stands for the new
+        signature (its old hashes kept in `displaced`). The call is estimated first: one the
+        chain no longer allows ends with its typed error, and nothing is sent. True when it
+        was sent."""
+        if tx.signer is None:
+            return False
+        to, data = tx.fields.get("to"), str(tx.fields["data"])
+        try:
+            gas = max(int(tx.fields["gas"]), self.estimate(tx.sender, to, data))
+            fresh = self._send_new(tx.signer, to, data, gas, tx.description, tx.idempotent)
+        except ChainUnavailable as exc:
+            log.warning("cannot sign %s again yet: %s", tx.hash, exc)
+            return False  # tried again at the next poll
+        except (Refused, TransactionFailed, InvalidInput) as exc:
+            tx.error = exc  # nothing sent; the first signature can no longer be mined
+            return False
+        log.warning("%s (nonce %d) signed again as %s with nonce %d", tx.hash, tx.nonce,
+                    fresh.hash, fresh.nonce)  # fmt: skip
+        tx.displaced.extend(tx.hashes)
+        tx.nonce, tx.fields, tx.raw = fresh.nonce, fresh.fields, fresh.raw
+        tx.hash, tx.hashes, tx.spent_at = fresh.hash, [fresh.hash], None
+        tx.spent_since = 0.0
+        return True
 
     def _head(self) -> int | None:
         """The newest block's number, or None when the node does not say."""
@@ -672,19 +870,10 @@ class Transactor:
             log.warning("cannot check transaction %s: %s", tx.hash, exc)
             return
         if mined_nonce > tx.nonce:
-            # The nonce is spent. If none of our hashes has a receipt by the next poll,
-            # another transaction used it: that is final.
-            answers = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in tx.hashes])
-            for answer in answers:
-                if isinstance(answer, dict):
-                    self._settle(tx, Receipt.from_rpc(answer))
-                    return
-            tx.error = TransactionFailed(
-                f"transaction {tx.hash} was replaced: nonce {tx.nonce} of {tx.sender} was "
-                "used by another transaction (was the key used elsewhere?); nothing of this "
-                "transaction happened",
-                tx.hash,
-            )
+            # The nonce is spent: by ours (a receipt), or by another transaction.
+            head = self._head()
+            if head is not None:
+                self._spent([tx], head)
             return
         fees = self.fees()
         self._fill_behind(tx)

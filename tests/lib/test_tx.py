@@ -17,6 +17,7 @@ from heitje_chain.errors import (
     ChainUnavailable,
     ErrorDecoder,
     HeitjeError,
+    InsufficientBalance,
     JobAlreadyRewarded,
     NotMerchant,
     TransactionFailed,
@@ -196,6 +197,58 @@ def test_nonce_taken_by_another_transaction_is_reported(heitje: World) -> None:
     assert exc.value.tx_hash == tx.hash
     assert mine.balance(shop) == 5
     assert heitje.nonce(resident, "latest") == 1
+
+
+def _displaced_payment(heitje: World, theirs_cents: int) -> tuple[Any, Any, Any]:
+    """Our payment of 30 is dropped and another process pays `theirs_cents` with its nonce
+    (mined); ours is then waited for by a transactor that knows blocks are final at once.
+    The resident holds 100 (funded before mining is made manual)."""
+    resident, shop = heitje.residents[0], heitje.merchants[0].address
+    mine = second_client(heitje, resend_after=0.1, final_depth=0)
+    theirs = second_client(heitje)
+    rpc = heitje.rpc
+    tx = mine.submit_pay(resident, shop, 30, "mine")
+    first = tx.hash
+    rpc.call("anvil_dropTransaction", [tx.hash])
+    other = theirs.submit_pay(resident, shop, theirs_cents, "theirs")
+    assert other.nonce == tx.nonce
+    rpc.call("evm_mine")
+
+    def miner() -> None:  # mine the call signed again, once it is in the pool
+        until(lambda: tx.hash != first and in_pool(rpc, tx.hash))
+        rpc.call("evm_mine")
+
+    thread = threading.Thread(target=miner, daemon=True)
+    thread.start()
+    return mine, tx, first
+
+
+def test_nonce_taken_by_another_transaction_is_signed_again_once_final(heitje: World) -> None:
+    """With `final_depth` set, a transaction whose nonce another one spent is signed again
+    at a fresh nonce once that one is final (our first signature can then never be mined),
+    and mined once."""
+    shop = heitje.merchants[0].address
+    heitje.fund(heitje.residents[0], 100)
+    with heitje.manual_mining():
+        mine, tx, first = _displaced_payment(heitje, 5)
+        receipt = mine.tx.wait(tx, timeout=10)
+    assert tx.displaced == [first] and receipt.tx_hash == tx.hash != first
+    assert mine.balance(shop) == 35
+
+
+def test_a_call_signed_again_is_refused_when_the_chain_no_longer_allows_it(
+    heitje: World,
+) -> None:
+    """The other transaction took most of the balance: the call signed again is estimated
+    first, refused, and nothing of it is sent."""
+    shop = heitje.merchants[0].address
+    heitje.fund(heitje.residents[0], 100)
+    with heitje.manual_mining():
+        mine, tx, first = _displaced_payment(heitje, 80)
+        with pytest.raises(InsufficientBalance):
+            mine.tx.wait(tx, timeout=10)
+        assert tx.hash == first and not in_pool(heitje.rpc, first)
+    assert mine.balance(shop) == 80
 
 
 def test_wait_times_out(heitje: World) -> None:
