@@ -23,6 +23,7 @@ from api import errors, web
 from api.audit import record
 from api.chain import ChainAccess
 from api.db import Database, migrate
+from api.gate import WriteGate, chain_wait
 from api.middleware import AnswerHeaders, BodyLimit
 from api.models import User
 from api.public import PublicLedger
@@ -54,6 +55,7 @@ from api.security import hash_password
 from api.settings import Settings, load_settings
 from api.statements import StatementStore
 from api.worker import RewardWorker
+from heitje_chain.waits import set_hook
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     accounts.install(app)  # password cost, 429 with Retry-After
     # Outermost last: a body too large is refused before anything reads it; every answer,
     # the refusals too, gets the headers.
+    # A writing request waits its turn once its whole body is in (a slow upload holds no
+    # turn), inside the body limit (a body too large is refused before it is buffered).
+    app.add_middleware(WriteGate, limit=settings.write_concurrency)
+    set_hook(chain_wait)  # a request waiting for the chain gives its turn up (api.gate)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AnswerHeaders, hsts=settings.behind_tls)
     workflow = (

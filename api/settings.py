@@ -71,6 +71,11 @@ The web app's look (api/brand.py):
 
 Also read here:
 
+- HEITJE_API_WRITE_CONCURRENCY (4): how many requests that change something (payments,
+  approvals, sign-ups, ...) do their work at once; the others wait their turn, and a request
+  waiting for the chain gives its turn up meanwhile. Reads never wait for it. More is not
+  faster: the service is one Python process, and a burst of writers in line for the
+  interpreter slowed every read (`api.gate`). 0 switches the limit off.
 - HEITJE_API_MAX_BODY_BYTES: the largest request body, in bytes (default 1048576, 1 MB); a
   photo upload has its own limit (8 MB and the form around it). See `api.middleware`.
 - HEITJE_API_BEHIND_TLS: `yes` when the service is reached over HTTPS only (directly or
@@ -156,6 +161,8 @@ class Settings:
     chain_name: str = "Heitje"
     #: what a resident may pay with the Heitje card per day, in cents
     card_daily_limit: int = 50_00
+    #: writing requests at work at once (api.gate); 0: no limit
+    write_concurrency: int = 4
     #: wrong PINs in a row that lock a card
     card_pin_tries: int = 3
     limit_card_till: Limit = CARD_TILL
@@ -321,6 +328,10 @@ def _account_settings(env: Mapping[str, str], development: bool) -> dict[str, An
             "OWASP's advice for argon2id (e.g. 19456 KiB and 2 passes): cheaper values are "
             "for tests only"
         )
+    raw = env.get("HEITJE_API_WRITE_CONCURRENCY", "").strip()
+    if raw and not raw.isdigit():
+        raise ConfigError("HEITJE_API_WRITE_CONCURRENCY must be a whole number (0: no limit)")
+    values["write_concurrency"] = int(raw) if raw else 4
     limit = env.get("HEITJE_API_CARD_DAILY_LIMIT", "").strip()
     try:
         values["card_daily_limit"] = parse_eur(limit) if limit else 50_00

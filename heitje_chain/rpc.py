@@ -51,6 +51,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from heitje_chain.errors import ChainUnavailable, HeitjeError, InvalidInput
 from heitje_chain.health import Health, HealthSettings, NodeHealth, Probe, judge, learn_period
+from heitje_chain.waits import waiting
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +160,14 @@ class Rpc:
         for index in order:
             url = self.urls[index]
             try:
-                response = self._session().post(
-                    url,
-                    proxies=self._proxies[url],
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=self.timeout,
-                )
+                with waiting():  # the embedding program's hook (heitje_chain.waits)
+                    response = self._session().post(
+                        url,
+                        proxies=self._proxies[url],
+                        data=body,
+                        headers={"Content-Type": "application/json"},
+                        timeout=self.timeout,
+                    )
                 response.raise_for_status()
                 answer = response.json()
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -65,6 +65,7 @@ from heitje_chain.errors import (
 )
 from heitje_chain.keys import Signer
 from heitje_chain.rpc import Rpc, RpcError
+from heitje_chain.waits import pause
 
 log = logging.getLogger(__name__)
 
@@ -478,7 +479,7 @@ class Transactor:
         mined = self._chain_nonce(address, "latest")
         last_progress = time.monotonic()
         while next_nonce - mined > window:
-            time.sleep(0.01)
+            pause(0.01)
             now_mined = self._chain_nonce(address, "latest")
             now = time.monotonic()
             if now_mined > mined:
@@ -606,7 +607,7 @@ class Transactor:
                         "with the ledger before trying again.",
                         tx.hash,
                     ) from None
-                time.sleep(0.5)
+                pause(0.5)
 
     def _known(self, tx: Tx) -> bool:
         """True when the chain has this very transaction (pending or mined)."""
@@ -690,7 +691,7 @@ class Transactor:
                 for tx in stalled:
                     self._revive(tx)
                 last_revive = time.monotonic()
-            time.sleep(delay)
+            pause(delay)
             delay = min(delay * 1.5, 0.25)
 
     def _receipts(self, pending: list[Tx], head: int | None) -> tuple[int, int]:

@@ -214,3 +214,48 @@ def test_a_simple_read_hands_off_to_a_worker_thread_only_for_database_work(
     service.call("GET", "/jobs", people.inspector)
     assert len(handed) == 2 * 3, handed  # per request: the user, the route, its answer
     assert not {"get_db", "get_settings", "get_chain", "check"} & set(handed), handed
+
+
+def test_writes_take_turns_reads_never_wait_and_a_chain_wait_gives_the_turn_up(
+    service: Any,
+) -> None:
+    """api.gate: at most HEITJE_API_WRITE_CONCURRENCY (4) writing requests at work at once;
+    reads never wait for it; a request waiting for the chain (heitje_chain.waits) gives its
+    turn up meanwhile. Without the gate, 50 payments on PostgreSQL put 50 threads in line for
+    the interpreter and an unrelated read's p50 was about 500 ms (benchmarks/api_load.py)."""
+    from support.service import at_once
+
+    from heitje_chain.waits import waiting
+
+    lock = threading.Lock()
+    inside = {"now": 0, "most": 0}
+
+    def busy(in_chain_wait: bool) -> dict[str, int]:
+        with lock:
+            inside["now"] += 1
+            inside["most"] = max(inside["most"], inside["now"])
+        try:
+            if in_chain_wait:
+                with waiting():  # as a request waiting for a receipt
+                    time.sleep(0.4)
+            else:
+                time.sleep(0.4)  # work: holds its turn
+        finally:
+            with lock:
+                inside["now"] -= 1
+        return {}
+
+    app = service.app
+    app.add_api_route("/x-gate/write", lambda: busy(False), methods=["POST"])
+    app.add_api_route("/x-gate/read", lambda: busy(False), methods=["GET"])
+    app.add_api_route("/x-gate/chain", lambda: busy(True), methods=["POST"])
+
+    def most_at_once(method: str, path: str) -> int:
+        inside["most"] = 0
+        answers = at_once([lambda: service.http.request(method, path) for _ in range(10)])
+        assert all(getattr(a, "status_code", None) == 200 for a in answers), answers
+        return inside["most"]
+
+    assert most_at_once("POST", "/x-gate/write") == 4
+    assert most_at_once("GET", "/x-gate/read") == 10
+    assert most_at_once("POST", "/x-gate/chain") == 10

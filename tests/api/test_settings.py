@@ -56,3 +56,12 @@ def test_the_public_rpc_url_for_own_wallets(tmp_path: Path) -> None:
         load_settings({**env, "HEITJE_API_PUBLIC_RPC_URL": "rpc.heitje.example"})
     with pytest.raises(ConfigError, match="HEITJE_API_CHAIN_NAME"):
         load_settings({**env, "HEITJE_API_CHAIN_NAME": "x" * 65})
+
+
+def test_the_write_concurrency(tmp_path: Path) -> None:
+    env = {"HEITJE_HOME": str(tmp_path)}
+    assert load_settings(env).write_concurrency == 4
+    assert load_settings({**env, "HEITJE_API_WRITE_CONCURRENCY": "0"}).write_concurrency == 0
+    for bad in ("-1", "four", "2.5"):
+        with pytest.raises(ConfigError, match="HEITJE_API_WRITE_CONCURRENCY"):
+            load_settings({**env, "HEITJE_API_WRITE_CONCURRENCY": bad})
