@@ -3,10 +3,10 @@
 The service is one Python process, and Python runs one thread's code at a time. A burst of
 50 payments on PostgreSQL (which, unlike SQLite, lets every writer run at once) put 50
 threads in line for the interpreter, and an unrelated read (a resident opening the job list)
-took its turn behind all of them: its p99 was 700-2,000 ms (`benchmarks/api_load.py`). With
-at most 4 writing requests working at once, the same burst left the read's p99 at 84 ms and
-the payments went faster too (71 a second instead of 54): fewer threads fighting over the
-interpreter waste less of it.
+took its turn behind all of them: its p50 was about 500 ms and its p99 700-2,000 ms
+(`benchmarks/api_load.py`). With at most 4 writing requests at work at once (and this file's
+rules for waits on the chain), a burst of 100 payments left the read's p50 at 31-45 ms and
+its p99 at 59-98 ms; a burst of 200 still had a p99 of about 490 ms.
 
 So a request with a method other than GET, HEAD or OPTIONS, once its whole body has arrived
 (a slow upload holds no place), takes one of `limit` places (HEITJE_API_WRITE_CONCURRENCY, 4;
