@@ -37,6 +37,7 @@ from support.fault import (
     rewards_settled,
     say,
     wait_until,
+    with_api_killed,
 )
 
 PIN = "4071"
@@ -93,25 +94,8 @@ def test_card_tills_in_parallel_with_the_api_killed(
                 lambda t=tills[k % 2], k=k: sale(t, wrong, f"card-wrong-{k}", WRONG_PIN)
                 for k in range(2 * TRIES)
             ]
-    killed: dict[str, float] = {}
-
-    def killer() -> None:
-        deadline = time.monotonic() + 20
-        while sum(a.op == "card" and a.status is not None for a in rec.answers) < 8:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-        with rec.window("api-down"):
-            stack.api.kill()
-            killed["after"] = sum(a.op == "card" and a.status is not None for a in rec.answers)
-            time.sleep(0.5)
-            killed["restart"] = stack.api.start()
-
     began = time.monotonic()
-    thread = threading.Thread(target=killer)
-    thread.start()
-    rec.parallel(calls, threads=10)
-    thread.join(120)
+    killed = with_api_killed(stack, rec, calls, "card", after=8, deadline=20)
     assert "restart" in killed, "the API was not killed and started again"
     say(
         f"{SALES * len(holders)} card sales of EUR {SALE} at {len(tills)} tills ({repeated} "

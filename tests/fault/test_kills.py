@@ -34,6 +34,7 @@ from support.fault import (
     say,
     wait_for_state_write,
     wait_until,
+    with_api_killed,
 )
 
 FINAL = ("paid", "failed", "refused", "reversed")
@@ -99,25 +100,8 @@ def test_api_killed_in_a_payment_burst(stack: Stack, rec: Recorder, db: DbReader
         return answers[-1]
 
     calls = [lambda p=p, i=i: client(p, i) for p in people for i in range(5)]
-    killed: dict[str, float] = {}
-
-    def killer() -> None:
-        deadline = time.monotonic() + 10
-        while sum(a.op == "pay" and a.status is not None for a in rec.answers) < 4:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-        with rec.window("api-down"):
-            stack.api.kill()
-            killed["after"] = sum(a.op == "pay" and a.status is not None for a in rec.answers)
-            time.sleep(0.5)
-            killed["restart"] = stack.api.start()
-
     began = time.monotonic()
-    thread = threading.Thread(target=killer)
-    thread.start()
-    rec.parallel(calls, threads=10)
-    thread.join(120)
+    killed = with_api_killed(stack, rec, calls, "pay", after=4, deadline=10)
     say(
         f"25 payments on 10 clients, API killed (SIGKILL) after {killed.get('after')} answers, "
         f"started again in {killed.get('restart', 0):.1f} s; all answered within "

@@ -611,6 +611,39 @@ class DbReader:
             return conn.execute(text(sql), params).scalar()
 
 
+def with_api_killed(
+    stack: Stack,
+    rec: Recorder,
+    calls: list[Callable[[], Any]],
+    op: str,
+    after: int,
+    deadline: float,
+) -> dict[str, float]:
+    """Run `calls` on 10 clients while the API is killed (SIGKILL) once `after` answers of
+    operation `op` came (or `deadline` seconds passed) and started again. Returns how many
+    answers had come when it was killed (`after`) and the restart's seconds (`restart`)."""
+    killed: dict[str, float] = {}
+
+    def answered() -> int:
+        return sum(a.op == op and a.status is not None for a in rec.answers)
+
+    def killer() -> None:
+        until = time.monotonic() + deadline
+        while answered() < after and time.monotonic() <= until:
+            time.sleep(0.01)
+        with rec.window("api-down"):
+            stack.api.kill()
+            killed["after"] = answered()
+            time.sleep(0.5)
+            killed["restart"] = stack.api.start()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    rec.parallel(calls, threads=10)
+    thread.join(120)
+    return killed
+
+
 def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.25) -> float:
     """Poll `check` until it holds (bounded); the seconds it took. Fails with `what`."""
     began = time.monotonic()
